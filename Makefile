@@ -1,0 +1,50 @@
+# Every target creates or refreshes the virtualenv it needs; nothing else must be installed first.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+PEERS   := tests/peers
+NODEMOD := $(PEERS)/node_modules/.installed
+
+.PHONY: venv peers test lint typecheck unit demo snapshot bench clean
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+$(NODEMOD): $(PEERS)/package.json
+	cd $(PEERS) && npm install --no-audit --no-fund --loglevel=error
+	touch $(NODEMOD)
+
+peers: $(NODEMOD)
+
+lint: venv
+	$(BIN)/ruff check monitor tests bench
+	$(BIN)/ruff format --check monitor tests bench
+
+typecheck: venv
+	$(BIN)/mypy
+
+unit: venv peers
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+## The test command the README gives: lint, strict types, every test (unit, loopback integration, interop).
+test: lint typecheck unit
+
+## Offline demo: a simulated loopback network with a hosting overlay (everything marked "simulated").
+demo: venv
+	$(BIN)/python -m monitor.demo
+
+## A real snapshot of Ethereum mainnet (needs the internet).
+snapshot: venv
+	$(BIN)/monitor snapshot --out snapshots
+
+bench: venv
+	$(BIN)/python bench/crawl.py
+
+clean:
+	rm -rf $(VENV) $(PEERS)/node_modules .mypy_cache .pytest_cache .ruff_cache

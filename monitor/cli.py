@@ -1,0 +1,78 @@
+"""The ``monitor`` command line: parse, call the library, render. Subcommands live beside the code they drive.
+
+Each area exposes ``register(subparsers)`` that adds its commands with ``set_defaults(func=handler)``; a
+handler takes the parsed namespace and returns the exit code (0 ok, 1 runtime failure, 2 bad usage).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from monitor import __version__
+from monitor.errors import ConfigError, MonitorError
+
+__all__ = ["main", "build_parser"]
+
+log = logging.getLogger("monitor")
+
+# Modules that contribute subcommands; an area not built yet is simply absent.
+COMMAND_MODULES = (
+    "monitor.crawl.commands",
+    "monitor.hosting.commands",
+    "monitor.analysis.commands",
+    "monitor.exporter.commands",
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="monitor", description="Measure who hosts Ethereum.")
+    parser.add_argument("--version", action="version", version=f"monitor {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (repeat for debug)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only errors; no progress bar")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name is not None and name.startswith(err.name):
+                continue
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args.verbose, args.quiet)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        code: int = func(args)
+    except ConfigError as err:
+        sys.stderr.write(f"monitor: error: {err}\n")
+        return 2
+    except MonitorError as err:
+        sys.stderr.write(f"monitor: {err}\n")
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("monitor: interrupted\n")
+        return 130
+    return code

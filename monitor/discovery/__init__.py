@@ -1,0 +1,1 @@
+"""Peer-to-peer discovery: identities, records and the discv4 protocol."""

@@ -1,0 +1,262 @@
+"""The snapshot: one data model shared by the crawler, attribution, analysis and every output.
+
+A snapshot is crawl metadata plus one record per node. On disk it is versioned JSON (``"schema": 1``) that
+round-trips losslessly, and a CSV of nodes for spreadsheets. Timestamps are UNIX seconds (float, UTC).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from monitor.errors import SnapshotError
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "NetworkVerdict",
+    "ForkIdInfo",
+    "ClientInfo",
+    "Attribution",
+    "NodeRecord",
+    "CrawlMeta",
+    "Snapshot",
+    "iso_utc",
+    "write_json",
+    "read_json",
+    "write_csv",
+    "write_jsonl",
+    "read_jsonl",
+]
+
+SCHEMA_VERSION = 1
+
+NetworkVerdict = Literal["mainnet", "other", "unknown"]
+
+
+def iso_utc(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True, slots=True)
+class ForkIdInfo:
+    hash: str  # 4 bytes, hex without 0x
+    next: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClientInfo:
+    """What an RLPx Hello / eth Status (or an admin_peers entry) said about the node."""
+
+    raw: str
+    name: str = ""
+    version: str = ""
+    os: str = ""
+    language: str = ""
+    capabilities: tuple[str, ...] = ()
+    network_id: int | None = None
+    genesis: str | None = None
+    disconnect_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Attribution:
+    """Where an IP is hosted, and which dataset (of which date) said so."""
+
+    provider: str  # "aws", "hetzner", ... or "other:<AS name>" / "unknown"
+    region: str | None = None
+    country: str | None = None
+    asn: int | None = None
+    as_name: str | None = None
+    source: str = ""
+    data_date: str | None = None  # YYYY-MM-DD of the dataset
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRecord:
+    node_id: str  # hex keccak256(pubkey)
+    pubkey: str  # hex, 64 bytes
+    ip: str | None  # as observed: UDP source of its packets (or the address we reached it at)
+    udp_port: int | None
+    tcp_port: int | None
+    advertised_ip: str | None = None  # as the node itself advertised (ENR / PING from-endpoint)
+    enr: str | None = None  # "enr:..." text form
+    enr_seq: int | None = None
+    enr_fields: Mapping[str, str] = field(default_factory=dict)  # decoded extra keys, text values
+    fork_id: ForkIdInfo | None = None
+    first_seen: float = 0.0
+    last_seen: float = 0.0
+    answered_ping: bool = False
+    bonded: bool = False
+    answered_findnode: bool = False
+    neighbors_returned: int = 0
+    network: NetworkVerdict = "unknown"
+    network_reason: str = ""
+    source: str = "discv4"
+    client: ClientInfo | None = None
+    attribution: Attribution | None = None
+
+    @property
+    def reachable(self) -> bool:
+        return self.answered_ping
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlMeta:
+    id: str
+    network: str  # "mainnet", "devnet", ...
+    started_at: float
+    ended_at: float
+    tool_version: str
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    datasets: Mapping[str, str] = field(default_factory=dict)  # dataset name -> data date
+    counters: Mapping[str, int] = field(default_factory=dict)
+    filtered: Mapping[str, int] = field(default_factory=dict)  # reason -> count (never silently dropped)
+    simulated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    meta: CrawlMeta
+    nodes: tuple[NodeRecord, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA_VERSION,
+            "meta": _plain(self.meta),
+            "nodes": [_plain(n) for n in self.nodes],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Snapshot:
+        schema = data.get("schema")
+        if schema != SCHEMA_VERSION:
+            raise SnapshotError(f"unsupported snapshot schema {schema!r} (this version reads {SCHEMA_VERSION})")
+        try:
+            meta = CrawlMeta(**data["meta"])
+            nodes = tuple(node_from_dict(n) for n in data["nodes"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise SnapshotError(f"malformed snapshot: {err}") from err
+        return cls(meta=meta, nodes=nodes)
+
+    def replace_nodes(self, nodes: Iterable[NodeRecord]) -> Snapshot:
+        return dataclasses.replace(self, nodes=tuple(nodes))
+
+
+def node_to_dict(node: NodeRecord) -> dict[str, Any]:
+    plain: dict[str, Any] = _plain(node)
+    return plain
+
+
+def node_from_dict(data: Mapping[str, Any]) -> NodeRecord:
+    d = dict(data)
+    if d.get("fork_id") is not None:
+        d["fork_id"] = ForkIdInfo(**d["fork_id"])
+    if d.get("client") is not None:
+        c = dict(d["client"])
+        c["capabilities"] = tuple(c.get("capabilities", ()))
+        d["client"] = ClientInfo(**c)
+    if d.get("attribution") is not None:
+        d["attribution"] = Attribution(**d["attribution"])
+    d["enr_fields"] = dict(d.get("enr_fields") or {})
+    return NodeRecord(**d)
+
+
+def _plain(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, Mapping):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    return obj
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """Write to a temporary file in the same directory, then rename: a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(snapshot: Snapshot, path: Path) -> None:
+    _atomic_write(path, json.dumps(snapshot.to_dict(), indent=1, sort_keys=False) + "\n")
+
+
+def read_json(path: Path) -> Snapshot:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise SnapshotError(f"cannot read snapshot {path}: {err}") from err
+    if not isinstance(data, dict):
+        raise SnapshotError(f"{path}: not a snapshot object")
+    return Snapshot.from_dict(data)
+
+
+CSV_COLUMNS = (
+    "node_id", "ip", "udp_port", "tcp_port", "advertised_ip", "network", "network_reason", "fork_hash", "fork_next",
+    "enr_seq", "answered_ping", "bonded", "answered_findnode", "neighbors_returned", "first_seen", "last_seen",
+    "source", "client", "provider", "region", "country", "asn", "as_name", "attribution_source", "data_date",
+)  # fmt: skip
+
+
+def _csv_row(n: NodeRecord) -> list[Any]:
+    a = n.attribution
+    return [
+        n.node_id, n.ip, n.udp_port, n.tcp_port, n.advertised_ip, n.network, n.network_reason,
+        n.fork_id.hash if n.fork_id else "", n.fork_id.next if n.fork_id else "",
+        n.enr_seq, n.answered_ping, n.bonded, n.answered_findnode, n.neighbors_returned,
+        iso_utc(n.first_seen), iso_utc(n.last_seen), n.source, n.client.raw if n.client else "",
+        a.provider if a else "", a.region if a else "", a.country if a else "", a.asn if a else "",
+        a.as_name if a else "", a.source if a else "", a.data_date if a else "",
+    ]  # fmt: skip
+
+
+def write_csv(snapshot: Snapshot, path: Path) -> None:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(CSV_COLUMNS)
+    for node in snapshot.nodes:
+        writer.writerow(["" if v is None else v for v in _csv_row(node)])
+    _atomic_write(path, buf.getvalue())
+
+
+def write_jsonl(nodes: Iterable[NodeRecord], path: Path, meta: CrawlMeta | None = None) -> None:
+    """Raw crawl output: an optional first line ``{"meta": ...}``, then one node object per line."""
+    lines = []
+    if meta is not None:
+        lines.append(json.dumps({"schema": SCHEMA_VERSION, "meta": _plain(meta)}))
+    lines.extend(json.dumps(_plain(n)) for n in nodes)
+    _atomic_write(path, "\n".join(lines) + "\n")
+
+
+def read_jsonl(path: Path) -> tuple[CrawlMeta | None, list[NodeRecord]]:
+    meta: CrawlMeta | None = None
+    nodes: list[NodeRecord] = []
+    try:
+        with path.open(encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                obj = json.loads(line)
+                if "meta" in obj:
+                    meta = CrawlMeta(**obj["meta"])
+                else:
+                    nodes.append(node_from_dict(obj))
+    except (OSError, ValueError, TypeError, KeyError) as err:
+        raise SnapshotError(f"cannot read {path}: {err}") from err
+    return meta, nodes
