@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from monitor import __version__
+from monitor.config import apply_defaults
 from monitor.errors import ConfigError, MonitorError
 
 __all__ = ["main", "build_parser"]
@@ -58,7 +59,13 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    raw = list(sys.argv[1:] if argv is None else argv)
+    try:
+        apply_defaults(parser, raw)
+    except ConfigError as err:
+        sys.stderr.write(f"monitor: error: {err}\n")
+        return 2
+    args = parser.parse_args(raw)
     _setup_logging(args.verbose, args.quiet)
     func = getattr(args, "func", None)
     if func is None:

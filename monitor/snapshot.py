@@ -249,7 +249,7 @@ def read_jsonl(path: Path) -> tuple[CrawlMeta | None, list[NodeRecord]]:
     nodes: list[NodeRecord] = []
     try:
         with path.open(encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
+            for line in fh:
                 if not line.strip():
                     continue
                 obj = json.loads(line)

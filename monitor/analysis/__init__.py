@@ -1,0 +1,81 @@
+"""Pure concentration analysis: denominators, shares with Wilson intervals, HHI, Nakamoto, entropy, claim verdicts.
+
+Nothing here touches the network or the clock; randomness (the bootstrap) comes from an injected ``random.Random``.
+Rendering (rich tables, JSON) lives in :mod:`monitor.analysis.render`, the ``monitor claim`` command in
+:mod:`monitor.analysis.commands`.
+"""
+
+from monitor.analysis.bootstrap import DEFAULT_SAMPLES, BootstrapIntervals, bootstrap_indices
+from monitor.analysis.claims import Claim, ClaimSet, ClaimSource, ExternalFigure, load_claims, parse_claims
+from monitor.analysis.concentration import (
+    DIMENSIONS,
+    NAKAMOTO_THRESHOLDS,
+    UNKNOWN,
+    Dimension,
+    DimensionAnalysis,
+    Indices,
+    NakamotoFigure,
+    Share,
+    TopShare,
+    analyse_dimension,
+    dimension_key,
+)
+from monitor.analysis.context import SnapshotContext, snapshot_context
+from monitor.analysis.population import (
+    ALL_SPECS,
+    Denominator,
+    NodesPerIp,
+    Population,
+    PopulationSpec,
+    nodes_per_ip,
+    select_population,
+)
+from monitor.analysis.report import Analysis, PopulationAnalysis, analyse
+from monitor.analysis.stats import Interval, hhi, nakamoto, shannon_entropy, top_k_share, wilson_interval
+from monitor.analysis.verdict import MIN_N_FOR_VERDICT, ClaimResult, Verdict, check_claims, verdict_for
+
+__all__ = [
+    "ALL_SPECS",
+    "DEFAULT_SAMPLES",
+    "DIMENSIONS",
+    "MIN_N_FOR_VERDICT",
+    "NAKAMOTO_THRESHOLDS",
+    "UNKNOWN",
+    "Analysis",
+    "BootstrapIntervals",
+    "Claim",
+    "ClaimResult",
+    "ClaimSet",
+    "ClaimSource",
+    "Denominator",
+    "Dimension",
+    "DimensionAnalysis",
+    "ExternalFigure",
+    "Indices",
+    "Interval",
+    "NakamotoFigure",
+    "NodesPerIp",
+    "Population",
+    "PopulationAnalysis",
+    "PopulationSpec",
+    "Share",
+    "SnapshotContext",
+    "TopShare",
+    "Verdict",
+    "analyse",
+    "analyse_dimension",
+    "bootstrap_indices",
+    "check_claims",
+    "dimension_key",
+    "hhi",
+    "load_claims",
+    "nakamoto",
+    "nodes_per_ip",
+    "parse_claims",
+    "select_population",
+    "shannon_entropy",
+    "snapshot_context",
+    "top_k_share",
+    "verdict_for",
+    "wilson_interval",
+]

@@ -1,0 +1,54 @@
+"""What a reader needs to know about the snapshot behind a figure: when, which network, which datasets, simulated?"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from monitor.snapshot import Snapshot, iso_utc
+
+__all__ = ["SnapshotContext", "snapshot_context"]
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotContext:
+    snapshot_id: str
+    network: str
+    started_at: float
+    ended_at: float
+    simulated: bool
+    datasets: tuple[tuple[str, str], ...]  # (dataset, data date), sorted by name
+    sources: tuple[str, ...]  # discovery protocols the records came from ("discv4", ...)
+    filtered: tuple[tuple[str, int], ...]  # crawl-time filters: (reason, count)
+
+    @property
+    def period(self) -> str:
+        return f"{iso_utc(self.started_at)} to {iso_utc(self.ended_at)}"
+
+    def datasets_text(self) -> str:
+        if not self.datasets:
+            return "no attribution dataset recorded"
+        return ", ".join(f"{name} ({date})" for name, date in self.datasets)
+
+
+def snapshot_context(snapshot: Snapshot) -> SnapshotContext:
+    """Dataset dates come from the crawl metadata, completed by the dates the node attributions themselves carry.
+
+    The metadata can lag behind the records (an ipwhois fallback added at attribution time, a re-attributed old
+    snapshot), and a figure must name every dataset it rests on.
+    """
+    meta = snapshot.meta
+    datasets = dict(meta.datasets)
+    for node in snapshot.nodes:
+        a = node.attribution
+        if a is not None and a.source and a.source not in datasets:
+            datasets[a.source] = a.data_date or "undated"
+    return SnapshotContext(
+        snapshot_id=meta.id,
+        network=meta.network,
+        started_at=meta.started_at,
+        ended_at=meta.ended_at,
+        simulated=meta.simulated,
+        datasets=tuple(sorted(datasets.items())),
+        sources=tuple(sorted({n.source for n in snapshot.nodes})),
+        filtered=tuple(sorted(meta.filtered.items())),
+    )

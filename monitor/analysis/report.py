@@ -1,0 +1,108 @@
+"""The whole analysis of one snapshot: every denominator x every dimension, nodes per IP, and the claim verdicts."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from monitor.analysis.bootstrap import DEFAULT_SAMPLES
+from monitor.analysis.claims import ClaimSet, ExternalFigure
+from monitor.analysis.concentration import DIMENSIONS, Dimension, DimensionAnalysis, analyse_dimension
+from monitor.analysis.context import SnapshotContext, snapshot_context
+from monitor.analysis.population import (
+    ALL_SPECS,
+    SCOPES,
+    Denominator,
+    NodesPerIp,
+    PopulationSpec,
+    nodes_per_ip,
+    select_population,
+)
+from monitor.analysis.verdict import MIN_N_FOR_VERDICT, ClaimResult, evaluate_claims
+from monitor.snapshot import Snapshot
+
+__all__ = ["PopulationAnalysis", "Analysis", "analyse", "PRIMARY_PREFERENCE"]
+
+# The population the terminal report details first: reachable nodes are the ones we know to be live; fall back to all
+# discovered ones when nothing answered (for instance an imported list of records without reachability).
+PRIMARY_PREFERENCE: tuple[str, ...] = ("reachable/node", "discovered/node")
+
+
+@dataclass(frozen=True, slots=True)
+class PopulationAnalysis:
+    denominator: Denominator
+    excluded: Mapping[str, int]
+    unattributed: int
+    dimensions: tuple[DimensionAnalysis, ...]
+
+    def dimension(self, name: Dimension) -> DimensionAnalysis:
+        for d in self.dimensions:
+            if d.dimension == name:
+                return d
+        raise KeyError(name)
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    context: SnapshotContext
+    nodes_total: int
+    populations: tuple[PopulationAnalysis, ...]
+    nodes_per_ip: tuple[NodesPerIp, ...]  # one per scope
+    claims: tuple[ClaimResult, ...]
+    external: tuple[ExternalFigure, ...]
+    claims_origin: str | None
+    bootstrap_samples: int
+    min_n_for_verdict: int
+
+    def population(self, name: str) -> PopulationAnalysis:
+        for p in self.populations:
+            if p.denominator.name == name:
+                return p
+        raise KeyError(name)
+
+    def primary(self) -> PopulationAnalysis | None:
+        """The population to detail first (see PRIMARY_PREFERENCE), None when none of them is present."""
+        present = {p.denominator.name: p for p in self.populations}
+        candidates = [present[name] for name in PRIMARY_PREFERENCE if name in present]
+        for p in candidates:
+            if p.denominator.n > 0:
+                return p
+        return candidates[0] if candidates else None
+
+
+def analyse(
+    snapshot: Snapshot,
+    *,
+    rng: random.Random,
+    claims: ClaimSet | None = None,
+    bootstrap_samples: int = DEFAULT_SAMPLES,
+    min_n: int = MIN_N_FOR_VERDICT,
+    specs: Sequence[PopulationSpec] = ALL_SPECS,
+    dimensions: Sequence[Dimension] = DIMENSIONS,
+) -> Analysis:
+    """Analyse ``snapshot``; ``rng`` drives the bootstrap only, so a fixed seed reproduces the whole result."""
+    if bootstrap_samples < 0:
+        raise ValueError("bootstrap_samples must be non-negative")
+    ctx = snapshot_context(snapshot)
+    selected = [select_population(snapshot.nodes, spec) for spec in specs]
+    populations = tuple(
+        PopulationAnalysis(
+            denominator=p.denominator,
+            excluded=p.excluded,
+            unattributed=p.unattributed,
+            dimensions=tuple(analyse_dimension(p, dim, rng, bootstrap_samples) for dim in dimensions),
+        )
+        for p in selected
+    )
+    return Analysis(
+        context=ctx,
+        nodes_total=len(snapshot.nodes),
+        populations=populations,
+        nodes_per_ip=tuple(nodes_per_ip(snapshot.nodes, scope) for scope in SCOPES),
+        claims=evaluate_claims(claims.claims, selected, ctx, min_n) if claims else (),
+        external=claims.external if claims else (),
+        claims_origin=claims.origin if claims else None,
+        bootstrap_samples=bootstrap_samples,
+        min_n_for_verdict=min_n,
+    )

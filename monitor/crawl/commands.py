@@ -1,0 +1,118 @@
+"""``monitor crawl`` and ``monitor devnet``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from monitor.crawl.options import add_crawl_args, crawl_progress, settings_from_args
+from monitor.crawl.runner import run_crawl
+from monitor.devnet import Devnet, DevnetSpec, run_devnet
+from monitor.errors import ConfigError
+from monitor.snapshot import write_jsonl
+
+__all__ = ["register"]
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers: Any) -> None:
+    crawl = subparsers.add_parser("crawl", help="crawl discv4 and write the raw node records (JSON lines)")
+    add_crawl_args(crawl)
+    crawl.add_argument("--out", type=Path, default=Path("snapshots"), help="output directory (./snapshots)")
+    crawl.add_argument("--json", action="store_true", help="print the crawl summary as JSON")
+    crawl.set_defaults(func=cmd_crawl)
+
+    devnet = subparsers.add_parser("devnet", help="run a local discv4 network on 127.0.0.0/8 until Ctrl-C")
+    devnet.add_argument("--nodes", type=int, default=100, help="number of nodes (100)")
+    devnet.add_argument("--seed", type=int, default=1)
+    devnet.add_argument("--first-ip", default="127.10.0.1", help="first node address (127.10.0.1)")
+    devnet.add_argument("--port", type=int, default=30303)
+    devnet.add_argument("--latency", type=float, default=0.0, help="seconds added to every datagram nodes send")
+    devnet.add_argument("--loss", type=float, default=0.0, help="share of datagrams nodes drop (0..1)")
+    devnet.add_argument("--out", type=Path, default=Path("devnet"), help="where to write bootnodes and truth")
+    devnet.add_argument("--duration", type=float, default=None, help="stop after SECONDS (default: run until Ctrl-C)")
+    devnet.set_defaults(func=cmd_devnet)
+
+
+def _stamp(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    with crawl_progress(args.quiet, settings.duration) as progress:
+        outcome = asyncio.run(run_crawl(settings, on_progress=progress))
+    path = args.out / f"crawl-{_stamp(outcome.meta.started_at)}.jsonl"
+    write_jsonl(outcome.nodes, path, outcome.meta)
+    c = outcome.meta.counters
+    filtered = dict(outcome.meta.filtered)
+    summary: dict[str, Any] = {
+        "file": str(path),
+        "discovered": c["discovered"],
+        "answered_ping": c["answered_ping"],
+        "answered_findnode": c["answered_findnode"],
+        "enr_fetched": c["enr_fetched"],
+        "mainnet": c["network_mainnet"],
+        "other": c["network_other"],
+        "unknown": c["network_unknown"],
+        "filtered": filtered,
+        "seconds": round(outcome.meta.ended_at - outcome.meta.started_at, 1),
+    }
+    if args.json:
+        sys.stdout.write(json.dumps(summary, indent=1) + "\n")
+    else:
+        reasons = ", ".join(f"{k} {v}" for k, v in filtered.items()) or "none"
+        sys.stdout.write(
+            f"{summary['discovered']} nodes discovered in {summary['seconds']} s: "
+            f"{summary['answered_ping']} answered PING, {summary['answered_findnode']} answered FINDNODE, "
+            f"{summary['enr_fetched']} ENRs; network mainnet {summary['mainnet']} / other {summary['other']} / "
+            f"unknown {summary['unknown']}; not contacted (by reason): {reasons}\n"
+            f"wrote {path}\n"
+        )
+    return 0
+
+
+def cmd_devnet(args: argparse.Namespace) -> int:
+    if not 1 <= args.nodes <= 60000:
+        raise ConfigError("--nodes must be between 1 and 60000")
+    if not 0 <= args.loss < 1 or args.latency < 0:
+        raise ConfigError("--loss must be in [0, 1) and --latency non-negative")
+    spec = DevnetSpec(nodes=args.nodes, seed=args.seed, first_ip=args.first_ip, port=args.port,
+                      latency=args.latency, loss=args.loss)  # fmt: skip
+    asyncio.run(_serve_devnet(spec, args.out, args.duration, args.quiet))
+    return 0
+
+
+def _write_devnet_files(net: Devnet, out: Path) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bootnodes.txt").write_text("\n".join(str(e) for e in net.bootnodes) + "\n", encoding="utf-8")
+    truth = out / "truth.json"
+    tmp = truth.with_suffix(".tmp")
+    tmp.write_text(json.dumps(net.ground_truth()), encoding="utf-8")
+    tmp.replace(truth)  # the file appearing means: every node is listening
+    return truth
+
+
+async def _serve_devnet(spec: DevnetSpec, out: Path, duration: float | None, quiet: bool) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with run_devnet(spec) as net:
+        truth = _write_devnet_files(net, out)
+        if not quiet:
+            sys.stderr.write(
+                f"devnet: {spec.nodes} nodes on {net.nodes[0].ip}..{net.nodes[-1].ip} port {spec.port}; "
+                f"bootnodes in {out / 'bootnodes.txt'}, ground truth in {truth}; Ctrl-C to stop\n"
+            )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), duration)

@@ -1,0 +1,197 @@
+"""The discv4 crawler: bond with each node, fetch its ENR, and walk its routing table bucket by bucket.
+
+Per node: PING (with retries) -> wait briefly for the peer's own PING (geth serves FINDNODE only to bonded
+peers) -> ENRREQUEST alongside FINDNODEs at log-distances 256, 255, ... 239 (geth's 17 buckets). The walk
+stops early when the table is exhausted: an answer with fewer than k=16 nodes means the peer's whole table
+has been returned; ``stale_limit`` consecutive answers that add no new node mean the sparse deep buckets are
+covered; ``timeout_limit`` consecutive timeouts mean the peer went away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import time
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
+
+from monitor.crawl.targets import target_for
+from monitor.discovery.enr import ENR
+from monitor.discovery.keys import NodeID
+from monitor.discovery.v4.protocol import BUCKET_SIZE
+from monitor.discovery.v4.service import Discv4Service, Peer
+from monitor.discovery.v4.transport import NetRestrict
+from monitor.discovery.v4.wire import NodeEntry
+from monitor.errors import DecodeError, MonitorError, NetrestrictError, RequestTimeout
+
+__all__ = ["WalkConfig", "Visit", "Discv4Driver", "admissible"]
+
+DISTANCES = tuple(range(256, 238, -1))  # geth: 17 buckets, 239 holds everything closer
+
+
+@dataclass(frozen=True)
+class WalkConfig:
+    stale_limit: int = 2
+    timeout_limit: int = 2
+    max_findnode: int = len(DISTANCES)
+    fetch_enr: bool = True
+
+
+@dataclass
+class Visit:
+    """What one visit of a node produced."""
+
+    peer: Peer
+    started: float
+    ended: float = 0.0
+    answered_ping: bool = False
+    pong_enr_seq: int | None = None
+    pinged_us: bool = False
+    enr: ENR | None = None
+    enr_error: str | None = None
+    findnode_sent: int = 0
+    findnode_answered: int = 0
+    neighbors: dict[NodeID, Peer] = field(default_factory=dict)  # admitted: will be crawled
+    seen: set[bytes] = field(default_factory=set)  # every distinct node id returned, admitted or not
+    failure: str | None = None  # "timeout", "netrestrict", ... when the node never answered
+
+
+def admissible(
+    entry_ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None, port: int, netrestrict: NetRestrict
+) -> str | None:
+    """None if we may contact the node, else the (counted) reason we will not.
+
+    Without --netrestrict only globally routable addresses are contacted: peers leak their LAN addresses into
+    NEIGHBORS, and a crawler must never probe someone's private network.
+    """
+    if entry_ip is None or entry_ip.is_unspecified:
+        return "no_ip"
+    if port == 0:
+        return "no_udp_port"
+    if netrestrict.networks is not None:
+        return None if netrestrict.allows(entry_ip) else "outside_netrestrict"
+    if not entry_ip.is_global:
+        return "non_global_ip"
+    return None
+
+
+class Discv4Driver:
+    """Implements the engine's Driver protocol for discv4."""
+
+    def __init__(
+        self,
+        service: Discv4Service,
+        netrestrict: NetRestrict,
+        walk: WalkConfig = WalkConfig(),
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.service = service
+        self.netrestrict = netrestrict
+        self.walk = walk
+        self.clock = clock
+        self.filtered: Counter[str] = Counter()  # reason -> distinct nodes not contacted
+        self._filtered_ids: set[NodeID] = set()
+        self.errors: Counter[str] = Counter()  # failure kind -> visits
+
+    # Driver protocol -----------------------------------------------------------------------------------------
+
+    def key(self, task: Peer) -> Hashable:
+        return task.id
+
+    def version(self, task: Peer) -> int:
+        return 0
+
+    def answered(self, result: Visit) -> bool:
+        return result.answered_ping
+
+    def discovered(self, result: Visit) -> Iterable[Peer]:
+        return result.neighbors.values()
+
+    async def visit(self, task: Peer) -> Visit:
+        visit = Visit(peer=task, started=self.clock())
+        try:
+            await self._visit(visit)
+        finally:
+            visit.ended = self.clock()
+        return visit
+
+    # The walk --------------------------------------------------------------------------------------------------
+
+    def admit(self, entry: NodeEntry) -> Peer | None:
+        """Turn a NEIGHBORS entry into a task, or count why not (each node once)."""
+        peer = Peer.from_entry(entry)
+        if peer.id == self.service.own_id:
+            return None  # peers list the crawler itself once it pinged them: never a node of the network
+        reason = admissible(entry.ip, entry.udp, self.netrestrict)
+        if reason is not None:
+            if peer.id not in self._filtered_ids:
+                self._filtered_ids.add(peer.id)
+                self.filtered[reason] += 1
+            return None
+        return peer
+
+    async def _visit(self, visit: Visit) -> None:
+        peer = visit.peer
+        try:
+            pong = await self.service.bond(peer)
+        except NetrestrictError:
+            visit.failure = "netrestrict"
+        except RequestTimeout:
+            visit.failure = "timeout"
+        except MonitorError as err:
+            visit.failure = type(err).__name__
+        if visit.failure is not None:
+            self.errors[f"ping_{visit.failure}"] += 1
+            return
+        visit.answered_ping = True
+        visit.pong_enr_seq = pong.enr_seq
+        visit.pinged_us = self.service.bonds.pinged_us(peer.id)
+        enr_task = asyncio.create_task(self._fetch_enr(visit)) if self.walk.fetch_enr else None
+        await self._walk_table(visit)
+        if enr_task is not None:
+            await enr_task
+
+    async def _fetch_enr(self, visit: Visit) -> None:
+        try:
+            visit.enr = await self.service.request_enr(visit.peer)
+        except RequestTimeout:
+            visit.enr_error = "timeout"
+        except DecodeError as err:
+            visit.enr_error = f"invalid: {err}"
+        except MonitorError as err:
+            visit.enr_error = type(err).__name__
+        if visit.enr_error is not None:
+            self.errors[f"enr_{visit.enr_error.split(':')[0]}"] += 1
+
+    async def _walk_table(self, visit: Visit) -> None:
+        stale = timeouts = 0
+        for distance in DISTANCES[: self.walk.max_findnode]:
+            visit.findnode_sent += 1
+            try:
+                reply = await self.service.findnode(visit.peer, target_for(visit.peer.id, distance))
+            except RequestTimeout:
+                timeouts += 1
+                self.errors["findnode_timeout"] += 1
+                if timeouts >= self.walk.timeout_limit:
+                    return
+                continue
+            except MonitorError as err:
+                self.errors[f"findnode_{type(err).__name__}"] += 1
+                return
+            timeouts = 0
+            visit.findnode_answered += 1
+            new = 0
+            for entry in reply.nodes:
+                if entry.pubkey in visit.seen:
+                    continue
+                visit.seen.add(entry.pubkey)
+                new += 1
+                peer = self.admit(entry)
+                if peer is not None:
+                    visit.neighbors[peer.id] = peer
+            if reply.complete and len(reply.nodes) < BUCKET_SIZE:
+                return  # the peer returned its whole table
+            stale = stale + 1 if new == 0 else 0
+            if stale >= self.walk.stale_limit:
+                return

@@ -1,0 +1,175 @@
+"""A protocol-agnostic crawl engine: frontier, dedup, bounded concurrency, deadline, progress.
+
+A protocol plugs in through :class:`Driver` (after Nebula's engine/driver split): the engine knows nothing about
+packets, only that visiting a task yields a result and more tasks. Tasks are deduplicated by ``driver.key``;
+a task seen again with a higher ``driver.version`` (for discv4: a newer ENR sequence number) is visited again,
+at most ``max_revisits`` times, so a flapping peer cannot keep the crawl alive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
+
+__all__ = ["Driver", "EngineConfig", "EngineProgress", "EngineResult", "CrawlEngine"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Driver(Protocol[T, R]):
+    def key(self, task: T) -> Hashable:
+        """Identity used for deduplication (a node id)."""
+
+    def version(self, task: T) -> int:
+        """Monotonic freshness of what we know about the task (an ENR seq); higher means revisit."""
+
+    async def visit(self, task: T) -> R:
+        """Do the work for one task. Must not raise for expected network failures: put them in the result."""
+
+    def discovered(self, result: R) -> Iterable[T]:
+        """New tasks learned from a result."""
+
+    def answered(self, result: R) -> bool:
+        """Did the peer respond at all (for progress and stats)."""
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    concurrency: int = 256
+    duration: float | None = None  # global deadline in seconds; None: until the frontier is exhausted
+    max_revisits: int = 1
+    progress_interval: float = 0.25
+
+
+@dataclass(frozen=True)
+class EngineProgress:
+    found: int
+    visited: int
+    answered: int
+    in_flight: int
+    queued: int
+    elapsed: float
+
+    @property
+    def rate(self) -> float:
+        return self.visited / self.elapsed if self.elapsed > 0 else 0.0
+
+
+@dataclass
+class EngineResult(Generic[T, R]):
+    tasks: dict[Hashable, T] = field(default_factory=dict)  # every distinct task ever seen, by key
+    results: dict[Hashable, R] = field(default_factory=dict)  # the latest result per visited key
+    first_seen: dict[Hashable, float] = field(default_factory=dict)
+    revisits: int = 0
+    deadline_hit: bool = False
+    started_at: float = 0.0
+    ended_at: float = 0.0
+
+
+class CrawlEngine(Generic[T, R]):
+    def __init__(
+        self,
+        driver: Driver[T, R],
+        config: EngineConfig,
+        *,
+        on_progress: Callable[[EngineProgress], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._driver = driver
+        self._config = config
+        self._on_progress = on_progress
+        self._clock = clock
+        self._queue: asyncio.Queue[T] = asyncio.Queue()
+        self._result: EngineResult[T, R] = EngineResult()
+        self._visited_version: dict[Hashable, int] = {}
+        self._revisits: dict[Hashable, int] = {}
+        self._answered = 0
+        self._in_flight = 0
+        self._started = 0.0
+
+    def submit(self, task: T) -> bool:
+        """Offer a task; return True if it was queued (new, or known with a newer version)."""
+        key = self._driver.key(task)
+        res = self._result
+        if key not in res.tasks:
+            res.tasks[key] = task
+            res.first_seen[key] = self._clock()
+            self._queue.put_nowait(task)
+            return True
+        version = self._driver.version(task)
+        seen_version = self._visited_version.get(key)
+        if (
+            seen_version is not None
+            and version > seen_version
+            and self._revisits.get(key, 0) < self._config.max_revisits
+        ):
+            self._revisits[key] = self._revisits.get(key, 0) + 1
+            self._visited_version[key] = version  # queue it once per newer version
+            res.tasks[key] = task
+            res.revisits += 1
+            self._queue.put_nowait(task)
+            return True
+        return False
+
+    def progress(self) -> EngineProgress:
+        return EngineProgress(
+            found=len(self._result.tasks),
+            visited=len(self._visited_version),
+            answered=self._answered,
+            in_flight=self._in_flight,
+            queued=self._queue.qsize(),
+            elapsed=self._clock() - self._started,
+        )
+
+    async def _worker(self) -> None:
+        while True:
+            task = await self._queue.get()
+            self._in_flight += 1
+            key = self._driver.key(task)
+            try:
+                self._visited_version[key] = max(self._visited_version.get(key, -1), self._driver.version(task))
+                result = await self._driver.visit(task)
+                if self._driver.answered(result) and key not in self._result.results:
+                    self._answered += 1
+                self._result.results[key] = result
+                for new in self._driver.discovered(result):
+                    self.submit(new)
+            finally:
+                self._in_flight -= 1
+                self._queue.task_done()
+
+    async def _report(self) -> None:
+        while True:
+            await asyncio.sleep(self._config.progress_interval)
+            if self._on_progress is not None:
+                self._on_progress(self.progress())
+
+    async def run(self, seeds: Iterable[T]) -> EngineResult[T, R]:
+        self._started = self._result.started_at = self._clock()
+        for seed in seeds:
+            self.submit(seed)
+        workers = [asyncio.create_task(self._worker()) for _ in range(max(1, self._config.concurrency))]
+        reporter = asyncio.create_task(self._report())
+        try:
+            done = asyncio.create_task(self._queue.join())
+            finished, _ = await asyncio.wait(
+                [done, *workers], timeout=self._config.duration, return_when=asyncio.FIRST_COMPLETED
+            )
+            for worker in workers:
+                if worker in finished and worker.exception() is not None:
+                    raise worker.exception()  # type: ignore[misc]  # a driver bug: surface it, do not hang
+            if done not in finished:
+                self._result.deadline_hit = True
+                done.cancel()
+        finally:
+            for task in (*workers, reporter):
+                task.cancel()
+            await asyncio.gather(*workers, reporter, return_exceptions=True)
+            self._result.ended_at = self._clock()
+            if self._on_progress is not None:
+                self._on_progress(self.progress())
+        return self._result

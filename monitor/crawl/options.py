@@ -1,0 +1,124 @@
+"""Crawl flags shared by ``monitor crawl``, ``monitor snapshot`` and ``monitor serve``, and the progress bar."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from monitor.crawl.discv4 import WalkConfig
+from monitor.crawl.engine import EngineProgress
+from monitor.crawl.runner import CrawlSettings
+from monitor.discovery.enode import Enode, load_node_urls
+from monitor.errors import ConfigError
+
+__all__ = ["add_crawl_args", "settings_from_args", "mainnet_bootnodes", "crawl_progress"]
+
+
+def mainnet_bootnodes() -> list[Enode]:
+    """go-ethereum's mainnet bootnodes (the same list as seeds/mainnet-bootnodes.txt, shipped in the package)."""
+    text = resources.files("monitor.crawl").joinpath("mainnet-bootnodes.txt").read_text(encoding="utf-8")
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    return load_node_urls(",".join(lines))
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from err
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from err
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
+
+
+def add_crawl_args(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("crawl")
+    g.add_argument("--bootnodes", help="comma-separated enode:// or enr: URLs, or a file of them (default: mainnet)")
+    g.add_argument("--network", default=None, help="label for the crawled network (default: mainnet, or 'custom')")
+    g.add_argument("--netrestrict", help="CIDR list; never send a packet outside it (e.g. 127.0.0.0/8)")
+    g.add_argument("--duration", type=_positive_float, default=600.0, help="stop the crawl after SECONDS (600)")
+    g.add_argument("--concurrency", type=_positive_int, default=256, help="nodes visited at once (256)")
+    g.add_argument("--timeout", type=_positive_float, default=1.0, help="seconds to wait for each reply (1.0)")
+    g.add_argument("--retries", type=int, default=1, help="extra attempts after a timeout (1)")
+    g.add_argument("--listen", default=None, help="HOST:PORT for our UDP socket (default: ephemeral port)")
+    g.add_argument("--config", type=Path, help="TOML file with defaults for these flags")
+
+
+def settings_from_args(args: argparse.Namespace) -> CrawlSettings:
+    if args.bootnodes:
+        bootnodes = load_node_urls(args.bootnodes)
+        network = args.network or "custom"
+    else:
+        bootnodes = mainnet_bootnodes()
+        network = args.network or "mainnet"
+    host, port = None, 0
+    if args.listen:
+        host, _, port_text = args.listen.rpartition(":")
+        try:
+            port = int(port_text)
+        except ValueError as err:
+            raise ConfigError(f"--listen must be HOST:PORT, got {args.listen!r}") from err
+        host = host.strip("[]") or None
+    if args.retries < 0:
+        raise ConfigError("--retries must be 0 or more")
+    settings = CrawlSettings(
+        bootnodes=bootnodes,
+        network=network,
+        netrestrict=args.netrestrict,
+        listen_host=host,
+        listen_port=port,
+        duration=args.duration,
+        concurrency=args.concurrency,
+        timeout=args.timeout,
+        retries=args.retries,
+        walk=WalkConfig(),
+    )
+    settings.validate()
+    return settings
+
+
+@contextmanager
+def crawl_progress(quiet: bool, duration: float | None) -> Iterator[Callable[[EngineProgress], None]]:
+    """A live progress bar on stderr (found / visited / answering / rate); silent when quiet or not a terminal."""
+    console = Console(stderr=True)
+    if quiet or not console.is_terminal:
+        yield lambda _p: None
+        return
+    columns = (
+        TextColumn("[bold]crawl[/]"),
+        BarColumn(),
+        TextColumn("{task.fields[text]}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as bar:
+        task = bar.add_task("crawl", total=None, text="starting")
+
+        def update(p: EngineProgress) -> None:
+            text = (
+                f"found {p.found}  visited {p.visited}  answering {p.answered}  "
+                f"in flight {p.in_flight}  {p.rate:.0f} nodes/s"
+            )
+            bar.update(task, completed=p.visited, total=max(p.found, 1), text=text)
+
+        yield update
+
+
+def stderr_line(text: str) -> None:
+    sys.stderr.write(text + "\n")

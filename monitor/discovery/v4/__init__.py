@@ -1,0 +1,1 @@
+"""Node Discovery Protocol v4: wire codec, protocol state and the UDP transport."""

@@ -1,0 +1,317 @@
+"""A discv4 endpoint: answers peers and offers async requests (ping, bond, findnode, request_enr).
+
+Both the crawler and the devnet's nodes are instances of this class; they differ only in whether they have a
+routing table to serve (``neighbors_of``) and an ENR to hand out. The socket is injected (a ``Sender``), the
+clock too, so the whole thing runs over an in-memory pipe in tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from monitor.discovery.enr import ENR
+from monitor.discovery.keys import NodeID, PrivateKey, PublicKey, keccak256, node_id
+from monitor.discovery.v4.protocol import (
+    BondState,
+    ENRMatcher,
+    Matcher,
+    NeighborsMatcher,
+    PendingReplies,
+    PongMatcher,
+    expiration_from,
+    split_neighbors,
+)
+from monitor.discovery.v4.transport import Address, Sender
+from monitor.discovery.v4.wire import (
+    PACKET_TYPES,
+    Decoded,
+    Endpoint,
+    ENRRequest,
+    ENRResponse,
+    FindNode,
+    Neighbors,
+    NodeEntry,
+    Packet,
+    Ping,
+    Pong,
+    check_expiration,
+    decode,
+    encode,
+)
+from monitor.errors import DecodeError, ExpiredError, MonitorError, NetworkError, RequestTimeout, SignatureError
+
+__all__ = ["Peer", "ServiceConfig", "FindNodeResult", "Discv4Service"]
+
+
+@dataclass(frozen=True)
+class Peer:
+    pubkey: PublicKey
+    ip: str
+    udp: int
+    tcp: int = 0
+
+    @cached_property
+    def id(self) -> NodeID:
+        return node_id(self.pubkey)
+
+    @property
+    def addr(self) -> Address:
+        return (self.ip, self.udp)
+
+    @classmethod
+    def from_entry(cls, entry: NodeEntry) -> Peer:
+        return cls(entry.pubkey, str(entry.ip) if entry.ip is not None else "", entry.udp, entry.tcp)
+
+
+@dataclass(frozen=True)
+class FindNodeResult:
+    nodes: list[NodeEntry]
+    complete: bool  # ended by a short packet or k nodes, not by waiting (then packets may have been lost)
+    packets: int
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    timeout: float = 1.0  # per request attempt
+    retries: int = 1  # extra attempts after a timeout
+    followup_wait: float = 0.25  # after a full NEIGHBORS packet, how long to wait for the next one
+    bond_wait: float = 0.5  # after our PING is answered, how long to wait for the peer's own PING
+    require_bond: bool = True  # answer FINDNODE / ENRREQUEST only from peers that answered our PING
+    ping_back: bool = True  # PING peers that PING us and are not bonded (geth does; it is how they bond)
+
+
+@dataclass
+class _Waiting:
+    future: asyncio.Future[None]
+    timer: asyncio.TimerHandle | None = None
+
+
+@dataclass
+class Discv4Service:
+    key: PrivateKey
+    tcp_port: int = 0
+    config: ServiceConfig = field(default_factory=ServiceConfig)
+    now: Callable[[], float] = time.time
+    enr: ENR | None = None
+    neighbors_of: Callable[[bytes], Sequence[NodeEntry]] | None = None  # target node id -> closest known nodes
+    stats: Counter[str] = field(default_factory=Counter)
+    sender: Sender | None = None
+    local_address: Address = ("127.0.0.1", 0)  # what we put in PING's "from"; set by attach()
+
+    def attach(self, sender: Sender, local_address: Address) -> None:
+        self.sender = sender
+        self.local_address = local_address
+
+    def __post_init__(self) -> None:
+        self._pending = PendingReplies()
+        self._waiting: dict[Matcher, _Waiting] = {}
+        self._pinged_by: dict[NodeID, asyncio.Event] = {}
+        self.bonds = BondState(self.now)
+        self._enr_rlp = self.enr.to_rlp() if self.enr is not None else b""
+        self._tasks: set[asyncio.Task[object]] = set()
+        self.own_id = self.key.node_id
+
+    # -- sending ------------------------------------------------------------------------------------------------
+
+    def _send(self, packet: Packet, addr: Address) -> bytes:
+        if self.sender is None:
+            raise NetworkError("service has no transport attached")
+        data, digest = encode(packet, self.key)
+        self.sender.send(data, addr)  # may raise NetrestrictError: counted by the transport
+        self.stats[f"sent:{PACKET_TYPES[packet.TYPE]}"] += 1
+        return digest
+
+    def _reply(self, packet: Packet, addr: Address) -> None:
+        try:
+            self._send(packet, addr)
+        except MonitorError:
+            self.stats["err:reply"] += 1
+
+    # -- receiving ----------------------------------------------------------------------------------------------
+
+    def datagram_received(self, data: bytes, addr: Address) -> None:
+        try:
+            decoded = decode(data)
+        except SignatureError:
+            self.stats["err:signature"] += 1
+            return
+        except DecodeError:
+            self.stats["err:decode"] += 1
+            return
+        packet = decoded.packet
+        self.stats[f"recv:{PACKET_TYPES[packet.TYPE]}"] += 1
+        try:
+            check_expiration(packet, self.now())
+        except ExpiredError:
+            self.stats["err:expired"] += 1
+            return
+        peer = node_id(decoded.pubkey)
+        if isinstance(packet, Ping):
+            self._on_ping(decoded, packet, peer, addr)
+        elif isinstance(packet, FindNode):
+            self._on_findnode(packet, peer, addr)
+        elif isinstance(packet, ENRRequest):
+            self._on_enrrequest(decoded, peer, addr)
+        else:
+            self._on_reply(decoded, packet, peer)
+
+    def _on_ping(self, decoded: Decoded, ping: Ping, peer: NodeID, addr: Address) -> None:
+        recipient = Endpoint(ipaddress.ip_address(addr[0]), addr[1], ping.sender.tcp)
+        enr_seq = self.enr.seq if self.enr is not None else None
+        self._reply(Pong(recipient, decoded.hash, expiration_from(self.now()), enr_seq), addr)
+        self.bonds.ping_received(peer)
+        event = self._pinged_by.get(peer)
+        if event is not None:
+            event.set()
+        if self.config.ping_back and not self.bonds.is_bonded(peer):
+            remote = Peer(decoded.pubkey, addr[0], addr[1], ping.sender.tcp)
+            self._spawn(self.ping(remote))
+
+    def _on_findnode(self, packet: FindNode, peer: NodeID, addr: Address) -> None:
+        if self.neighbors_of is None:
+            self.stats["drop:findnode_unserved"] += 1
+            return
+        if self.config.require_bond and not self.bonds.is_bonded(peer):
+            self.stats["drop:findnode_unbonded"] += 1
+            return
+        nodes = self.neighbors_of(keccak256(packet.target))
+        for reply in split_neighbors(nodes, expiration_from(self.now())):
+            self._reply(reply, addr)
+
+    def _on_enrrequest(self, decoded: Decoded, peer: NodeID, addr: Address) -> None:
+        if self.enr is None:
+            self.stats["drop:enrrequest_no_enr"] += 1
+            return
+        if self.config.require_bond and not self.bonds.is_bonded(peer):
+            self.stats["drop:enrrequest_unbonded"] += 1
+            return
+        self._reply(ENRResponse(decoded.hash, self._enr_rlp), addr)
+
+    def _on_reply(self, decoded: Decoded, packet: Packet, peer: NodeID) -> None:
+        expected, done = self._pending.dispatch(peer, packet, decoded.hash)
+        if not expected:
+            self.stats["err:unsolicited"] += 1
+            return
+        if isinstance(packet, Pong):
+            self.bonds.pong_received(peer)
+        for matcher in done:
+            self._finish(matcher)
+        if not done and isinstance(packet, Neighbors):
+            self._arm_followup(peer)
+
+    def _finish(self, matcher: Matcher) -> None:
+        waiting = self._waiting.get(matcher)
+        if waiting is not None and not waiting.future.done():
+            waiting.future.set_result(None)
+
+    def _arm_followup(self, peer: NodeID) -> None:
+        """A full NEIGHBORS packet arrived: give the rest a short window, not the whole timeout."""
+        loop = asyncio.get_running_loop()
+        for matcher, waiting in self._waiting.items():
+            if isinstance(matcher, NeighborsMatcher) and matcher.peer == peer and matcher.packets:
+                if waiting.timer is not None:
+                    waiting.timer.cancel()
+                waiting.timer = loop.call_later(self.config.followup_wait, self._finish, matcher)
+
+    # -- requests -----------------------------------------------------------------------------------------------
+
+    async def _request(self, peer: Peer, build: Callable[[], Packet], make: Callable[[bytes], Matcher]) -> Matcher:
+        loop = asyncio.get_running_loop()
+        kind = ""
+        for _ in range(1 + self.config.retries):
+            packet = build()
+            kind = PACKET_TYPES[packet.TYPE]
+            data, digest = encode(packet, self.key)
+            matcher = make(digest)
+            waiting = _Waiting(loop.create_future())
+            self._waiting[matcher] = waiting
+            self._pending.add(matcher)
+            try:
+                if self.sender is None:
+                    raise NetworkError("service has no transport attached")
+                self.sender.send(data, peer.addr)
+                self.stats[f"sent:{kind}"] += 1
+                await asyncio.wait_for(asyncio.shield(waiting.future), self.config.timeout)
+                return matcher
+            except TimeoutError:
+                if isinstance(matcher, NeighborsMatcher) and matcher.packets:
+                    return matcher  # a partial answer is still an answer
+                self.stats[f"timeout:{kind}"] += 1
+            finally:
+                if waiting.timer is not None:
+                    waiting.timer.cancel()
+                self._pending.remove(matcher)
+                del self._waiting[matcher]
+        raise RequestTimeout(f"{kind} to {peer.ip}:{peer.udp} unanswered after {1 + self.config.retries} attempts")
+
+    def _endpoint(self) -> Endpoint:
+        # Our real address goes in "from": @ethereumjs/devp2p pings back to it rather than to the UDP source.
+        ip, port = self.local_address
+        return Endpoint(ipaddress.ip_address(ip), port, self.tcp_port)
+
+    async def ping(self, peer: Peer) -> Pong:
+        def build() -> Packet:
+            to = Endpoint(ipaddress.ip_address(peer.ip), peer.udp, peer.tcp)
+            seq = self.enr.seq if self.enr is not None else None
+            return Ping(4, self._endpoint(), to, expiration_from(self.now()), seq)
+
+        matcher = await self._request(peer, build, lambda h: PongMatcher(peer.id, "pong", ping_hash=h))
+        assert isinstance(matcher, PongMatcher) and matcher.reply is not None
+        return matcher.reply
+
+    async def bond(self, peer: Peer) -> Pong:
+        """PING, then give the peer a moment to PING us back (geth only serves FINDNODE after that round trip)."""
+        event = self._pinged_by.setdefault(peer.id, asyncio.Event())
+        try:
+            pong = await self.ping(peer)
+            if not self.bonds.pinged_us(peer.id):
+                try:
+                    await asyncio.wait_for(event.wait(), self.config.bond_wait)
+                except TimeoutError:
+                    self.stats["bond:no_ping_back"] += 1
+            return pong
+        finally:
+            self._pinged_by.pop(peer.id, None)
+
+    async def findnode(self, peer: Peer, target: bytes) -> FindNodeResult:
+        def build() -> Packet:
+            return FindNode(target, expiration_from(self.now()))
+
+        matcher = await self._request(peer, build, lambda _h: NeighborsMatcher(peer.id, "neighbors"))
+        assert isinstance(matcher, NeighborsMatcher)
+        return FindNodeResult(matcher.nodes, matcher.complete, matcher.packets)
+
+    async def request_enr(self, peer: Peer) -> ENR:
+        def build() -> Packet:
+            return ENRRequest(expiration_from(self.now()))
+
+        matcher = await self._request(peer, build, lambda h: ENRMatcher(peer.id, "enr", request_hash=h))
+        assert isinstance(matcher, ENRMatcher) and matcher.reply is not None
+        record = ENR.from_rlp(matcher.reply.record)
+        if record.node_id != peer.id:
+            raise DecodeError("ENR response signed by a different node")
+        return record
+
+    # -- housekeeping -------------------------------------------------------------------------------------------
+
+    def _spawn(self, coro: asyncio.Future[object] | object) -> None:
+        task: asyncio.Task[object] = asyncio.ensure_future(self._quiet(coro))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _quiet(self, coro: object) -> object:
+        try:
+            return await coro  # type: ignore[misc]
+        except MonitorError:
+            return None
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

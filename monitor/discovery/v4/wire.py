@@ -1,0 +1,332 @@
+"""Sans-IO codec for discv4 packets (devp2p discv4.md, EIP-8, EIP-868).
+
+    packet = hash || signature || packet-type || packet-data
+    hash = keccak256(signature || packet-type || packet-data)
+    signature = sign(keccak256(packet-type || packet-data))   # 65 bytes, recoverable
+
+Decoding is liberal as EIP-8 asks: the PING version is not checked, extra list elements are kept in
+``rest`` and any bytes after the first RLP value are ignored. Nothing here touches a socket.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final, TypeAlias
+
+import rlp
+
+from monitor.discovery.keys import PrivateKey, PublicKey, keccak256, recover_pubkey
+from monitor.errors import DecodeError, ExpiredError, SignatureError
+
+__all__ = [
+    "MAX_PACKET_SIZE",
+    "MAX_DECODE_SIZE",
+    "MAX_NEIGHBORS",
+    "IPAddress",
+    "Endpoint",
+    "NodeEntry",
+    "Ping",
+    "Pong",
+    "FindNode",
+    "Neighbors",
+    "ENRRequest",
+    "ENRResponse",
+    "Packet",
+    "Decoded",
+    "PACKET_TYPES",
+    "encode",
+    "decode",
+    "check_expiration",
+]
+
+IPAddress: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+MAX_PACKET_SIZE: Final = 1280  # what we send (discv4.md)
+# What we accept: @ethereumjs/devp2p packs 16 neighbours into 1,371 bytes; being liberal costs nothing.
+MAX_DECODE_SIZE: Final = 2048
+HEAD_SIZE: Final = 32 + 65
+# 12 IPv6 entries (3 + 18 + 3 + 3 + 66 bytes each) plus the list headers and expiration stay below 1,280 bytes.
+MAX_NEIGHBORS: Final = 12
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    ip: IPAddress | None  # None: the sender left it empty (allowed; the UDP source is what counts)
+    udp: int
+    tcp: int
+
+
+@dataclass(frozen=True, slots=True)
+class NodeEntry:
+    ip: IPAddress | None
+    udp: int
+    tcp: int
+    pubkey: PublicKey
+
+
+@dataclass(frozen=True, slots=True)
+class Ping:
+    version: int
+    sender: Endpoint  # the spec's "from"
+    recipient: Endpoint  # the spec's "to"
+    expiration: int
+    enr_seq: int | None = None
+    rest: tuple[Any, ...] = ()
+    TYPE = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Pong:
+    recipient: Endpoint
+    ping_hash: bytes
+    expiration: int
+    enr_seq: int | None = None
+    rest: tuple[Any, ...] = ()
+    TYPE = 2
+
+
+@dataclass(frozen=True, slots=True)
+class FindNode:
+    target: bytes  # 64-byte public key; peers compare keccak256(target) with their table
+    expiration: int
+    rest: tuple[Any, ...] = ()
+    TYPE = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Neighbors:
+    nodes: tuple[NodeEntry, ...]
+    expiration: int
+    rest: tuple[Any, ...] = ()
+    TYPE = 4
+
+
+@dataclass(frozen=True, slots=True)
+class ENRRequest:
+    expiration: int
+    rest: tuple[Any, ...] = ()
+    TYPE = 5
+
+
+@dataclass(frozen=True, slots=True)
+class ENRResponse:
+    request_hash: bytes
+    record: bytes  # the record's RLP encoding; parse with monitor.discovery.enr.ENR.from_rlp
+    rest: tuple[Any, ...] = ()
+    TYPE = 6
+
+
+Packet: TypeAlias = Ping | Pong | FindNode | Neighbors | ENRRequest | ENRResponse
+PACKET_TYPES: Final[dict[int, str]] = {
+    1: "ping",
+    2: "pong",
+    3: "findnode",
+    4: "neighbors",
+    5: "enrrequest",
+    6: "enrresponse",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    packet: Packet
+    pubkey: PublicKey  # the sender's key, recovered from the signature
+    hash: bytes  # the packet hash (PONG and ENRRESPONSE echo it)
+
+
+# -- encoding ---------------------------------------------------------------------------------------------------
+
+
+def _uint(value: int) -> bytes:
+    return value.to_bytes((value.bit_length() + 7) // 8, "big") if value else b""
+
+
+def _ip_bytes(ip: IPAddress | None) -> bytes:
+    return ip.packed if ip is not None else b""
+
+
+def _endpoint(ep: Endpoint) -> list[bytes]:
+    return [_ip_bytes(ep.ip), _uint(ep.udp), _uint(ep.tcp)]
+
+
+def _payload(packet: Packet) -> list[Any]:
+    if isinstance(packet, Ping):
+        items: list[Any] = [_uint(packet.version), _endpoint(packet.sender), _endpoint(packet.recipient)]
+        items.append(_uint(packet.expiration))
+        if packet.enr_seq is not None:
+            items.append(_uint(packet.enr_seq))
+    elif isinstance(packet, Pong):
+        items = [_endpoint(packet.recipient), packet.ping_hash, _uint(packet.expiration)]
+        if packet.enr_seq is not None:
+            items.append(_uint(packet.enr_seq))
+    elif isinstance(packet, FindNode):
+        items = [packet.target, _uint(packet.expiration)]
+    elif isinstance(packet, Neighbors):
+        nodes = [[_ip_bytes(n.ip), _uint(n.udp), _uint(n.tcp), bytes(n.pubkey)] for n in packet.nodes]
+        items = [nodes, _uint(packet.expiration)]
+    elif isinstance(packet, ENRRequest):
+        items = [_uint(packet.expiration)]
+    else:
+        items = [packet.request_hash, rlp.decode(packet.record)]
+    return items + list(packet.rest)
+
+
+def encode(packet: Packet, key: PrivateKey) -> tuple[bytes, bytes]:
+    """Sign and serialise ``packet``; return ``(datagram, packet_hash)``."""
+    body = bytes([packet.TYPE]) + rlp.encode(_payload(packet))
+    signature = key.sign_recoverable(keccak256(body))
+    digest = keccak256(signature + body)
+    return digest + signature + body, digest
+
+
+# -- decoding ---------------------------------------------------------------------------------------------------
+
+
+def _as_bytes(item: Any, what: str) -> bytes:
+    if not isinstance(item, bytes):
+        raise DecodeError(f"{what}: expected a byte string, got a list")
+    return item
+
+
+def _as_list(item: Any, what: str, min_len: int) -> list[Any]:
+    if not isinstance(item, list):
+        raise DecodeError(f"{what}: expected a list")
+    if len(item) < min_len:
+        raise DecodeError(f"{what}: expected at least {min_len} elements, got {len(item)}")
+    return item
+
+
+def _as_uint(item: Any, what: str, max_bytes: int = 8) -> int:
+    raw = _as_bytes(item, what)
+    if len(raw) > max_bytes:
+        raise DecodeError(f"{what}: integer longer than {max_bytes} bytes")
+    return int.from_bytes(raw, "big")
+
+
+def _as_ip(item: Any, what: str) -> IPAddress | None:
+    raw = _as_bytes(item, what)
+    if len(raw) == 4:
+        return ipaddress.IPv4Address(raw)
+    if len(raw) == 16:
+        return ipaddress.IPv6Address(raw)
+    if not raw:
+        return None
+    raise DecodeError(f"{what}: IP address of {len(raw)} bytes")
+
+
+def _as_endpoint(item: Any, what: str) -> Endpoint:
+    ep = _as_list(item, what, 3)
+    return Endpoint(_as_ip(ep[0], what), _as_uint(ep[1], f"{what} udp", 2), _as_uint(ep[2], f"{what} tcp", 2))
+
+
+def _opt_seq(items: list[Any], index: int) -> tuple[int | None, tuple[Any, ...]]:
+    """EIP-868 enr-seq: optional; an element that is not a valid uint64 is kept as an unknown extra (EIP-8)."""
+    if len(items) <= index:
+        return None, ()
+    item = items[index]
+    if isinstance(item, bytes) and len(item) <= 8:
+        return int.from_bytes(item, "big"), tuple(items[index + 1 :])
+    return None, tuple(items[index:])
+
+
+def _parse_ping(items: list[Any]) -> Ping:
+    _as_list(items, "ping", 4)
+    seq, rest = _opt_seq(items, 4)
+    return Ping(
+        version=_as_uint(items[0], "ping version", 32),
+        sender=_as_endpoint(items[1], "ping from"),
+        recipient=_as_endpoint(items[2], "ping to"),
+        expiration=_as_uint(items[3], "ping expiration"),
+        enr_seq=seq,
+        rest=rest,
+    )
+
+
+def _parse_pong(items: list[Any]) -> Pong:
+    _as_list(items, "pong", 3)
+    ping_hash = _as_bytes(items[1], "pong ping-hash")
+    if len(ping_hash) != 32:
+        raise DecodeError("pong ping-hash must be 32 bytes")
+    seq, rest = _opt_seq(items, 3)
+    return Pong(_as_endpoint(items[0], "pong to"), ping_hash, _as_uint(items[2], "pong expiration"), seq, rest)
+
+
+def _parse_findnode(items: list[Any]) -> FindNode:
+    _as_list(items, "findnode", 2)
+    target = _as_bytes(items[0], "findnode target")
+    if len(target) != 64:
+        raise DecodeError("findnode target must be 64 bytes")
+    return FindNode(target, _as_uint(items[1], "findnode expiration"), tuple(items[2:]))
+
+
+def _parse_neighbors(items: list[Any]) -> Neighbors:
+    _as_list(items, "neighbors", 2)
+    nodes = []
+    for raw in _as_list(items[0], "neighbors nodes", 0):
+        entry = _as_list(raw, "neighbors node", 4)
+        pubkey = _as_bytes(entry[3], "neighbors node id")
+        if len(pubkey) != 64:
+            raise DecodeError("neighbors node id must be 64 bytes")
+        ip = _as_ip(entry[0], "neighbors node ip")
+        udp, tcp = _as_uint(entry[1], "neighbors udp", 2), _as_uint(entry[2], "neighbors tcp", 2)
+        nodes.append(NodeEntry(ip, udp, tcp, PublicKey(pubkey)))
+    return Neighbors(tuple(nodes), _as_uint(items[1], "neighbors expiration"), tuple(items[2:]))
+
+
+def _parse_enrrequest(items: list[Any]) -> ENRRequest:
+    _as_list(items, "enrrequest", 1)
+    return ENRRequest(_as_uint(items[0], "enrrequest expiration"), tuple(items[1:]))
+
+
+def _parse_enrresponse(items: list[Any]) -> ENRResponse:
+    _as_list(items, "enrresponse", 2)
+    request_hash = _as_bytes(items[0], "enrresponse request-hash")
+    if len(request_hash) != 32:
+        raise DecodeError("enrresponse request-hash must be 32 bytes")
+    record = _as_list(items[1], "enrresponse record", 2)
+    return ENRResponse(request_hash, rlp.encode(record), tuple(items[2:]))
+
+
+_PARSERS: dict[int, Callable[[list[Any]], Packet]] = {
+    1: _parse_ping,
+    2: _parse_pong,
+    3: _parse_findnode,
+    4: _parse_neighbors,
+    5: _parse_enrrequest,
+    6: _parse_enrresponse,
+}
+
+
+def decode(data: bytes) -> Decoded:
+    """Verify hash and signature, then parse. Raises DecodeError (or SignatureError) and nothing else."""
+    if len(data) < HEAD_SIZE + 1:
+        raise DecodeError(f"packet too small ({len(data)} bytes)")
+    if len(data) > MAX_DECODE_SIZE:
+        raise DecodeError(f"packet too large ({len(data)} bytes)")
+    digest, signature, body = data[:32], data[32:HEAD_SIZE], data[HEAD_SIZE:]
+    if keccak256(data[32:]) != digest:
+        raise SignatureError("packet hash mismatch")
+    pubkey = recover_pubkey(signature, keccak256(body))
+    parser = _PARSERS.get(body[0])
+    if parser is None:
+        raise DecodeError(f"unknown packet type {body[0]}")
+    try:
+        items = rlp.decode(body[1:], strict=False)  # strict=False: ignore data after the first value (EIP-8)
+    except rlp.exceptions.DecodingError as err:
+        raise DecodeError(f"{PACKET_TYPES[body[0]]}: invalid RLP") from err
+    if not isinstance(items, list):
+        raise DecodeError(f"{PACKET_TYPES[body[0]]}: packet data is not a list")
+    try:
+        packet = parser(items)
+    except (ValueError, rlp.exceptions.RLPException) as err:
+        raise DecodeError(f"{PACKET_TYPES[body[0]]}: {err}") from err
+    return Decoded(packet, pubkey, digest)
+
+
+def check_expiration(packet: Packet, now: float) -> None:
+    """Reject packets whose absolute expiration (UNIX seconds) has passed; ENRRESPONSE carries none."""
+    expiration = getattr(packet, "expiration", None)
+    if expiration is not None and expiration < now:
+        raise ExpiredError(f"{PACKET_TYPES[packet.TYPE]} expired {now - expiration:.0f}s ago")

