@@ -16,8 +16,8 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-$(NODEMOD): $(PEERS)/package.json
-	cd $(PEERS) && npm install --no-audit --no-fund --loglevel=error
+$(NODEMOD): $(PEERS)/package.json $(PEERS)/package-lock.json
+	cd $(PEERS) && npm ci --no-audit --no-fund --loglevel=error
 	touch $(NODEMOD)
 
 peers: $(NODEMOD)

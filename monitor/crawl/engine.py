@@ -118,7 +118,7 @@ class CrawlEngine(Generic[T, R]):
     def progress(self) -> EngineProgress:
         return EngineProgress(
             found=len(self._result.tasks),
-            visited=len(self._visited_version),
+            visited=len(self._result.results),
             answered=self._answered,
             in_flight=self._in_flight,
             queued=self._queue.qsize(),

@@ -139,7 +139,7 @@ def build_records(result: EngineResult[Peer, Visit], now: float) -> list[NodeRec
         enr = visit.enr if visit is not None else None
         verdict, reason = classify_network(enr, filt)
         if visit is None:
-            reason = "not contacted before the deadline"
+            reason = "crawl deadline reached before its visit completed"
         elif not visit.answered_ping:
             reason = f"no answer to PING ({visit.failure})"
         fork = enr.eth_fork_id if enr is not None else None

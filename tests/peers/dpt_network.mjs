@@ -1,0 +1,237 @@
+// A static discv4 test network of N @ethereumjs/devp2p DPT nodes in one Node process, on loopback only.
+//
+//   node dpt_network.mjs --nodes N [--seed S] [--base 127.2.0.1] [--k 16] [--udp-port 30303] [--tcp-port 20303]
+//                        [--no-ping-back] [--ignore-stdin] [--verbose]
+//
+// Prints ONE JSON line on stdout once every node listens ({"ready": true, "nodes": [...]}), then runs until stdin
+// closes (unless --ignore-stdin) or SIGTERM/SIGINT. Diagnostics go to stderr only.
+//
+// Why it looks like this:
+// - Each node gets its own loopback address (Linux routes all of 127/8 to lo) and its own UDP and TCP port numbers:
+//   DPT keys peers by id and by "address:tcpPort", and distinct ports make enode/discport handling visible.
+// - Tables are filled straight into the k-bucket over a known graph (ring successor + k random others): no PING
+//   round trips at start-up, and the graph is connected by construction.
+// - No background traffic: the refresh timer is cleared and DNS discovery is off. With ping-back on (default), a
+//   node that is PINGed by an unknown peer pings the PING's `from` endpoint back and adds it to its table on PONG,
+//   as a live DPT does (that is what `shouldFindNeighbours` gates in devp2p 10.x); --no-ping-back keeps it silent.
+// - Signing/recovery use the native `secp256k1` addon through Common({customCrypto}); the pure-JS default costs
+//   about a millisecond per packet and saturates a core under a crawl.
+import { Common, Mainnet } from '@ethereumjs/common'
+import { DPT } from '@ethereumjs/devp2p'
+import { keccak256 } from 'ethereum-cryptography/keccak.js'
+import secp256k1 from 'secp256k1'
+
+const USAGE =
+  'usage: node dpt_network.mjs --nodes N [--seed S] [--base 127.2.0.1] [--k 16] [--udp-port 30303] ' +
+  '[--tcp-port 20303] [--no-ping-back] [--ignore-stdin] [--verbose]'
+
+function parseArgs(argv) {
+  const opts = { nodes: 0, seed: 1, base: '127.2.0.1', k: 16, udpPort: 30303, tcpPort: 20303 }
+  const flags = { '--no-ping-back': 'noPingBack', '--ignore-stdin': 'ignoreStdin', '--verbose': 'verbose' }
+  const valued = {
+    '--nodes': 'nodes', '--seed': 'seed', '--base': 'base', '--k': 'k', '--udp-port': 'udpPort', '--tcp-port': 'tcpPort',
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    if (a in flags) opts[flags[a]] = true
+    else if (a in valued && i + 1 < argv.length) {
+      const v = argv[++i]
+      opts[valued[a]] = valued[a] === 'base' ? v : Number(v)
+    } else fail(`unknown or incomplete argument ${a}\n${USAGE}`)
+  }
+  for (const key of ['nodes', 'seed', 'k', 'udpPort', 'tcpPort']) {
+    if (!Number.isInteger(opts[key]) || opts[key] < 0) fail(`--${key} must be a non-negative integer\n${USAGE}`)
+  }
+  if (opts.nodes < 2) fail(`--nodes must be at least 2\n${USAGE}`)
+  if (opts.udpPort + opts.nodes > 65536 || opts.tcpPort + opts.nodes > 65536) fail('port range exceeds 65535')
+  return opts
+}
+
+function fail(msg) {
+  process.stderr.write(`dpt_network: ${msg}\n`)
+  process.exit(2)
+}
+
+// --- addresses: base, base+1, ... inside 127/8, skipping x.y.z.0 and x.y.z.255 (read as network/broadcast by
+// some parsers). Refuses anything that would leave loopback.
+function ipToInt(ip) {
+  const p = ip.split('.').map(Number)
+  if (p.length !== 4 || p.some((x) => !Number.isInteger(x) || x < 0 || x > 255)) fail(`bad IPv4 address ${ip}`)
+  return ((p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]) >>> 0
+}
+const intToIp = (n) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.')
+
+function addresses(base, count) {
+  const out = []
+  for (let n = ipToInt(base); out.length < count; n++) {
+    const last = n & 255
+    if (last === 0 || last === 255) continue
+    if (n >>> 24 !== 127) fail(`addresses leave 127.0.0.0/8 after ${out.length} nodes (base ${base})`)
+    out.push(intToIp(n))
+  }
+  return out
+}
+
+// --- determinism: keys are keccak256("dpt-network/<seed>/<i>[/<retry>]"), the graph comes from a seeded PRNG.
+const utf8 = (s) => new TextEncoder().encode(s)
+const hex = (b) => Buffer.from(b).toString('hex')
+
+function privateKey(seed, i) {
+  for (let retry = 0; ; retry++) {
+    const key = keccak256(utf8(`dpt-network/${seed}/${i}${retry ? `/${retry}` : ''}`))
+    if (secp256k1.privateKeyVerify(key)) return key
+  }
+}
+
+function mulberry32(seed) {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+// Node i knows its ring successor first (so it survives any bucket overflow and the graph stays connected),
+// then up to k distinct random others.
+function graph(n, k, seed) {
+  const rand = mulberry32(seed * 0x9e3779b1 + 1)
+  const edges = []
+  for (let i = 0; i < n; i++) {
+    const chosen = [(i + 1) % n]
+    const seen = new Set([i, (i + 1) % n])
+    const want = Math.min(k, n - 2)
+    while (chosen.length < want + 1) {
+      const j = Math.floor(rand() * n)
+      if (!seen.has(j)) {
+        seen.add(j)
+        chosen.push(j)
+      }
+    }
+    edges.push(chosen)
+  }
+  return edges
+}
+
+// --- native crypto in the shape devp2p 10.x calls it (dpt/message.js encode/decode).
+const customCrypto = {
+  ecsign(msgHash, privKey) {
+    const { signature, recid } = secp256k1.ecdsaSign(msgHash, privKey)
+    return {
+      r: BigInt(`0x${hex(signature.subarray(0, 32))}`),
+      s: BigInt(`0x${hex(signature.subarray(32, 64))}`),
+      recovery: recid,
+    }
+  },
+  // devp2p passes `false` (uncompressed) as 4th argument; the native default would be compressed.
+  ecdsaRecover: (sig, recId, hash, compressed = false) => secp256k1.ecdsaRecover(sig, recId, hash, compressed),
+}
+
+// --- diagnostics: a crawler triggers the same error on every node (e.g. ENRREQUEST -> "Invalid type: 5"), so log
+// the first few of each kind and a summary at exit.
+const errorCounts = new Map()
+let verbose = false
+function logError(node, err) {
+  const kind = String(err?.message ?? err).replace(/[0-9a-f]{16,}|\d+\.\d+\.\d+\.\d+(:\d+)?/g, '…').slice(0, 80)
+  const seen = (errorCounts.get(kind) ?? 0) + 1
+  errorCounts.set(kind, seen)
+  if (verbose || seen <= 3) process.stderr.write(`dpt_network: node ${node}: ${err?.message ?? err}\n`)
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2))
+  verbose = Boolean(opts.verbose)
+  const t0 = performance.now()
+  const common = new Common({ chain: Mainnet, customCrypto })
+  const ips = addresses(opts.base, opts.nodes)
+
+  const nodes = ips.map((ip, i) => {
+    const key = privateKey(opts.seed, i)
+    const pubkey = secp256k1.publicKeyCreate(key, false).subarray(1) // 64 bytes, the discv4 node id
+    const info = { ip, udp: opts.udpPort + i, tcp: opts.tcpPort + i, pubkey }
+    const dpt = new DPT(key, {
+      common,
+      endpoint: { address: ip, udpPort: info.udp, tcpPort: info.tcp }, // the `from` of its PINGs
+      shouldFindNeighbours: !opts.noPingBack,
+      shouldGetDnsPeers: false,
+      dnsAddr: '127.0.0.1', // DNS() calls dns.setServers() process-wide; keep even that on loopback
+      onlyConfirmed: false,
+      refreshInterval: 3_600_000, // cleared below anyway
+    })
+    clearInterval(dpt._refreshIntervalId) // no periodic FINDNODE to table members
+    dpt.events.on('error', (err) => logError(i, err))
+    return { ...info, dpt }
+  })
+
+  // Fill tables before any socket exists. A full, unsplittable bucket would make the k-bucket PING old entries;
+  // mute that while filling (the newcomer is simply dropped), then restore DPT's handler.
+  const edges = graph(opts.nodes, opts.k, opts.seed)
+  let dropped = 0
+  nodes.forEach((node, i) => {
+    const kb = node.dpt._kbucket
+    const pingListeners = kb.events.listeners('ping')
+    kb.events.removeAllListeners('ping')
+    for (const j of edges[i]) {
+      const p = nodes[j]
+      kb.add({ id: p.pubkey, address: p.ip, udpPort: p.udp, tcpPort: p.tcp })
+    }
+    for (const l of pingListeners) kb.events.on('ping', l)
+    dropped += edges[i].length - node.dpt.numPeers()
+  })
+  if (dropped) process.stderr.write(`dpt_network: ${dropped} table entries dropped by full buckets\n`)
+
+  await Promise.all(
+    nodes.map(
+      (node) =>
+        new Promise((resolve, reject) => {
+          node.dpt._server._socket.once('error', reject) // e.g. EADDRINUSE
+          node.dpt.events.once('listening', resolve)
+          node.dpt.bind(node.udp, node.ip)
+        }),
+    ),
+  ).catch((err) => fail(`bind failed: ${err.message}`))
+
+  const out = nodes.map((node) => {
+    const pub = hex(node.pubkey)
+    const discport = node.udp === node.tcp ? '' : `?discport=${node.udp}`
+    return {
+      id: hex(keccak256(node.pubkey)),
+      pubkey: pub,
+      ip: node.ip,
+      udp: node.udp,
+      tcp: node.tcp,
+      enode: `enode://${pub}@${node.ip}:${node.tcp}${discport}`,
+      table: node.dpt.getPeers().map((p) => hex(p.id)),
+    }
+  })
+  process.stdout.write(`${JSON.stringify({ ready: true, nodes: out })}\n`)
+  const ms = Math.round(performance.now() - t0)
+  process.stderr.write(`dpt_network: ${opts.nodes} nodes ready in ${ms} ms (ping-back ${!opts.noPingBack})\n`)
+
+  let stopping = false
+  const stop = (why) => {
+    if (stopping) return
+    stopping = true
+    for (const node of nodes) {
+      try {
+        node.dpt.destroy()
+      } catch {} // already closed
+    }
+    const summary = [...errorCounts].map(([kind, n]) => `${n}x ${kind}`).join('; ')
+    process.stderr.write(`dpt_network: stopping (${why})${summary ? `; errors: ${summary}` : ''}\n`)
+    // Pending ping timeouts and batch timers would keep the loop alive for seconds: exit now.
+    process.exitCode = 0
+    setImmediate(() => process.exit(0))
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  process.on('SIGINT', () => stop('SIGINT'))
+  if (!opts.ignoreStdin) {
+    process.stdin.on('end', () => stop('stdin closed'))
+    process.stdin.on('close', () => stop('stdin closed'))
+    process.stdin.resume() // drain whatever is written; only EOF matters
+  }
+}
+
+main().catch((err) => fail(err?.stack ?? String(err)))

@@ -1,0 +1,46 @@
+"""Pytest fixture factory for the DPT test network; the lead's ``tests/conftest.py`` imports it.
+
+    # tests/conftest.py
+    from peers.fixtures import dpt_network_fixture
+    dpt_network = dpt_network_fixture(n=20)                    # module-scoped by default
+    dpt_network_big = dpt_network_fixture(n=300, seed=2, base="127.3.0.1", scope="session")
+
+A test then takes ``dpt_network`` as an argument and gets the node list of ``harness.start_dpt_network``. It is
+skipped only when Node.js itself is missing; missing npm packages make it fail with "run `make peers`".
+Give networks that may run at the same time different ``base`` addresses (or ports).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from peers.harness import Node, node_binary, start_dpt_network
+
+
+def require_node() -> None:
+    """Skip the calling test when the ``node`` executable is not installed."""
+    if node_binary() is None:
+        pytest.skip("Node.js (`node`) is not installed: the interop peers cannot run")
+
+
+def dpt_network_fixture(
+    n: int = 20,
+    seed: int = 1,
+    base: str = "127.2.0.1",
+    k: int = 16,
+    *,
+    scope: Any = "module",
+    timeout: float = 60,
+    ping_back: bool = True,
+) -> Callable[..., Iterator[list[Node]]]:
+    """A pytest fixture that yields the nodes of a running DPT network and stops it afterwards."""
+
+    @pytest.fixture(scope=scope)
+    def _dpt_network() -> Iterator[list[Node]]:
+        require_node()
+        with start_dpt_network(n, seed=seed, base=base, k=k, timeout=timeout, ping_back=ping_back) as nodes:
+            yield nodes
+
+    return _dpt_network
