@@ -100,7 +100,20 @@ class Discv4Driver:
         return task.id
 
     def version(self, task: Peer) -> int:
-        return 0
+        return task.enr_seq or 0
+
+    def result_version(self, result: Visit) -> int:
+        if result.enr is not None:
+            return result.enr.seq
+        return result.pong_enr_seq or 0
+
+    def pinged(self, peer: Peer) -> Peer | None:
+        """A node pinged us: a task if it is admissible and announces an ENR seq (the engine revisits if newer)."""
+        if peer.enr_seq is None or peer.id == self.service.own_id:
+            return None
+        if admissible(ipaddress.ip_address(peer.ip), peer.udp, self.netrestrict) is not None:
+            return None
+        return peer
 
     def answered(self, result: Visit) -> bool:
         return result.answered_ping

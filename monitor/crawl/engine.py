@@ -33,6 +33,9 @@ class Driver(Protocol[T, R]):
     def discovered(self, result: R) -> Iterable[T]:
         """New tasks learned from a result."""
 
+    def result_version(self, result: R) -> int:
+        """The freshness a visit actually observed (the fetched ENR's seq): only newer versions trigger a revisit."""
+
     def answered(self, result: R) -> bool:
         """Did the peer respond at all (for progress and stats)."""
 
@@ -90,6 +93,7 @@ class CrawlEngine(Generic[T, R]):
         self._answered = 0
         self._in_flight = 0
         self._started = 0.0
+        self.running = False  # True while run() is active; submissions outside it are ignored by callers
 
     def submit(self, task: T) -> bool:
         """Offer a task; return True if it was queued (new, or known with a newer version)."""
@@ -133,6 +137,7 @@ class CrawlEngine(Generic[T, R]):
             try:
                 self._visited_version[key] = max(self._visited_version.get(key, -1), self._driver.version(task))
                 result = await self._driver.visit(task)
+                self._visited_version[key] = max(self._visited_version[key], self._driver.result_version(result))
                 if self._driver.answered(result) and key not in self._result.results:
                     self._answered += 1
                 self._result.results[key] = result
@@ -150,6 +155,7 @@ class CrawlEngine(Generic[T, R]):
 
     async def run(self, seeds: Iterable[T]) -> EngineResult[T, R]:
         self._started = self._result.started_at = self._clock()
+        self.running = True
         for seed in seeds:
             self.submit(seed)
         workers = [asyncio.create_task(self._worker()) for _ in range(max(1, self._config.concurrency))]
@@ -169,6 +175,7 @@ class CrawlEngine(Generic[T, R]):
             for task in (*workers, reporter):
                 task.cancel()
             await asyncio.gather(*workers, reporter, return_exceptions=True)
+            self.running = False
             self._result.ended_at = self._clock()
             if self._on_progress is not None:
                 self._on_progress(self.progress())

@@ -105,6 +105,13 @@ async def run_crawl(
     engine: CrawlEngine[Peer, Visit] = CrawlEngine(
         driver, EngineConfig(concurrency=settings.concurrency, duration=settings.duration), on_progress=on_progress
     )
+
+    def on_ping(peer: Peer) -> None:
+        task = driver.pinged(peer)
+        if task is not None and engine.running:
+            engine.submit(task)
+
+    service.on_ping = on_ping
     seeds = []
     for boot in settings.bootnodes:
         reason = admissible(boot.ip, boot.udp_port, netrestrict)

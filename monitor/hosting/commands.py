@@ -63,6 +63,11 @@ def _data_args(p: argparse.ArgumentParser, ranges: bool = True) -> None:
         p.add_argument("--ranges", action="append", type=Path, default=[], metavar="FILE", help=help_text)
 
 
+def _console() -> Console:
+    # Piped output keeps whole values (no "…" truncation at 80 columns); a terminal gets its own width.
+    return Console() if sys.stdout.isatty() else Console(width=220)
+
+
 def _read_inputs(args: Sequence[str]) -> list[str]:
     out: list[str] = []
     for arg in args:
@@ -111,10 +116,11 @@ def cmd_classify(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(json.dumps(rows, indent=1) + "\n")
     else:
-        table = Table("ip", *_FIELDS, "error")
+        columns = (*_FIELDS, "error") if any("error" in r for r in rows) else _FIELDS
+        table = Table("ip", *columns)
         for r in rows:
-            table.add_row(r["ip"], *("" if r.get(f) is None else str(r[f]) for f in (*_FIELDS, "error")))
-        Console(soft_wrap=True).print(table)
+            table.add_row(r["ip"], *("" if r.get(f) is None else str(r[f]) for f in columns))
+        _console().print(table)
     for r in rows:
         if "error" in r:
             sys.stderr.write(f"monitor classify: {r['ip']!r}: {r['error']}\n")
@@ -163,7 +169,7 @@ def cmd_data_status(args: argparse.Namespace) -> int:
     for r in rows:
         age = "" if r["age_days"] is None else f"{r['age_days']:.0f}"
         table.add_row(r["name"], r["kind"], r["data_date"] or "-", age, r["source"])
-    Console(soft_wrap=True).print(table)
+    _console().print(table)
     return 0
 
 

@@ -30,7 +30,7 @@ __all__ = ["load_default_resolver", "load_overlay", "load_range_table"]
 
 log = logging.getLogger(__name__)
 
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2
 _RANGE_KINDS = {s.name: s.kind for s in DATASETS if s.kind != "iptoasn"}
 
 

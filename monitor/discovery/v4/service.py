@@ -55,6 +55,7 @@ class Peer:
     ip: str
     udp: int
     tcp: int = 0
+    enr_seq: int | None = field(default=None, compare=False)  # as last announced (PING / PONG), if known
 
     @cached_property
     def id(self) -> NodeID:
@@ -102,6 +103,7 @@ class Discv4Service:
     neighbors_of: Callable[[bytes], Sequence[NodeEntry]] | None = None  # target node id -> closest known nodes
     stats: Counter[str] = field(default_factory=Counter)
     sender: Sender | None = None
+    on_ping: Callable[[Peer], None] | None = None  # told of every verified PING (the crawler learns of fresh ENRs)
     local_address: Address = ("127.0.0.1", 0)  # what we put in PING's "from"; set by attach()
 
     def attach(self, sender: Sender, local_address: Address) -> None:
@@ -166,6 +168,8 @@ class Discv4Service:
         enr_seq = self.enr.seq if self.enr is not None else None
         self._reply(Pong(recipient, decoded.hash, expiration_from(self.now()), enr_seq), addr)
         self.bonds.ping_received(peer)
+        if self.on_ping is not None:
+            self.on_ping(Peer(decoded.pubkey, addr[0], addr[1], ping.sender.tcp, ping.enr_seq))
         event = self._pinged_by.get(peer)
         if event is not None:
             event.set()
