@@ -136,8 +136,8 @@ def resample_counts(rng: random.Random, weights: Sequence[int]) -> list[int]:
 
     Returns the non-zero counts of sum(weights) draws with probabilities proportional to ``weights``, in no
     particular order. Dropping labels lets categories of equal weight be drawn as one: the group's total is one
-    binomial, and its split over m equally likely bins is m-way uniform, which costs one cheap draw per unit instead
-    of one binomial per category. Snapshots have long tails of ASes with one or two nodes, where this is ~10x faster.
+    binomial, and its split over m equally likely bins is m-way uniform, which for sparse groups costs one cheap draw
+    per unit instead of one binomial per category. Snapshots have long tails of ASes with one or two nodes.
     HHI and Nakamoto do not depend on labels, so nothing is lost for them.
     """
     if any(w < 0 for w in weights):
@@ -151,10 +151,10 @@ def resample_counts(rng: random.Random, weights: Sequence[int]) -> list[int]:
         weight_left -= w * m
         if m == 1 or x <= 1:
             out.append(x)
-        elif x <= 16 * m:
+        elif x <= 3 * m:
             out.extend(Counter(rng.choices(range(m), k=x)).values())
         else:
-            # Many draws over few bins (~16 uniform draws cost one binomial): m binomials are cheaper.
+            # Several draws per bin: a small-mean binomial per bin costs less than three uniform draws.
             out.extend(multinomial(rng, x, [1] * m))
         if left == 0:
             break

@@ -26,6 +26,7 @@ __all__ = [
     "ClaimSet",
     "parse_claims",
     "load_claims",
+    "load_packaged_claims",
     "default_claims_path",
 ]
 
@@ -178,13 +179,18 @@ def default_claims_path() -> Path | None:
     return candidate if candidate.is_file() else None
 
 
+def load_packaged_claims() -> ClaimSet:
+    """The copy of ``seeds/claims.toml`` shipped inside the package."""
+    resource = importlib.resources.files(__package__ or "monitor.analysis").joinpath(_PACKAGED)
+    return parse_claims(resource.read_text(encoding="utf-8"), origin=f"package data {_PACKAGED}")
+
+
 def load_claims(path: Path | None = None) -> ClaimSet:
     """Read ``path``, or the default file (see the module docstring) when it is None."""
     if path is None:
         path = default_claims_path()
     if path is None:
-        resource = importlib.resources.files(__package__ or "monitor.analysis").joinpath(_PACKAGED)
-        return parse_claims(resource.read_text(encoding="utf-8"), origin=f"package data {_PACKAGED}")
+        return load_packaged_claims()
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:

@@ -40,8 +40,10 @@ def snapshot_context(snapshot: Snapshot) -> SnapshotContext:
     datasets = dict(meta.datasets)
     for node in snapshot.nodes:
         a = node.attribution
-        if a is not None and a.source and a.source not in datasets:
-            datasets[a.source] = a.data_date or "undated"
+        # The resolver labels ASN-table hits "asn:<dataset>" and records without an address "none: ..." (no dataset).
+        name = a.source.removeprefix("asn:") if a is not None else ""
+        if a is not None and name and not name.startswith("none") and name not in datasets:
+            datasets[name] = a.data_date or "undated"
     return SnapshotContext(
         snapshot_id=meta.id,
         network=meta.network,

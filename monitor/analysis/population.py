@@ -42,7 +42,7 @@ DEDUPS: tuple[Dedup, ...] = ("node", "ip", "prefix")
 _SCOPE_TEXT: Mapping[Scope, str] = {
     "discovered": "all discovered nodes",
     "reachable": "reachable nodes (answered our PING)",
-    "mainnet": "mainnet nodes (fork id in the ENR matches mainnet)",
+    "mainnet": "nodes judged to be on mainnet (fork id)",
 }
 _DEDUP_TEXT: Mapping[Dedup, str] = {
     "node": "counted once per node id",

@@ -103,13 +103,13 @@ def _conclusion(claim: Claim, result: ClaimResult, ctx: SnapshotContext, min_n: 
     d = result.denominator
     prefix = "SIMULATED DATA, not a measurement of Ethereum. " if ctx.simulated else ""
     if d.n == 0:
-        measured = f"Snapshot {ctx.snapshot_id} ({ctx.period}) has no {d.description} ({d.name}, n = 0)."
+        measured = f"Under denominator {d.name} ({d.description}) snapshot {ctx.snapshot_id} ({ctx.period}) has n = 0."
     else:
         assert result.share is not None
         measured = (
-            f"Of the {d.n:,} {d.description} ({d.name}) in snapshot {ctx.snapshot_id} ({ctx.period}; attribution "
-            f"data: {ctx.datasets_text()}), {result.count:,} are attributed to {claim.provider}: {_pct(result.share)} "
-            f"(95 % Wilson interval {_pct(result.ci.low)} to {_pct(result.ci.high)})."
+            f"Under denominator {d.name} ({d.description}; n = {d.n:,}) in snapshot {ctx.snapshot_id} ({ctx.period}; "
+            f"attribution data: {ctx.datasets_text()}), {result.count:,} units are attributed to {claim.provider}: "
+            f"{_pct(result.share)} (95 % Wilson interval {_pct(result.ci.low)} to {_pct(result.ci.high)})."
         )
     verdict = _VERDICT_TEXT[result.verdict].format(claimed=_pct(claim.share), min_n=min_n)
     layer = (
