@@ -54,11 +54,15 @@ class DevnetSpec:
 
 
 def node_address(first_ip: str, index: int) -> str:
-    """Addresses from ``first_ip`` upward, skipping .0 and .255 so that no address looks like a network/broadcast."""
-    start = int(ipaddress.IPv4Address(first_ip))
-    base, host = divmod(start, 256)
-    offset = host - 1 + index
-    addr = ipaddress.IPv4Address((base + offset // 254) * 256 + offset % 254 + 1)
+    """The index-th node's address in the /16 of ``first_ip``.
+
+    Consecutive nodes go to different /24s (third octet = index mod 254), as a real network spreads over many
+    networks; .0 and .255 are never used.
+    """
+    base = ipaddress.IPv4Network(f"{first_ip}/16", strict=False)
+    if index >= 254 * 254:
+        raise ValueError("a devnet holds at most 64,516 nodes")
+    addr = base.network_address + (index % 254 + 1) * 256 + index // 254 + 1
     if addr not in ipaddress.IPv4Network("127.0.0.0/8"):
         raise ValueError(f"devnet address {addr} is outside 127.0.0.0/8")
     return str(addr)

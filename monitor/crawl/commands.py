@@ -16,6 +16,7 @@ from typing import Any
 from monitor.crawl.options import add_crawl_args, crawl_progress, settings_from_args
 from monitor.crawl.runner import run_crawl
 from monitor.devnet import Devnet, DevnetSpec, run_devnet
+from monitor.devnet_overlay import build_overlay
 from monitor.errors import ConfigError
 from monitor.snapshot import write_jsonl
 
@@ -34,7 +35,7 @@ def register(subparsers: Any) -> None:
     devnet = subparsers.add_parser("devnet", help="run a local discv4 network on 127.0.0.0/8 until Ctrl-C")
     devnet.add_argument("--nodes", type=int, default=100, help="number of nodes (100)")
     devnet.add_argument("--seed", type=int, default=1)
-    devnet.add_argument("--first-ip", default="127.10.0.1", help="first node address (127.10.0.1)")
+    devnet.add_argument("--first-ip", default="127.10.0.1", help="an address in the /16 the nodes use (127.10.0.1)")
     devnet.add_argument("--port", type=int, default=30303)
     devnet.add_argument("--latency", type=float, default=0.0, help="seconds added to every datagram nodes send")
     devnet.add_argument("--loss", type=float, default=0.0, help="share of datagrams nodes drop (0..1)")
@@ -82,8 +83,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
 
 def cmd_devnet(args: argparse.Namespace) -> int:
-    if not 1 <= args.nodes <= 60000:
-        raise ConfigError("--nodes must be between 1 and 60000")
+    if not 1 <= args.nodes <= 254 * 254:
+        raise ConfigError("--nodes must be between 1 and 64516")
     if not 0 <= args.loss < 1 or args.latency < 0:
         raise ConfigError("--loss must be in [0, 1) and --latency non-negative")
     spec = DevnetSpec(nodes=args.nodes, seed=args.seed, first_ip=args.first_ip, port=args.port,
@@ -95,6 +96,8 @@ def cmd_devnet(args: argparse.Namespace) -> int:
 def _write_devnet_files(net: Devnet, out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     (out / "bootnodes.txt").write_text("\n".join(str(e) for e in net.bootnodes) + "\n", encoding="utf-8")
+    overlay = build_overlay([n.ip for n in net.nodes], net.spec.seed)
+    (out / "overlay.json").write_text(json.dumps(overlay, indent=1) + "\n", encoding="utf-8")
     truth = out / "truth.json"
     tmp = truth.with_suffix(".tmp")
     tmp.write_text(json.dumps(net.ground_truth()), encoding="utf-8")
@@ -112,7 +115,8 @@ async def _serve_devnet(spec: DevnetSpec, out: Path, duration: float | None, qui
         if not quiet:
             sys.stderr.write(
                 f"devnet: {spec.nodes} nodes on {net.nodes[0].ip}..{net.nodes[-1].ip} port {spec.port}; "
-                f"bootnodes in {out / 'bootnodes.txt'}, ground truth in {truth}; Ctrl-C to stop\n"
+                f"bootnodes in {out / 'bootnodes.txt'}, ground truth in {truth}, simulated hosting overlay in "
+                f"{out / 'overlay.json'}; Ctrl-C to stop\n"
             )
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), duration)

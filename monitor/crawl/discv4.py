@@ -85,14 +85,17 @@ class Discv4Driver:
         netrestrict: NetRestrict,
         walk: WalkConfig = WalkConfig(),
         clock: Callable[[], float] = time.time,
+        ip_versions: frozenset[int] = frozenset({4}),
     ) -> None:
         self.service = service
+        self.ip_versions = ip_versions
         self.netrestrict = netrestrict
         self.walk = walk
         self.clock = clock
         self.filtered: Counter[str] = Counter()  # reason -> distinct nodes not contacted
         self._filtered_ids: set[NodeID] = set()
         self.errors: Counter[str] = Counter()  # failure kind -> visits
+        self.known_seq: dict[NodeID, int] = {}  # newest ENR seq each node announced (PONG) or served (ENR)
 
     # Driver protocol -----------------------------------------------------------------------------------------
 
@@ -111,7 +114,11 @@ class Discv4Driver:
         """A node pinged us: a task if it is admissible and announces an ENR seq (the engine revisits if newer)."""
         if peer.enr_seq is None or peer.id == self.service.own_id:
             return None
-        if admissible(ipaddress.ip_address(peer.ip), peer.udp, self.netrestrict) is not None:
+        known = max(self.known_seq.get(peer.id, -1), self.service.pong_seq.get(peer.id, -1))
+        if peer.enr_seq <= known:
+            return None  # the usual ping-back during our own visit: nothing new
+        ip = ipaddress.ip_address(peer.ip)
+        if ip.version not in self.ip_versions or admissible(ip, peer.udp, self.netrestrict) is not None:
             return None
         return peer
 
@@ -137,6 +144,8 @@ class Discv4Driver:
         if peer.id == self.service.own_id:
             return None  # peers list the crawler itself once it pinged them: never a node of the network
         reason = admissible(entry.ip, entry.udp, self.netrestrict)
+        if reason is None and entry.ip is not None and entry.ip.version not in self.ip_versions:
+            reason = f"ipv{entry.ip.version}_no_socket"  # our one socket speaks the other family
         if reason is not None:
             if peer.id not in self._filtered_ids:
                 self._filtered_ids.add(peer.id)
@@ -159,15 +168,21 @@ class Discv4Driver:
             return
         visit.answered_ping = True
         visit.pong_enr_seq = pong.enr_seq
+        self._learn_seq(peer.id, pong.enr_seq)
         visit.pinged_us = self.service.bonds.pinged_us(peer.id)
         enr_task = asyncio.create_task(self._fetch_enr(visit)) if self.walk.fetch_enr else None
         await self._walk_table(visit)
         if enr_task is not None:
             await enr_task
 
+    def _learn_seq(self, node: NodeID, seq: int | None) -> None:
+        if seq is not None and seq > self.known_seq.get(node, -1):
+            self.known_seq[node] = seq
+
     async def _fetch_enr(self, visit: Visit) -> None:
         try:
             visit.enr = await self.service.request_enr(visit.peer)
+            self._learn_seq(visit.peer.id, visit.enr.seq)
         except RequestTimeout:
             visit.enr_error = "timeout"
         except DecodeError as err:

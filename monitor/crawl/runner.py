@@ -101,7 +101,8 @@ async def run_crawl(
     host = _listen_host(settings, netrestrict)
     transport = await UDPTransport.open(service, host, settings.listen_port, netrestrict, service.stats)
     service.attach(transport, transport.local_address)
-    driver = Discv4Driver(service, netrestrict, settings.walk, clock)
+    ip_versions = frozenset({6}) if ":" in host else frozenset({4})
+    driver = Discv4Driver(service, netrestrict, settings.walk, clock, ip_versions)
     engine: CrawlEngine[Peer, Visit] = CrawlEngine(
         driver, EngineConfig(concurrency=settings.concurrency, duration=settings.duration), on_progress=on_progress
     )
@@ -115,6 +116,8 @@ async def run_crawl(
     seeds = []
     for boot in settings.bootnodes:
         reason = admissible(boot.ip, boot.udp_port, netrestrict)
+        if reason is None and boot.ip.version not in ip_versions:
+            reason = f"ipv{boot.ip.version}_no_socket"
         if reason is not None:
             driver.filtered[f"bootnode_{reason}"] += 1
             continue

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import shutil
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
@@ -168,47 +167,32 @@ def test_devnet_command_writes_truth_and_stops(tmp_path: object) -> None:
 
 
 async def test_node_announcing_a_newer_enr_is_revisited() -> None:
-    """A node bumps its ENR mid-crawl and pings the crawler: the crawl fetches the new record."""
+    """Right after serving its ENR, a node bumps the record and pings the crawler: the crawl fetches it again."""
     spec = DevnetSpec(nodes=20, seed=12, first_ip="127.22.0.1", port=30303, other_share=0, no_eth_share=0)
     async with run_devnet(spec) as net:
         target = net.nodes[5]
-        assert target.service is not None
-        served = target.service.neighbors_of
-        assert served is not None
+        svc = target.service
+        assert svc is not None
         bumped: list[bool] = []
+        original = svc._on_enrrequest
 
-        def bump_then_answer(t: bytes) -> Sequence[NodeEntry]:
-            svc = target.service
-            assert svc is not None
-            if not bumped and svc.sender is not None:
+        def serve_then_bump(decoded: Any, peer: Any, addr: tuple[str, int]) -> None:
+            original(decoded, peer, addr)
+            if not bumped:
                 bumped.append(True)
-                new = ENR.create(target.key, 2, ip=ipaddress.IPv4Address(target.ip), udp=30303, tcp=30303, eth=None)
+                new = ENR.create(target.key, 2, ip=ipaddress.IPv4Address(target.ip), udp=30303, tcp=30303)
                 svc.enr, svc._enr_rlp = new, new.to_rlp()
-                requester = crawler_peer[0]
-                asyncio.get_running_loop().call_later(0.05, lambda: svc._spawn(svc.ping(requester)))
-            return served(t)
+                svc._spawn(svc.ping(Peer(PrivateKey.from_seed(b"crawler").pubkey, addr[0], addr[1])))
 
-        target.service.neighbors_of = bump_then_answer
-        crawler_peer: list[Peer] = []
-        original = Discv4Service._on_findnode
-
-        def remember(self: Discv4Service, packet: object, peer: bytes, addr: tuple[str, int]) -> None:
-            if not crawler_peer and self is target.service:
-                crawler_peer.append(Peer(PrivateKey.from_seed(b"crawler").pubkey, addr[0], addr[1]))
-            original(self, packet, peer, addr)  # type: ignore[arg-type]
-
-        Discv4Service._on_findnode = remember  # type: ignore[method-assign]
-        try:
-            settings = CrawlSettings(
-                bootnodes=net.bootnodes[:1],
-                netrestrict="127.0.0.0/8",
-                timeout=0.5,
-                duration=30,
-                key=PrivateKey.from_seed(b"crawler"),
-            )
-            outcome = await run_crawl(settings)
-        finally:
-            Discv4Service._on_findnode = original  # type: ignore[method-assign]
+        svc._on_enrrequest = serve_then_bump  # type: ignore[method-assign]
+        settings = CrawlSettings(
+            bootnodes=net.bootnodes[:1],
+            netrestrict="127.0.0.0/8",
+            timeout=0.5,
+            duration=30,
+            key=PrivateKey.from_seed(b"crawler"),
+        )
+        outcome = await run_crawl(settings)
     record = next(r for r in outcome.nodes if r.node_id == target.key.node_id.hex())
-    assert bumped and outcome.meta.counters["revisits"] >= 1
-    assert record.enr_seq == 2
+    assert bumped and outcome.meta.counters["revisits"] == 1
+    assert record.enr_seq == 2 and record.enr is not None and ENR.from_text(record.enr).seq == 2

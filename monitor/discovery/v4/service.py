@@ -118,6 +118,7 @@ class Discv4Service:
         self._enr_rlp = self.enr.to_rlp() if self.enr is not None else b""
         self._tasks: set[asyncio.Task[object]] = set()
         self.own_id = self.key.node_id
+        self.pong_seq: dict[NodeID, int] = {}  # ENR seq each peer announced in its latest PONG to us
 
     # -- sending ------------------------------------------------------------------------------------------------
 
@@ -204,6 +205,8 @@ class Discv4Service:
             return
         if isinstance(packet, Pong):
             self.bonds.pong_received(peer)
+            if packet.enr_seq is not None:
+                self.pong_seq[peer] = packet.enr_seq
         for matcher in done:
             self._finish(matcher)
         if not done and isinstance(packet, Neighbors):

@@ -1,0 +1,1 @@
+"""Outputs that combine every stage: the snapshot command, the HTML report."""

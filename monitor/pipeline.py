@@ -1,0 +1,46 @@
+"""One snapshot end to end: crawl -> attribute -> (the caller analyses and renders).
+
+Both ``monitor snapshot`` and the scheduled job of ``monitor serve`` go through :func:`take_snapshot`, so a
+scheduled figure and a one-off figure are computed the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from monitor.crawl.engine import EngineProgress
+from monitor.crawl.runner import CrawlSettings, run_crawl
+from monitor.hosting import Resolver, attribute_snapshot_online
+from monitor.snapshot import Snapshot, write_csv, write_json
+
+__all__ = ["take_snapshot", "snapshot_paths", "save_snapshot"]
+
+
+async def take_snapshot(
+    settings: CrawlSettings,
+    resolver: Resolver,
+    *,
+    simulated: bool = False,
+    on_progress: Callable[[EngineProgress], None] | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Snapshot:
+    outcome = await run_crawl(settings, on_progress=on_progress, clock=clock)
+    meta = dataclasses.replace(outcome.meta, simulated=simulated)
+    snapshot = Snapshot(meta=meta, nodes=tuple(outcome.nodes))
+    return await attribute_snapshot_online(snapshot, resolver)
+
+
+def snapshot_paths(snapshot: Snapshot, out: Path) -> tuple[Path, Path]:
+    stamp = datetime.fromtimestamp(snapshot.meta.started_at, UTC).strftime("%Y%m%dT%H%M%SZ")
+    return out / f"snapshot-{stamp}.json", out / f"snapshot-{stamp}.csv"
+
+
+def save_snapshot(snapshot: Snapshot, out: Path) -> tuple[Path, Path]:
+    json_path, csv_path = snapshot_paths(snapshot, out)
+    write_json(snapshot, json_path)
+    write_csv(snapshot, csv_path)
+    return json_path, csv_path
