@@ -24,8 +24,14 @@ __all__ = ["register", "add_attribution_args"]
 
 def add_attribution_args(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("attribution")
-    g.add_argument("--ranges", type=Path, action="append", default=[], metavar="FILE",
-                   help="overlay of prefix -> provider/region (CSV or JSON); wins over every dataset; repeatable")  # fmt: skip
+    g.add_argument(
+        "--ranges",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="overlay of prefix -> provider/region (CSV or JSON); wins over all data; repeatable",
+    )
     g.add_argument("--offline", action="store_true", help="local tables only: no ipwhois fallback")
     g.add_argument("--data-dir", type=Path, default=None, help="where refreshed datasets live")
 
