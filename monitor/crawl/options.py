@@ -17,6 +17,7 @@ from monitor.crawl.engine import EngineProgress
 from monitor.crawl.runner import CrawlSettings
 from monitor.discovery.enode import Enode, load_node_urls
 from monitor.errors import ConfigError
+from monitor.paths import default_data_dir, load_or_create_nodekey
 
 __all__ = ["add_crawl_args", "settings_from_args", "mainnet_bootnodes", "crawl_progress"]
 
@@ -58,6 +59,12 @@ def add_crawl_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--timeout", type=_positive_float, default=1.0, help="seconds to wait for each reply (1.0)")
     g.add_argument("--retries", type=int, default=1, help="extra attempts after a timeout (1)")
     g.add_argument("--listen", default=None, help="HOST:PORT for our UDP socket (default: ephemeral port)")
+    g.add_argument(
+        "--nodekey",
+        type=Path,
+        default=None,
+        help="file with the crawler's hex secp256k1 key (default: <data dir>/nodekey, created once)",
+    )
     g.add_argument("--config", type=Path, help="TOML file with defaults for these flags")
 
 
@@ -89,6 +96,7 @@ def settings_from_args(args: argparse.Namespace) -> CrawlSettings:
         timeout=args.timeout,
         retries=args.retries,
         walk=WalkConfig(),
+        key=load_or_create_nodekey(args.nodekey or default_data_dir() / "nodekey"),
     )
     settings.validate()
     return settings
