@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "monitor.analysis.commands",
     "monitor.exporter.commands",
     "monitor.outputs.commands",
+    "monitor.outputs.report_command",
 )
 
 

@@ -43,7 +43,7 @@ def run_demo(out: Path, nodes: int) -> int:
         code = cli_main([
             "snapshot", "--bootnodes", str(devnet_dir / "bootnodes.txt"), "--netrestrict", "127.0.0.0/8",
             "--network", "devnet", "--ranges", str(devnet_dir / "overlay.json"), "--offline", "--simulated",
-            "--out", str(out), "--timeout", "0.5", "--duration", "120", "--bootstrap", "300",
+            "--out", str(out), "--timeout", "1.0", "--concurrency", "64", "--duration", "120", "--bootstrap", "300",
         ])  # fmt: skip
         if code != 0:
             return code

@@ -174,12 +174,15 @@ class Discv4Driver:
         await self._walk_table(visit)
         if enr_task is not None:
             await enr_task
+            if visit.enr_error == "timeout":
+                await self._fetch_enr(visit)  # a second chance once the walk's burst of NEIGHBORS is over
 
     def _learn_seq(self, node: NodeID, seq: int | None) -> None:
         if seq is not None and seq > self.known_seq.get(node, -1):
             self.known_seq[node] = seq
 
     async def _fetch_enr(self, visit: Visit) -> None:
+        visit.enr_error = None
         try:
             visit.enr = await self.service.request_enr(visit.peer)
             self._learn_seq(visit.peer.id, visit.enr.seq)
