@@ -27,7 +27,7 @@ from typing import Generic, TypeVar
 from monitor.errors import DatasetError
 from monitor.hosting.prefixes import parse_ip
 
-__all__ = ["AsInfo", "IntervalTable", "GeoTables", "ProviderAsns", "load_geoip2fast", "read_iptoasn"]
+__all__ = ["AsInfo", "IntervalTable", "GeoTables", "ProviderAsns", "geoip2fast_path", "load_geoip2fast", "read_iptoasn"]
 
 T = TypeVar("T")
 _V4_LIMIT = 1 << 32
@@ -76,6 +76,24 @@ class IntervalTable(Generic[T]):
         end = starts[i] + self._sizes[version][ends[i]] if self._cidr else ends[i]
         return self._labels[ids[i]] if value <= end else None
 
+    @property
+    def labels(self) -> list[T | None]:
+        return self._labels
+
+    def columns(self, version: int) -> tuple[Sequence[int], Sequence[int], Sequence[int], bool]:
+        """The raw rows: ``(starts, ends or prefix lengths, label ids, cidr)``; see :meth:`intervals`."""
+        starts, ends, ids = self._rows[version]
+        return starts, ends, ids, self._cidr
+
+    def intervals(self, version: int) -> tuple[Sequence[int], list[int], list[int]]:
+        """``(starts, inclusive ends, label ids)``; ids of ``None`` labels are -1 (the same as no interval)."""
+        starts, ends, ids = self._rows[version]
+        if self._cidr:
+            sizes = self._sizes[version]
+            ends = [s + sizes[n] for s, n in zip(starts, ends, strict=True)]
+        labels = self._labels
+        return starts, list(ends), [-1 if labels[i] is None else i for i in ids]
+
 
 @dataclass(frozen=True, slots=True)
 class GeoTables:
@@ -85,7 +103,7 @@ class GeoTables:
     data_date: str
 
 
-def _geoip2fast_path() -> Path:
+def geoip2fast_path() -> Path:
     spec = importlib.util.find_spec("geoip2fast")
     if spec is None or spec.origin is None:
         raise DatasetError("the geoip2fast package is not installed (pip install geoip2fast)")
@@ -101,7 +119,7 @@ def _split_families(chunks: tuple[list[list[int]], list[list[int]], list[list[in
 
 def load_geoip2fast(path: Path | None = None) -> GeoTables:
     """Country and AS-name tables from geoip2fast's bundled GeoLite2 file (format version 120, country + ASN)."""
-    path = path or _geoip2fast_path()
+    path = path or geoip2fast_path()
     try:
         with gzip.open(path, "rb") as fh:
             version, info, _total, db = pickle.load(fh)

@@ -1,10 +1,11 @@
 """Assemble a :class:`Resolver` from bundled data, refreshed files in the data dir and user overlays.
 
-Parsing the 131 k bundled cloud ranges and sweeping them into a flat table costs ~0.9 s of pure Python, so the built
-table is cached in ``<data dir>/cache/`` with ``marshal`` (standard library; loads lists of ints ~20x faster than
-rebuilding, and unlike pickle cannot run code). The cache key covers the bundled file's size and mtime, the
-checksums of refreshed range files and this code's cache format, so any change rebuilds it. A cache that cannot be
-read or written is ignored: it only costs time.
+Building costs ~2-3 s (parse 131 k cloud ranges and sweep them flat, unpickle geoip2fast's 1.4 M intervals, read a
+refreshed iptoasn file if any, fuse the three tables), so the fused table is cached in ``<data dir>/cache/`` as raw
+integer columns inside a ``marshal`` envelope (standard library; unlike pickle it cannot run code): a warm load reads
+a few MiB and touches no dataset. The cache key covers the bundled files' size and mtime, the checksums of refreshed
+files and this code's cache format, so any change rebuilds it. A cache that cannot be read or written is ignored: it
+only costs time.
 """
 
 from __future__ import annotations
@@ -19,18 +20,19 @@ from pathlib import Path
 from typing import Any
 
 from monitor.errors import DatasetError
-from monitor.hosting.asn import IntervalTable, ProviderAsns, load_geoip2fast, read_iptoasn
+from monitor.hosting.asn import IntervalTable, ProviderAsns, geoip2fast_path, load_geoip2fast, read_iptoasn
 from monitor.hosting.bundled import cloudip_path, read_cloudip
 from monitor.hosting.formats import READERS, RangeDataset, read_geofeed, read_overlay
+from monitor.hosting.fused import FusedTable, fuse
 from monitor.hosting.prefixes import PrefixTable
-from monitor.hosting.resolver import AsnLabel, RangeHit, Resolver, build_range_table
+from monitor.hosting.resolver import AsnLabel, RangeHit, Resolver, build_range_table, table_meta
 from monitor.hosting.store import DATASETS, DatasetStore, StoredDataset, atomic_write_bytes, default_data_dir
 
 __all__ = ["load_default_resolver", "load_overlay", "load_range_table"]
 
 log = logging.getLogger(__name__)
 
-_CACHE_FORMAT = 2
+_CACHE_FORMAT = 3
 _RANGE_KINDS = {s.name: s.kind for s in DATASETS if s.kind != "iptoasn"}
 
 
@@ -73,9 +75,12 @@ def _refreshed_ranges(store: DatasetStore, manifest: dict[str, StoredDataset]) -
 
 
 def _cache_key(manifest: dict[str, StoredDataset]) -> str:
-    stat = cloudip_path().stat()
-    parts = [str(_CACHE_FORMAT), sys.version, str(stat.st_size), str(stat.st_mtime_ns)]
-    parts += [f"{e.name}:{e.sha256}" for e in sorted(manifest.values(), key=lambda e: e.name) if e.name in _RANGE_KINDS]
+    """Covers every input of the cached tables: bundled files (size, mtime), refreshed files (sha256), code format."""
+    parts = [str(_CACHE_FORMAT), sys.version]
+    for path in (cloudip_path(), geoip2fast_path()):
+        stat = path.stat()
+        parts += [str(path), str(stat.st_size), str(stat.st_mtime_ns)]
+    parts += [f"{e.name}:{e.sha256}" for e in sorted(manifest.values(), key=lambda e: e.name)]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
 
 
@@ -150,6 +155,30 @@ def _refreshed_asn(data_dir: Path) -> tuple[IntervalTable[AsnLabel], str, str] |
         return None
 
 
+def _fused_table(data_dir: Path, use_cache: bool) -> FusedTable:
+    """The three lookup tables fused into one (cached: a warm load reads a few raw arrays, no dataset at all)."""
+    manifest = DatasetStore(data_dir).manifest()
+    cache = data_dir / "cache" / f"fused-{_cache_key(manifest)}.bin"
+    if use_cache and cache.exists():
+        try:
+            return FusedTable.loads(cache.read_bytes(), RangeHit)
+        except (OSError, ValueError, EOFError, TypeError, IndexError, KeyError) as err:
+            log.warning("rebuilding unreadable lookup cache %s: %s", cache, err)
+    ranges, dates = load_range_table(data_dir, use_cache=False)
+    geo = load_geoip2fast()
+    asn = _refreshed_asn(data_dir)
+    meta = table_meta(geo, (asn[1], asn[2]) if asn else None, dates)
+    table = fuse(ranges, asn[0] if asn else geo.asn, geo.country, meta)
+    if use_cache:
+        try:
+            for old in [*cache.parent.glob("fused-*.bin"), *cache.parent.glob("ranges-*.marshal")]:
+                old.unlink(missing_ok=True)
+            atomic_write_bytes(cache, table.dumps())
+        except OSError as err:
+            log.info("cannot write lookup cache %s: %s", cache, err)
+    return table
+
+
 def load_default_resolver(
     offline: bool = True, overlays: Sequence[Path] = (), data_dir: Path | None = None, use_cache: bool = True
 ) -> Resolver:
@@ -159,12 +188,8 @@ def load_default_resolver(
     ``resolver.fallback``; :func:`monitor.hosting.whois.attribute_snapshot_online` uses it.
     """
     data_dir = data_dir or default_data_dir()
-    table, dates = load_range_table(data_dir, use_cache)
-    asn = _refreshed_asn(data_dir)
-    resolver = Resolver(
-        table, load_geoip2fast(), ProviderAsns.bundled(), [load_overlay(p) for p in overlays],
-        asn_table=asn[0] if asn else None, asn_source=(asn[1], asn[2]) if asn else None, datasets=dates,
-    )  # fmt: skip
+    table = _fused_table(data_dir, use_cache)
+    resolver = Resolver.from_table(table, ProviderAsns.bundled(), [load_overlay(p) for p in overlays])
     if not offline:
         from monitor.hosting.whois import WhoisFallback
 

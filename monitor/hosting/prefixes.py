@@ -3,8 +3,9 @@
 Why not a trie, ``ipaddress`` objects or ``pyasn``: published ranges nest (Azure ``AzureCloud`` /16 around
 ``AzureCloud.eastus`` /19) but CIDR blocks never partially overlap, so a one-pass stack sweep at build time turns the
 nested set into disjoint intervals whose winner is already decided. A lookup is then one C-level ``bisect`` on a list
-of ints plus one list index — no per-bit Python loop, no object per address — which keeps single lookups at pyasn's
-speed without a compiled dependency (see bench/classify.py). ``ipaddress`` is used only to parse CIDR text at load time.
+of ints plus one list index — no per-bit Python loop, no object per address. The resolver goes one step further
+and fuses this table with the AS and country tables (:mod:`monitor.hosting.fused`). ``ipaddress`` is used only to
+parse CIDR text at load time.
 """
 
 from __future__ import annotations

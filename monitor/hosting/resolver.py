@@ -9,29 +9,44 @@ Order of evidence for one address:
 3. the AS of the address mapped through the curated AS → provider table; region = country when nothing better exists;
 4. anything else is ``other:<AS name>`` (never dropped), or ``unknown`` when no table knows the address.
 
-Country and AS always come from the AS/country tables, whichever layer named the provider. Identical answers share
-one :class:`Attribution` object, so a whole snapshot costs a few bisects per address and no allocation per node.
+Country and AS always come from the AS/country tables, whichever layer named the provider. The range, AS and country
+tables are fused at build time (:mod:`monitor.hosting.fused`), and every distinct answer is composed once at load, so a
+lookup is one narrowed search plus one list index and allocates nothing; identical answers share one object.
+Batches go through numpy (:mod:`monitor.hosting.batch`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import socket
+import struct
+from bisect import bisect_right as _bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
 
 from monitor.hosting.asn import AsInfo, GeoTables, IntervalTable, ProviderAsns
+from monitor.hosting.batch import resolve_batch
 from monitor.hosting.formats import RangeDataset
+from monitor.hosting.fused import SHIFT4, FusedTable, fuse
 from monitor.hosting.prefixes import Network, PrefixTable, parse_ip
 from monitor.snapshot import Attribution, Snapshot
 
-__all__ = ["RangeHit", "Resolver", "build_range_table", "attribute_snapshot", "UNKNOWN"]
+__all__ = ["RangeHit", "Resolver", "build_range_table", "table_meta", "attribute_snapshot", "UNKNOWN"]
 
 if TYPE_CHECKING:
     from monitor.hosting.whois import WhoisFallback
 
 
 UNKNOWN = "unknown"
+_AF_INET = socket.AF_INET
+_inet_pton = socket.inet_pton
+_AF_INET6 = socket.AF_INET6
+_from_bytes = int.from_bytes
+_unpack_halves = struct.Struct("!QQ").unpack
 _GENERIC_SERVICES = frozenset({"AMAZON", "AZURECLOUD"})
 _COMPUTE_SERVICES = frozenset({"EC2", "GOOGLE_CLOUD", "GOOGLE CLOUD", "OCI"})
 
@@ -77,8 +92,20 @@ def build_range_table(datasets: Iterable[RangeDataset]) -> PrefixTable[RangeHit]
     return PrefixTable(_hits(datasets), _rank)
 
 
+def table_meta(geo: GeoTables, asn_source: tuple[str, str] | None, datasets: dict[str, str] | None) -> dict[str, Any]:
+    """What a fused table records besides its intervals: range dataset dates and the geo and AS sources."""
+    geo_src = (geo.source, geo.data_date)
+    return {"datasets": dict(datasets or {}), "geo": geo_src, "asn": asn_source or geo_src}
+
+
 class Resolver:
-    """Immutable lookup tables; ``lookup``/``lookup_many`` may be called from any thread."""
+    """Immutable lookup tables; ``lookup``/``lookup_many`` may be called from any thread.
+
+    All three tables live fused in one :class:`~monitor.hosting.fused.FusedTable`: an address maps to a triple id, and
+    ``_results[id]`` is that triple's :class:`Attribution`, composed once at construction (nothing is mutated by a
+    lookup except the small overlay cache, whose racing writes store equal values). Overlays stay a separate small
+    prefix table searched first.
+    """
 
     def __init__(
         self,
@@ -90,22 +117,39 @@ class Resolver:
         asn_source: tuple[str, str] | None = None,
         datasets: dict[str, str] | None = None,
     ) -> None:
-        self.datasets: dict[str, str] = dict(datasets or {})  # dataset name -> data date, for CrawlMeta.datasets
+        meta = table_meta(geo, asn_source, datasets)
+        self._setup(fuse(ranges, asn_table or geo.asn, geo.country, meta), providers, overlays)
+
+    @classmethod
+    def from_table(cls, table: FusedTable, providers: ProviderAsns, overlays: Sequence[RangeDataset] = ()) -> Resolver:
+        """A resolver over an already fused (e.g. cached) table; ``table.meta`` as :func:`table_meta` makes it."""
+        resolver = cls.__new__(cls)
+        resolver._setup(table, providers, overlays)
+        return resolver
+
+    def _setup(self, table: FusedTable, providers: ProviderAsns, overlays: Sequence[RangeDataset]) -> None:
+        meta = table.meta
+        geo_source, geo_date = meta["geo"]
+        self.datasets: dict[str, str] = dict(meta["datasets"])  # dataset name -> data date, for CrawlMeta.datasets
         self.datasets.update({ds.name: ds.data_date for ds in overlays})
-        self.datasets[geo.source] = geo.data_date
+        self.datasets[geo_source] = geo_date
         self.datasets["asn-providers"] = providers.data_date
-        self._ranges = ranges
+        self._asn_source, self._asn_date = meta["asn"]
+        if meta["asn"] != meta["geo"]:
+            self.datasets[self._asn_source] = self._asn_date
+        self._table = table
         order = {ds.name: i for i, ds in enumerate(overlays)}
         self._overlay: PrefixTable[RangeHit] | None = (
             PrefixTable(_hits(overlays), lambda h: order[h.source]) if overlays else None
         )
-        self._asn: IntervalTable[AsnLabel] = asn_table or geo.asn
-        self._asn_source, self._asn_date = asn_source or (geo.source, geo.data_date)
-        if asn_source:
-            self.datasets[asn_source[0]] = asn_source[1]
-        self._country = geo.country
         self._providers = providers
-        self._cache: dict[tuple[int, int, str | None], Attribution] = {}
+        # Every distinct answer composed up front (~0.1 M objects, ~0.2 s): lookups then never allocate or branch.
+        compose, triple = self._compose, table.triple
+        self._results: list[Attribution] = [compose(*triple(tid)) for tid in range(table.size)]
+        # IPv4 interval -> attribution directly (one list index instead of interval -> triple id -> attribution)
+        self._starts4, self._bounds4 = table.starts4, table.bounds4
+        self._by_interval4: list[Attribution] = list(map(self._results.__getitem__, table.ids4))
+        self._cache: dict[tuple[int, int], Attribution] = {}  # (overlay hit, triple id) -> attribution
         self.fallback: WhoisFallback | None = None  # set when online; see whois.attribute_snapshot_online
 
     @classmethod
@@ -116,36 +160,67 @@ class Resolver:
 
     def lookup(self, ip: str) -> Attribution:
         """Attribution of one address; raises ``ValueError`` if ``ip`` is not an IP address."""
-        version, value = parse_ip(ip)
-        return self.lookup_int(version, value)
+        # The hot path is inlined (no helper calls, attributes read once): each avoided call is ~10 % of a lookup.
+        if ":" in ip:
+            try:
+                high, low = _unpack_halves(_inet_pton(_AF_INET6, ip))
+            except (OSError, UnicodeError):  # zone ids ("fe80::1%eth0"), or not an address at all
+                return self.lookup_int(*parse_ip(ip))
+            if high or low >> 32 != 0xFFFF:
+                if self._overlay is not None:
+                    return self.lookup_int(6, high << 64 | low)
+                return self._results[self._table.index6(high, low)]
+            value = low & 0xFFFFFFFF  # IPv4-mapped: looked up as IPv4
+        else:
+            try:
+                value = _from_bytes(_inet_pton(_AF_INET, ip), "big")
+            except OSError:
+                return self.lookup_int(*parse_ip(ip))
+        if self._overlay is not None:
+            return self.lookup_int(4, value)
+        block = value >> SHIFT4
+        bounds = self._bounds4
+        return self._by_interval4[_bisect_right(self._starts4, value, bounds[block], bounds[block + 1]) - 1]
 
     def lookup_int(self, version: int, value: int) -> Attribution:
-        hit = self._overlay.lookup(version, value) if self._overlay is not None else None
-        if hit is None:
-            hit = self._ranges.lookup(version, value)
-        info = self._asn.lookup(version, value)
-        country = self._country.lookup(version, value)
-        key = (id(hit), id(info), country)
-        found = self._cache.get(key)
-        if found is None:
-            found = self._cache[key] = self._compose(hit, info, country)
-        return found
+        tid = self._table.index(version, value)
+        if self._overlay is not None:
+            hit = self._overlay.lookup(version, value)
+            if hit is not None:
+                return self.with_overlay(hit, tid)
+        return self._results[tid]
 
     def lookup_many(self, ips: Iterable[str]) -> list[Attribution | None]:
-        """Batched lookups: each distinct address is parsed and looked up once; ``None`` for non-addresses."""
-        memo: dict[str, Attribution | None] = {}
-        out: list[Attribution | None] = []
-        lookup_int = self.lookup_int
-        for ip in ips:
-            found = memo.get(ip, _MISSING)
-            if found is _MISSING:
-                try:
-                    found = lookup_int(*parse_ip(ip))
-                except ValueError:
-                    found = None
-                memo[ip] = found
-            out.append(found)
-        return out
+        """Batched lookups: each distinct address is parsed and looked up once; ``None`` for non-addresses.
+
+        Addresses are parsed in bulk (``inet_pton`` over the whole batch) and searched with numpy; when most entries
+        repeat, only the distinct ones are resolved.
+        """
+        ips = ips if isinstance(ips, list) else list(ips)
+        distinct = dict.fromkeys(ips)
+        if len(distinct) * 2 > len(ips):  # mostly distinct: resolving repeats costs less than mapping them back
+            return resolve_batch(self, ips)
+        memo = dict(zip(distinct, resolve_batch(self, list(distinct)), strict=True))
+        return list(map(memo.__getitem__, ips))
+
+    def triple_results(self, tids: npt.NDArray[np.uint32]) -> list[Attribution]:
+        """The attributions of an array of triple ids."""
+        return list(map(self._results.__getitem__, tids.tolist()))
+
+    @property
+    def table(self) -> FusedTable:
+        return self._table
+
+    @property
+    def has_overlays(self) -> bool:
+        return self._overlay is not None
+
+    def overlay_hits(self, version: int, values: Sequence[int]) -> list[RangeHit | None]:
+        """Overlay hits of many addresses of one family (all ``None`` without overlays)."""
+        if self._overlay is None:
+            return [None] * len(values)
+        lookup = self._overlay.lookup
+        return [lookup(version, v) for v in values]
 
     def overlay_covers(self, version: int, value: int) -> bool:
         return self._overlay is not None and self._overlay.lookup(version, value) is not None
@@ -153,6 +228,14 @@ class Resolver:
     def provider_of_asn(self, asn: int | None, as_name: str | None) -> str | None:
         """The curated provider of an AS (by number, else by name), or ``None`` for everyone else."""
         return self._providers.provider_of(AsInfo(asn, as_name))
+
+    def with_overlay(self, hit: RangeHit, tid: int) -> Attribution:
+        key = (id(hit), tid)
+        found = self._cache.get(key)
+        if found is None:
+            _, label, country = self._table.triple(tid)
+            found = self._cache[key] = self._compose(hit, label, country)
+        return found
 
     def _compose(self, hit: RangeHit | None, label: AsnLabel | None, country: str | None) -> Attribution:
         info = AsInfo(None, label) if isinstance(label, str) else label

@@ -1,0 +1,297 @@
+"""The range, AS and country tables fused into ONE sorted, disjoint interval table per address family.
+
+Each of the three source tables is a step function over the address space (a label, or none, from each start to the
+next). Their union of breakpoints is again a step function whose value is the *triple* (range block, AS label,
+country); identical triples are numbered once, so a lookup is one search returning a small integer, and the resolver
+turns that integer into a shared :class:`~monitor.snapshot.Attribution` (composed on first use, see
+:mod:`monitor.hosting.resolver`). ~1.5 M source intervals
+become ~0.9 M fused ones (0.61 M IPv4, 0.28 M IPv6) with ~0.1 M distinct triples.
+
+Fusing is done with numpy at build time (sort all breakpoints, forward-fill each table's label, number the triples);
+the result is a few flat integer arrays that the loader caches on disk as raw bytes (``tobytes``/``frombuffer``: no
+parsing, no Python object per interval). Lookups use those same buffers two ways:
+
+- one address: ``bisect`` on ``array`` views, narrowed first by a 20-bit top-prefix index (IPv4: ``value >> 12``;
+  IPv6: the top 20 bits), so a search touches a handful of entries instead of ~600 k;
+- a batch: ``np.searchsorted`` over the uint32 starts (IPv4) or the (high, low) uint64 halves (IPv6).
+
+IPv6 starts are kept as two uint64 halves because numpy has no 128-bit integers.
+"""
+
+from __future__ import annotations
+
+import marshal
+from array import array
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from monitor.hosting.asn import AsInfo, IntervalTable
+from monitor.hosting.prefixes import PrefixTable
+
+__all__ = ["FusedTable", "fuse", "split_v6"]
+
+U64 = npt.NDArray[np.uint64]
+U32 = npt.NDArray[np.uint32]
+I64 = npt.NDArray[np.int64]
+_MASK64 = (1 << 64) - 1
+INDEX_BITS = 20  # top-prefix index: 2**20 blocks per family (4 MiB each), ~0.6 IPv4 starts per block on average
+SHIFT4 = 32 - INDEX_BITS
+SHIFT6 = 64 - INDEX_BITS  # applied to the upper 64-bit half
+_FORMAT = 1
+AsnLabel = AsInfo | str
+
+
+def split_v6(values: Sequence[int]) -> tuple[U64, U64]:
+    """128-bit ints → (high, low) uint64 arrays."""
+    return (
+        np.array([v >> 64 for v in values], dtype=np.uint64),
+        np.array([v & _MASK64 for v in values], dtype=np.uint64),
+    )
+
+
+@dataclass(slots=True)
+class _Steps:
+    """One table as a step function: ``labels[i]`` holds from ``(hi[i], lo[i])`` to the next start (-1: no label)."""
+
+    hi: U64
+    lo: U64
+    labels: I64
+
+
+def _steps(starts: Sequence[int], ends: Sequence[int] | None, labels: Sequence[int], bits: int) -> _Steps:
+    """Sorted disjoint ``[start, end]`` intervals (or, with ``ends=None``, contiguous steps) as steps from 0."""
+    limit = 1 << bits
+    pos: list[int] = [0]
+    out: list[int] = [-1]
+    if ends is None:
+        for s, lab in zip(starts, labels, strict=True):
+            if s >= limit:
+                break
+            if s == pos[-1]:
+                out[-1] = lab
+            else:
+                pos.append(s)
+                out.append(lab)
+    else:
+        for s, e, lab in zip(starts, ends, labels, strict=True):
+            if s == pos[-1]:
+                out[-1] = lab
+            else:
+                pos.append(s)
+                out.append(lab)
+            if e + 1 < limit:
+                pos.append(e + 1)
+                out.append(-1)
+    hi, lo = split_v6(pos) if bits == 128 else (np.zeros(len(pos), np.uint64), np.array(pos, dtype=np.uint64))
+    return _Steps(hi, lo, np.array(out, dtype=np.int64))
+
+
+def _merge(tables: Sequence[_Steps]) -> tuple[U64, U64, list[I64]]:
+    """Union of breakpoints; at each, the label every table holds there (forward fill over the sorted events)."""
+    hi = np.concatenate([t.hi for t in tables])
+    lo = np.concatenate([t.lo for t in tables])
+    # any order of equal positions works: each table has one event per position at most
+    order = np.argsort(lo) if not hi.any() else np.lexsort((lo, hi))
+    hi, lo = hi[order], lo[order]
+    which = np.concatenate([np.full(len(t.hi), k) for k, t in enumerate(tables)])[order]
+    label = np.concatenate([t.labels for t in tables])[order]
+    n = len(hi)
+    last = np.ones(n, dtype=bool)  # the last event at each distinct position sees every table's state there
+    last[:-1] = (hi[1:] != hi[:-1]) | (lo[1:] != lo[:-1])
+    states = []
+    for k in range(len(tables)):
+        at = np.maximum.accumulate(np.where(which == k, np.arange(n), -1))
+        states.append(np.where(at >= 0, label[np.maximum(at, 0)], -1)[last])
+    return hi[last], lo[last], states
+
+
+class FusedTable:
+    """One table per family: ``starts`` → triple id; ``triples[id]`` = (range hit id, AS label id, country id)."""
+
+    __slots__ = ("_hi6_np", "_ids4_np", "_ids6_np", "_lo6_np", "_starts4_np", "asn_labels", "bounds4", "bounds6",
+                 "countries", "hi6", "hits", "ids4", "ids6", "lo6", "meta", "starts4", "triples")  # fmt: skip
+
+    def __init__(self, columns: dict[str, bytes], hits: list[Any], asn_labels: list[AsnLabel],
+                 countries: list[str], meta: dict[str, Any]) -> None:  # fmt: skip
+        """From raw column bytes (what :func:`fuse` builds and :meth:`dumps` stores)."""
+        self.hits = hits
+        self.asn_labels = asn_labels
+        self.countries = countries
+        self.meta = meta  # dataset dates and the AS / geo source names (see loading.py)
+        cols = {k: _array("I" if k in ("starts4", "ids4", "ids6", "triples") else "Q", v) for k, v in columns.items()}
+        self.starts4, self.ids4 = cols["starts4"], cols["ids4"]
+        self.hi6, self.lo6, self.ids6 = cols["hi6"], cols["lo6"], cols["ids6"]
+        self.triples = cols["triples"]  # flat, 3 per triple, each id + 1 (0 = none)
+        # numpy views of the same buffers (no copy), for batches
+        self._starts4_np = np.frombuffer(self.starts4, dtype=np.uint32)
+        self._ids4_np = np.frombuffer(self.ids4, dtype=np.uint32)
+        self._hi6_np = np.frombuffer(self.hi6, dtype=np.uint64)
+        self._lo6_np = np.frombuffer(self.lo6, dtype=np.uint64)
+        self._ids6_np = np.frombuffer(self.ids6, dtype=np.uint32)
+        # top-prefix index: a search for an address in block b only looks at entries [bounds[b], bounds[b + 1])
+        blocks = np.arange(1 << INDEX_BITS, dtype=np.uint64)
+        bounds4 = np.searchsorted(self._starts4_np, (blocks << np.uint64(SHIFT4)).astype(np.uint32), "right")
+        bounds6 = np.searchsorted(self._hi6_np, blocks << np.uint64(SHIFT6), "left")
+        self.bounds4 = array("I", [*bounds4.tolist(), len(self.starts4)])
+        self.bounds6 = array("I", [*bounds6.tolist(), len(self.hi6)])
+
+    @property
+    def size(self) -> int:
+        return len(self.triples) // 3
+
+    def triple(self, tid: int) -> tuple[Any, AsnLabel | None, str | None]:
+        """The (range hit, AS label, country) of one triple id; ``None`` where that table has nothing."""
+        h, a, c = self.triples[3 * tid : 3 * tid + 3]
+        return (self.hits[h - 1] if h else None, self.asn_labels[a - 1] if a else None,
+                self.countries[c - 1] if c else None)  # fmt: skip
+
+    def index4(self, value: int) -> int:
+        block = value >> SHIFT4
+        bounds = self.bounds4
+        return self.ids4[bisect_right(self.starts4, value, bounds[block], bounds[block + 1]) - 1]
+
+    def index6(self, high: int, low: int) -> int:
+        """Triple id of the IPv6 address ``high << 64 | low``."""
+        block = high >> SHIFT6
+        hi6 = self.hi6
+        right = bisect_right(hi6, high, self.bounds6[block], self.bounds6[block + 1])
+        left = bisect_left(hi6, high, self.bounds6[block], right)  # starts sharing the upper half: compare the lower
+        i = bisect_right(self.lo6, low, left, right) - 1 if left < right else right - 1
+        return self.ids6[i]
+
+    def index(self, version: int, value: int) -> int:
+        return self.index4(value) if version == 4 else self.index6(value >> 64, value & _MASK64)
+
+    def indices4(self, values: npt.NDArray[np.uint32]) -> U32:
+        """Triple ids of many IPv4 addresses."""
+        ids: U32 = self._ids4_np[_sorted_search(self._starts4_np, values) - 1]
+        return ids
+
+    def indices6(self, high: U64, low: U64) -> U32:
+        """Triple ids of many IPv6 addresses given as (high, low) uint64 halves."""
+        hi6: U64 = self._hi6_np
+        lo6: U64 = self._lo6_np
+        i = _sorted_search(hi6, high) - 1
+        # rare: the start found shares the upper half but lies past the address; settle those one by one
+        for k in np.flatnonzero((hi6[i] == high) & (lo6[i] > low)).tolist():
+            i[k] = self._slot6(int(high[k]), int(low[k]))
+        ids: U32 = self._ids6_np[i]
+        return ids
+
+    def _slot6(self, high: int, low: int) -> int:
+        right = bisect_right(self.hi6, high)
+        left = bisect_left(self.hi6, high, 0, right)
+        return bisect_right(self.lo6, low, left, right) - 1
+
+    def dumps(self) -> bytes:
+        named = {"starts4": self.starts4, "ids4": self.ids4, "hi6": self.hi6, "lo6": self.lo6, "ids6": self.ids6,
+                 "triples": self.triples}  # fmt: skip
+        cols = {k: v.tobytes() for k, v in named.items()}
+        hits = [(h.provider, h.region, h.service, h.country, h.source, h.data_date) for h in self.hits]
+        labels = [a if isinstance(a, str) else (a.asn, a.name) for a in self.asn_labels]
+        return marshal.dumps((_FORMAT, cols, hits, labels, self.countries, self.meta))
+
+    @classmethod
+    def loads(cls, data: bytes, hit_type: Any) -> FusedTable:
+        """Inverse of :meth:`dumps`; ``hit_type`` rebuilds range hits from their fields. Raises ``ValueError``."""
+        fmt, cols, hits, labels, countries, meta = marshal.loads(data)
+        if fmt != _FORMAT:
+            raise ValueError(f"fused table format {fmt}")
+        asn_labels: list[AsnLabel] = [a if isinstance(a, str) else AsInfo(*a) for a in labels]
+        return cls(cols, [hit_type(*h) for h in hits], asn_labels, countries, meta)
+
+
+def _sorted_search(starts: npt.NDArray[Any], keys: npt.NDArray[Any]) -> I64:
+    """``searchsorted(starts, keys, "right")``, on sorted keys: random probes into ~1 M starts miss the CPU cache,
+    ascending ones reuse it (measured 3x faster for 100 k keys, sort included)."""
+    order = np.argsort(keys)
+    out = np.empty(len(keys), dtype=np.int64)
+    out[order] = np.searchsorted(starts, keys[order], "right")
+    return out
+
+
+def _array(typecode: str, data: bytes) -> array[int]:
+    out = array(typecode)
+    out.frombytes(data)
+    return out
+
+
+def _prefix_steps(table: PrefixTable[Any], version: int, ids: dict[int, int], hits: list[Any]) -> _Steps:
+    starts, values = table.intervals(version)
+    labels = []
+    for v in values:
+        if v is None:
+            labels.append(-1)
+            continue
+        if id(v) not in ids:
+            ids[id(v)] = len(hits)
+            hits.append(v)
+        labels.append(ids[id(v)])
+    return _steps(starts, None, labels, 32 if version == 4 else 128)
+
+
+def _interval_steps(table: IntervalTable[Any], version: int) -> _Steps:
+    if version == 6:  # 128-bit: Python ints
+        starts, ends, label_ids = table.intervals(version)
+        return _steps(starts, ends, label_ids, 128)
+    # IPv4, ~1 M rows: vectorised (5x faster than the generic loop)
+    raw_starts, raw_ends, raw_ids, cidr = table.columns(4)
+    first = np.asarray(raw_starts, dtype=np.uint64)
+    last = np.asarray(raw_ends, dtype=np.uint64)
+    if cidr:
+        last = first + (np.uint64(1) << (np.uint64(32) - last)) - np.uint64(1)
+    none = np.array([label is None for label in table.labels] or [True], dtype=bool)
+    ids = np.asarray(raw_ids, dtype=np.int64)
+    labels = np.where(none[ids], -1, ids) if len(ids) else ids
+    limit = np.uint64(1 << 32)
+    after = last + np.uint64(1)
+    gap = (after != np.append(first[1:], limit)) & (after < limit)  # an interval not followed at once by the next
+    head = 0 if len(first) and first[0] == 0 else 1  # the step function starts at 0 (with a gap if nothing is there)
+    pos = np.concatenate([np.zeros(head, np.uint64), first, after[gap]])  # all distinct
+    lab = np.concatenate([np.full(head, -1, np.int64), labels, np.full(int(gap.sum()), -1, np.int64)])
+    order = np.argsort(pos)
+    return _Steps(np.zeros(len(pos), np.uint64), pos[order], lab[order])
+
+
+def _compact(ids: I64, values: Sequence[Any]) -> tuple[I64, list[Any]]:
+    """Renumber the label ids actually used (1-based, 0 = none) and keep only those labels."""
+    used = np.unique(ids[ids >= 0])
+    remap = np.zeros(max(len(values), 1) + 1, dtype=np.int64)
+    remap[used + 1] = np.arange(1, len(used) + 1)
+    return remap[ids + 1], [values[i] for i in used.tolist()]
+
+
+def fuse(ranges: PrefixTable[Any], asn: IntervalTable[AsnLabel], country: IntervalTable[str],
+         meta: dict[str, Any] | None = None) -> FusedTable:  # fmt: skip
+    """Fuse a range table, an AS table and a country table into one :class:`FusedTable` (the build step)."""
+    hit_ids: dict[int, int] = {}
+    hits: list[Any] = []
+    fams = []
+    for version in (4, 6):
+        tables = [_prefix_steps(ranges, version, hit_ids, hits), _interval_steps(asn, version),
+                  _interval_steps(country, version)]  # fmt: skip
+        fams.append(_merge(tables))
+    hit_col, hits = _compact(np.concatenate([f[2][0] for f in fams]), hits)
+    asn_col, asn_labels = _compact(np.concatenate([f[2][1] for f in fams]), asn.labels)
+    country_col, countries = _compact(np.concatenate([f[2][2] for f in fams]), country.labels)
+    radix_a, radix_c = len(asn_labels) + 1, len(countries) + 1
+    keys = (hit_col * radix_a + asn_col) * radix_c + country_col
+    uniq, tids = np.unique(keys, return_inverse=True)
+    triples = np.stack([uniq // (radix_a * radix_c), uniq // radix_c % radix_a, uniq % radix_c], axis=1)
+    cut = len(fams[0][0])
+    columns: dict[str, bytes] = {"triples": triples.astype(np.uint32).tobytes()}
+    for version, (hi, lo, _), ids in ((4, fams[0], tids[:cut]), (6, fams[1], tids[cut:])):
+        keep = np.ones(len(ids), dtype=bool)  # drop breakpoints where the fused triple does not change
+        keep[1:] = ids[1:] != ids[:-1]
+        if version == 4:
+            columns["starts4"] = lo[keep].astype(np.uint32).tobytes()
+            columns["ids4"] = ids[keep].astype(np.uint32).tobytes()
+        else:
+            columns["hi6"], columns["lo6"] = hi[keep].tobytes(), lo[keep].tobytes()
+            columns["ids6"] = ids[keep].astype(np.uint32).tobytes()
+    return FusedTable(columns, hits, asn_labels, countries, dict(meta or {}))
