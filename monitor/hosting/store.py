@@ -12,24 +12,13 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from monitor.errors import DatasetError
+from monitor.paths import default_data_dir  # re-exported: callers import it from here
 
 __all__ = ["DatasetSpec", "StoredDataset", "DatasetStore", "DATASETS", "default_data_dir", "atomic_write_bytes"]
-
-APP_DIR = "eth-hosting-monitor"
-
-
-def default_data_dir(env: Mapping[str, str] | None = None) -> Path:
-    """``$MONITOR_DATA_DIR``, else ``$XDG_DATA_HOME/eth-hosting-monitor``, else ``~/.local/share/...``."""
-    env = os.environ if env is None else env
-    if env.get("MONITOR_DATA_DIR"):
-        return Path(env["MONITOR_DATA_DIR"]).expanduser()
-    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base).expanduser() / APP_DIR
 
 
 @dataclass(frozen=True, slots=True)
