@@ -1,0 +1,13 @@
+"""``monitor serve``: a long-running exporter of hosting-concentration figures (DESIGN.md "Metrics").
+
+- :mod:`~monitor.exporter.metrics` the metric contract (names and fixed label sets);
+- :mod:`~monitor.exporter.families` snapshot document + crawl health -> rendered metric families;
+- :mod:`~monitor.exporter.collector` a prometheus_client collector over the current metric set;
+- :mod:`~monitor.exporter.history` the SQLite history;
+- :mod:`~monitor.exporter.service` the scheduled crawl job and the immutable view it swaps in;
+- :mod:`~monitor.exporter.app` the aiohttp routes; :mod:`~monitor.exporter.commands` the CLI.
+"""
+
+from __future__ import annotations
+
+__all__: list[str] = []

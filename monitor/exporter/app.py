@@ -1,0 +1,86 @@
+"""The HTTP side of ``monitor serve``: /metrics, /api/snapshot, /api/history, /healthz.
+
+Handlers read the service's current immutable view; /metrics and /api/snapshot send bytes rendered when the view was
+built, so a scrape costs the same whatever the snapshot size and never waits for a crawl. Only /api/history touches
+the database, from a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from monitor.exporter.service import ExporterService
+
+__all__ = ["build_app", "parse_since", "SERVICE_KEY"]
+
+SERVICE_KEY: web.AppKey[ExporterService] = web.AppKey("service", ExporterService)
+_CLOCK_KEY: web.AppKey[Callable[[], float]] = web.AppKey("clock")
+
+
+def _json(body: Any, status: int = 200) -> web.Response:
+    return web.Response(
+        body=json.dumps(body, separators=(",", ":")).encode("utf-8"), status=status, content_type="application/json"
+    )
+
+
+def parse_since(text: str | None) -> float:
+    """UNIX seconds, or an ISO 8601 time (UTC when it names no zone); absent means the whole history."""
+    if text is None or text == "":
+        return 0.0
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    except ValueError as err:
+        raise ValueError(f"since must be UNIX seconds or an ISO 8601 time, got {text!r}") from err
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when.timestamp()
+
+
+async def metrics(request: web.Request) -> web.Response:
+    view = request.app[SERVICE_KEY].view
+    return web.Response(body=view.metrics.exposition, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def snapshot(request: web.Request) -> web.Response:
+    view = request.app[SERVICE_KEY].view
+    if view.snapshot_json is None:
+        return _json({"error": "no snapshot yet: the first crawl has not finished"}, status=503)
+    return web.Response(body=view.snapshot_json, content_type="application/json")
+
+
+async def history(request: web.Request) -> web.Response:
+    try:
+        since = parse_since(request.query.get("since"))
+    except ValueError as err:
+        return _json({"error": str(err)}, status=400)
+    service = request.app[SERVICE_KEY]
+    rows = await asyncio.to_thread(service.store.history, since)
+    return _json({"since": since, "crawls": rows})
+
+
+async def healthz(request: web.Request) -> web.Response:
+    ok, body = request.app[SERVICE_KEY].health_report(request.app[_CLOCK_KEY]())
+    return _json(body, status=200 if ok else 503)
+
+
+def build_app(service: ExporterService, clock: Callable[[], float] = time.time) -> web.Application:
+    app = web.Application()
+    app[SERVICE_KEY] = service
+    app[_CLOCK_KEY] = clock
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/api/snapshot", snapshot)
+    app.router.add_get("/api/history", history)
+    app.router.add_get("/healthz", healthz)
+    return app

@@ -1,0 +1,158 @@
+"""The metric contract of ``monitor serve``: names, help texts and the fixed label sets (DESIGN.md "Metrics").
+
+Dashboards and alert rules are written against exactly these names; renaming one is a breaking change.
+
+===============================================  =======  =====================================================
+name                                             type     labels
+===============================================  =======  =====================================================
+eth_hosting_nodes                                gauge    network, scope, provider
+eth_hosting_share_ratio                          gauge    network, scope, dedup, dimension, key
+eth_hosting_share_ci_low_ratio                   gauge    network, scope, dedup, dimension, key
+eth_hosting_share_ci_high_ratio                  gauge    network, scope, dedup, dimension, key
+eth_hosting_hhi                                  gauge    network, scope, dedup, dimension
+eth_hosting_nakamoto_coefficient                 gauge    network, scope, dedup, dimension, threshold
+eth_hosting_population_units                     gauge    network, scope, dedup
+eth_hosting_claim_share_ratio                    gauge    claim, denominator
+eth_hosting_claim_share_ci_low_ratio             gauge    claim, denominator
+eth_hosting_claim_share_ci_high_ratio            gauge    claim, denominator
+eth_hosting_claim_consistent                     gauge    claim, denominator
+eth_hosting_claim_verdict                        gauge    claim, denominator, verdict
+eth_hosting_crawl_duration_seconds               gauge    (none)
+eth_hosting_crawl_last_success_timestamp_seconds gauge    (none)
+eth_hosting_crawl_nodes_discovered               gauge    (none)
+eth_hosting_crawl_packets_total                  counter  direction, type
+eth_hosting_crawl_errors_total                   counter  kind
+eth_hosting_crawls_total                         counter  result
+eth_hosting_dataset_age_seconds                  gauge    dataset
+eth_hosting_snapshot_timestamp_seconds           gauge    (none)
+eth_hosting_simulated                            gauge    (none)
+eth_hosting_build_info                           gauge    version
+===============================================  =======  =====================================================
+
+Label values: ``scope`` discovered | reachable | mainnet; ``dedup`` node | ip | prefix; ``dimension`` provider |
+region | country | asn; ``threshold`` "0.33" | "0.5"; ``verdict`` consistent | higher | lower | insufficient;
+``denominator`` an analysis population name such as "reachable/ip"; ``key`` one of the top-K categories of the
+dimension (for ``provider`` also every known provider) or "other" for the rest. No label ever carries an IP, a node
+id or an exception text, so the number of series is bounded whatever the crawl finds.
+
+Semantics worth knowing when writing rules: a figure that is undefined (a share or HHI over an empty population) is
+absent rather than 0; ``eth_hosting_population_units`` says when that is the case. ``eth_hosting_nodes`` counts node
+records (dedup by node id). ``eth_hosting_crawl_duration_seconds`` is the wall time of the last crawl attempt,
+successful or not. ``eth_hosting_dataset_age_seconds`` is measured when the metric set is built (after every crawl
+attempt), not at scrape time. The counters persist across restarts (they are kept in the history database).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = [
+    "NODES",
+    "SHARE",
+    "SHARE_CI_LOW",
+    "SHARE_CI_HIGH",
+    "HHI",
+    "NAKAMOTO",
+    "POPULATION_UNITS",
+    "CLAIM_SHARE",
+    "CLAIM_SHARE_CI_LOW",
+    "CLAIM_SHARE_CI_HIGH",
+    "CLAIM_CONSISTENT",
+    "CLAIM_VERDICT",
+    "CRAWL_DURATION",
+    "CRAWL_LAST_SUCCESS",
+    "CRAWL_NODES_DISCOVERED",
+    "CRAWL_PACKETS",
+    "CRAWL_ERRORS",
+    "CRAWLS",
+    "DATASET_AGE",
+    "SNAPSHOT_TIMESTAMP",
+    "SIMULATED",
+    "BUILD_INFO",
+    "ALL_METRICS",
+    "HELP",
+    "OTHER_KEY",
+    "THRESHOLD_LABELS",
+    "PACKET_DIRECTIONS",
+    "PACKET_TYPES",
+    "ERROR_KINDS",
+    "JOB_ERROR_KINDS",
+    "PACKET_ERROR_COUNTERS",
+    "CRAWL_RESULTS",
+]
+
+NODES: Final = "eth_hosting_nodes"
+SHARE: Final = "eth_hosting_share_ratio"
+SHARE_CI_LOW: Final = "eth_hosting_share_ci_low_ratio"
+SHARE_CI_HIGH: Final = "eth_hosting_share_ci_high_ratio"
+HHI: Final = "eth_hosting_hhi"
+NAKAMOTO: Final = "eth_hosting_nakamoto_coefficient"
+POPULATION_UNITS: Final = "eth_hosting_population_units"
+CLAIM_SHARE: Final = "eth_hosting_claim_share_ratio"
+CLAIM_SHARE_CI_LOW: Final = "eth_hosting_claim_share_ci_low_ratio"
+CLAIM_SHARE_CI_HIGH: Final = "eth_hosting_claim_share_ci_high_ratio"
+CLAIM_CONSISTENT: Final = "eth_hosting_claim_consistent"
+CLAIM_VERDICT: Final = "eth_hosting_claim_verdict"
+CRAWL_DURATION: Final = "eth_hosting_crawl_duration_seconds"
+CRAWL_LAST_SUCCESS: Final = "eth_hosting_crawl_last_success_timestamp_seconds"
+CRAWL_NODES_DISCOVERED: Final = "eth_hosting_crawl_nodes_discovered"
+CRAWL_PACKETS: Final = "eth_hosting_crawl_packets_total"
+CRAWL_ERRORS: Final = "eth_hosting_crawl_errors_total"
+CRAWLS: Final = "eth_hosting_crawls_total"
+DATASET_AGE: Final = "eth_hosting_dataset_age_seconds"
+SNAPSHOT_TIMESTAMP: Final = "eth_hosting_snapshot_timestamp_seconds"
+SIMULATED: Final = "eth_hosting_simulated"
+BUILD_INFO: Final = "eth_hosting_build_info"
+
+HELP: Final[dict[str, str]] = {
+    NODES: "Node records per hosting provider in the latest snapshot (top-K, known providers, and other).",
+    SHARE: "Share of the population's units in each category (top-K per dimension, rest as other).",
+    SHARE_CI_LOW: "Lower end of the Wilson 95% interval of eth_hosting_share_ratio.",
+    SHARE_CI_HIGH: "Upper end of the Wilson 95% interval of eth_hosting_share_ratio.",
+    HHI: "Herfindahl-Hirschman index (0-1) over attributed units.",
+    NAKAMOTO: "Fewest categories holding more than the threshold share of attributed units.",
+    POPULATION_UNITS: "Units in the population (the denominator n of its shares).",
+    CLAIM_SHARE: "Measured share of the claimed provider under the denominator.",
+    CLAIM_SHARE_CI_LOW: "Lower end of the Wilson 95% interval of eth_hosting_claim_share_ratio.",
+    CLAIM_SHARE_CI_HIGH: "Upper end of the Wilson 95% interval of eth_hosting_claim_share_ratio.",
+    CLAIM_CONSISTENT: "1 when the claimed share lies inside the measured interval, else 0.",
+    CLAIM_VERDICT: "1 for the current verdict of the claim under the denominator, 0 for the others.",
+    CRAWL_DURATION: "Wall time of the last crawl attempt in seconds.",
+    CRAWL_LAST_SUCCESS: "UNIX time at which the last successful crawl ended.",
+    CRAWL_NODES_DISCOVERED: "Nodes discovered by the crawl behind the latest snapshot.",
+    CRAWL_PACKETS: "Discovery packets sent and received, summed over crawls.",
+    CRAWL_ERRORS: "Crawl errors by kind, summed over crawls.",
+    CRAWLS: "Crawl attempts by result.",
+    DATASET_AGE: "Age of each attribution dataset behind the latest snapshot, in seconds.",
+    SNAPSHOT_TIMESTAMP: "UNIX time at which the crawl behind the latest snapshot started.",
+    SIMULATED: "1 when the latest snapshot comes from a simulated devnet, else 0.",
+    BUILD_INFO: "Version of the exporter; always 1.",
+}
+
+ALL_METRICS: Final[tuple[str, ...]] = tuple(HELP)
+
+OTHER_KEY: Final = "other"
+
+# Label text of the Nakamoto thresholds of monitor.analysis.concentration.NAKAMOTO_THRESHOLDS.
+THRESHOLD_LABELS: Final[dict[float, str]] = {0.33: "0.33", 0.5: "0.5"}
+
+# The counters' fixed label sets; the crawl meta counter each one is read from is "packets_<dir>_<type>".
+PACKET_DIRECTIONS: Final[dict[str, str]] = {"sent": "sent", "recv": "received"}
+PACKET_TYPES: Final[tuple[str, ...]] = ("ping", "pong", "findnode", "neighbors", "enrrequest", "enrresponse")
+
+# error kind -> crawl meta counter it is read from (the discv4 service's own statistics).
+PACKET_ERROR_COUNTERS: Final[dict[str, str]] = {
+    "timeout_ping": "packets_timeout_ping",
+    "timeout_findnode": "packets_timeout_findnode",
+    "timeout_enrrequest": "packets_timeout_enrrequest",
+    "decode": "packets_err_decode",
+    "signature": "packets_err_signature",
+    "expired": "packets_err_expired",
+    "unsolicited": "packets_err_unsolicited",
+    "netrestrict": "packets_err_netrestrict",
+    "socket": "packets_err_socket",
+}
+# Kinds counted by the scheduled job itself rather than read from a snapshot.
+JOB_ERROR_KINDS: Final[tuple[str, ...]] = ("crawl_failed", "crawl_timeout")
+ERROR_KINDS: Final[tuple[str, ...]] = (*PACKET_ERROR_COUNTERS, *JOB_ERROR_KINDS)
+CRAWL_RESULTS: Final[tuple[str, ...]] = ("success", "failure")

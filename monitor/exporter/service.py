@@ -1,0 +1,191 @@
+"""The service behind ``monitor serve``: the scheduled crawl job and the immutable view it publishes.
+
+One crawl attempt: crawl + attribute on the event loop (bounded by the crawl timeout), then analysis, the history
+write and the metric rendering in a worker thread, then one assignment that swaps the new :class:`View` in. A failed
+or timed-out attempt is logged, counted and recorded, and the previous snapshot keeps being served.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from monitor import __version__
+from monitor.exporter.analysis_worker import Analyser
+from monitor.exporter.families import DEFAULT_TOP_K, MetricSet, build_metric_set
+from monitor.exporter.history import HistoryStore
+from monitor.exporter.state import CrawlHealth, Document, crawl_totals, failure_totals
+from monitor.snapshot import Snapshot
+
+__all__ = ["View", "ServiceConfig", "ExporterService", "SnapshotSource", "snapshot_document"]
+
+log = logging.getLogger(__name__)
+
+# Takes one snapshot (crawl + attribution); injected so tests and the benchmark can feed synthetic snapshots.
+SnapshotSource = Callable[[], Awaitable[Snapshot]]
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """Everything a request reads, built together so one scrape never mixes two crawls."""
+
+    document: Document | None
+    health: CrawlHealth
+    metrics: MetricSet
+    snapshot_json: bytes | None  # the /api/snapshot body, serialised once
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceConfig:
+    interval: float = 1800.0
+    crawl_timeout: float = 900.0
+    retention_days: float = 30.0
+    top_k: int = DEFAULT_TOP_K
+    known_providers: tuple[str, ...] = ()
+
+
+def snapshot_document(snapshot: Snapshot, analysis: Mapping[str, Any]) -> dict[str, Any]:
+    return {"meta": Snapshot(snapshot.meta, ()).to_dict()["meta"], "analysis": dict(analysis)}
+
+
+class ExporterService:
+    def __init__(
+        self,
+        store: HistoryStore,
+        source: SnapshotSource,
+        config: ServiceConfig,
+        analyser: Analyser,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.config = config
+        self._source = source
+        self._analyser = analyser
+        self._clock = clock
+        self._current: asyncio.Task[Any] | None = None
+        self.view = self._build_view(None, CrawlHealth())
+
+    def _build_view(self, document: Document | None, health: CrawlHealth) -> View:
+        metrics = build_metric_set(
+            document,
+            health,
+            now=self._clock(),
+            version=__version__,
+            top_k=self.config.top_k,
+            known_providers=self.config.known_providers,
+        )
+        body = json.dumps(document, separators=(",", ":")).encode("utf-8") if document is not None else None
+        return View(document, health, metrics, body)
+
+    async def restore(self) -> None:
+        """Serve the last stored snapshot at once (before the first crawl of this run has finished)."""
+        state = await asyncio.to_thread(self.store.load_state)
+        self.view = await asyncio.to_thread(self._build_view, state.document, state.health)
+
+    @property
+    def crawl_running(self) -> bool:
+        return self._current is not None and not self._current.done()
+
+    async def run_once(self) -> bool:
+        """One crawl attempt; True on success. Never raises except on cancellation (shutdown)."""
+        self._current = asyncio.current_task()
+        started = self._clock()
+        try:
+            snapshot = await asyncio.wait_for(self._source(), self.config.crawl_timeout)
+        except TimeoutError:
+            await self._failed(started, "crawl_timeout", f"no snapshot within {self.config.crawl_timeout:g} s")
+            return False
+        # A scheduled job must survive anything a crawl throws (a bug, a socket error): the service keeps serving
+        # the previous snapshot, so every failure is caught here, logged with its traceback and counted.
+        except Exception as err:
+            log.exception("crawl failed")
+            await self._failed(started, "crawl_failed", f"{type(err).__name__}: {err}")
+            return False
+        try:
+            document = snapshot_document(snapshot, await self._analyser(snapshot))
+            await asyncio.to_thread(self._complete, snapshot, document, started)
+        except Exception as err:  # same reason as above: analysis or a full disk must not end the service
+            log.exception("analysing or storing the crawl failed")
+            await self._failed(started, "crawl_failed", f"{type(err).__name__}: {err}")
+            return False
+        return True
+
+    def _complete(self, snapshot: Snapshot, document: Document, started: float) -> None:
+        """Store and publish one analysed crawl (worker thread)."""
+        ended = self._clock()
+        increments = crawl_totals(snapshot.meta.counters)
+        self.store.record_success(document, snapshot.nodes, increments, ended - started, self.config.top_k)
+        self.store.prune(ended - self.config.retention_days * 86400)
+        health = CrawlHealth(
+            last_attempt_at=ended,
+            last_attempt_ok=True,
+            last_success_at=ended,
+            last_duration_s=ended - started,
+            totals=_add(self.view.health.totals, increments),
+        )
+        self.view = self._build_view(document, health)
+        log.info("crawl %s: %d nodes in %.1f s", snapshot.meta.id, len(snapshot.nodes), ended - started)
+
+    async def _failed(self, started: float, kind: str, detail: str) -> None:
+        ended = self._clock()
+        log.warning("crawl attempt failed (%s): %s; still serving the previous snapshot", kind, detail)
+        increments = failure_totals(kind)
+        try:
+            await asyncio.to_thread(self.store.record_failure, started, ended, kind, detail, increments)
+        except Exception:  # the failure is still counted in memory and served; only its history row is lost
+            log.exception("recording the failed crawl failed")
+        old = self.view.health
+        health = dataclasses.replace(
+            old,
+            last_attempt_at=ended,
+            last_attempt_ok=False,
+            last_failure=kind,
+            last_failure_detail=detail,
+            last_duration_s=ended - started,
+            totals=_add(old.totals, increments),
+        )
+        view = self.view
+        self.view = await asyncio.to_thread(self._build_view, view.document, health)
+
+    async def cancel_running(self) -> None:
+        """Abandon the running crawl (shutdown): the crawl task is cancelled and awaited, nothing half-written."""
+        task = self._current
+        if task is not None and not task.done() and task is not asyncio.current_task():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    def health_report(self, now: float) -> tuple[bool, dict[str, Any]]:
+        """(healthy, body) for /healthz: healthy when a crawl succeeded within two intervals."""
+        h = self.view.health
+        limit = 2 * self.config.interval
+        body: dict[str, Any] = {
+            "last_success_at": h.last_success_at,
+            "last_attempt_at": h.last_attempt_at,
+            "last_attempt_ok": h.last_attempt_ok,
+            "last_failure": h.last_failure,
+            "last_failure_detail": h.last_failure_detail or None,
+            "crawl_running": self.crawl_running,
+            "interval_s": self.config.interval,
+        }
+        if h.last_success_at is None:
+            reason = "no successful crawl yet"
+        elif now - h.last_success_at > limit:
+            reason = f"last successful crawl ended {now - h.last_success_at:.0f} s ago (limit {limit:.0f} s)"
+        else:
+            body.update(status="ok", reason=None)
+            return True, body
+        body.update(status="unhealthy", reason=reason)
+        return False, body
+
+
+def _add(totals: Mapping[str, float], increments: Mapping[str, float]) -> dict[str, float]:
+    out = dict(totals)
+    for key, value in increments.items():
+        out[key] = out.get(key, 0.0) + value
+    return out
