@@ -5,8 +5,10 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 PEERS   := tests/peers
 NODEMOD := $(PEERS)/node_modules/.installed
+SCHEMA  := dashboards/schema-tools
+SCHEMOD := $(SCHEMA)/node_modules/.installed
 
-.PHONY: venv peers test lint typecheck unit demo snapshot bench clean
+.PHONY: venv peers test lint typecheck unit demo snapshot bench dashboards clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -22,14 +24,19 @@ $(NODEMOD): $(PEERS)/package.json $(PEERS)/package-lock.json
 
 peers: $(NODEMOD)
 
+# Grafana's dashboard JSON schema, generated offline from @grafana/schema's types (tests/dashboards).
+$(SCHEMOD): $(SCHEMA)/package.json $(SCHEMA)/package-lock.json
+	cd $(SCHEMA) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(SCHEMOD)
+
 lint: venv
-	$(BIN)/ruff check monitor tests bench
-	$(BIN)/ruff format --check monitor tests bench
+	$(BIN)/ruff check monitor tests bench dashboards
+	$(BIN)/ruff format --check monitor tests bench dashboards
 
 typecheck: venv
 	$(BIN)/mypy
 
-unit: venv peers
+unit: venv peers $(SCHEMOD)
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
 ## The test command the README gives: lint, strict types, every test (unit, loopback integration, interop).
@@ -45,6 +52,12 @@ snapshot: venv
 
 bench: venv
 	$(BIN)/python bench/crawl.py
+	$(BIN)/python bench/classify.py
+	$(BIN)/python bench/exporter.py
+
+## Regenerate the Grafana dashboard JSON from dashboards/generate.py
+dashboards: venv
+	$(BIN)/python dashboards/generate.py
 
 clean:
-	rm -rf $(VENV) $(PEERS)/node_modules .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(PEERS)/node_modules $(SCHEMA)/node_modules .mypy_cache .pytest_cache .ruff_cache

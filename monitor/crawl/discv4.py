@@ -27,7 +27,9 @@ from monitor.errors import DecodeError, MonitorError, NetrestrictError, RequestT
 
 __all__ = ["WalkConfig", "Visit", "Discv4Driver", "admissible"]
 
-DISTANCES = tuple(range(256, 238, -1))  # geth: 17 buckets, 239 holds everything closer
+# geth keeps 17 buckets (256 .. 240, and 239 for everything closer). With 16-bit target preimages, the targets
+# for 240 and 239 are one and the same (see monitor/crawl/targets.py), and its answer covers both buckets.
+DISTANCES = tuple(range(256, 239, -1))
 
 
 @dataclass(frozen=True)
@@ -196,7 +198,8 @@ class Discv4Driver:
             self.errors[f"enr_{visit.enr_error.split(':')[0]}"] += 1
 
     async def _walk_table(self, visit: Visit) -> None:
-        stale = timeouts = 0
+        stale = timeouts = short = 0
+        longest = 0  # most nodes any one answer carried: a table never shrinks during our walk
         for distance in DISTANCES[: self.walk.max_findnode]:
             visit.findnode_sent += 1
             try:
@@ -221,8 +224,13 @@ class Discv4Driver:
                 peer = self.admit(entry)
                 if peer is not None:
                     visit.neighbors[peer.id] = peer
-            if reply.complete and len(reply.nodes) < BUCKET_SIZE:
-                return  # the peer returned its whole table
+            if reply.complete and len(reply.nodes) < BUCKET_SIZE and longest < BUCKET_SIZE:
+                # A short answer means the whole table was returned, unless packet loss made it short: the first
+                # NEIGHBORS packet of two may be lost. One confirming short answer settles it.
+                short += 1
+                if short >= 2:
+                    return
+            longest = max(longest, len(reply.nodes))
             stale = stale + 1 if new == 0 else 0
             if stale >= self.walk.stale_limit:
                 return

@@ -90,7 +90,9 @@ class CrawlEngine(Generic[T, R]):
         self._result: EngineResult[T, R] = EngineResult()
         self._visited_version: dict[Hashable, int] = {}
         self._revisits: dict[Hashable, int] = {}
-        self._answered = 0
+        self._answered: set[Hashable] = set()
+        self._busy: set[Hashable] = set()  # keys being visited now
+        self._deferred: dict[Hashable, T] = {}  # newer versions announced during a visit
         self._in_flight = 0
         self._started = 0.0
         self.running = False  # True while run() is active; submissions outside it are ignored by callers
@@ -105,6 +107,12 @@ class CrawlEngine(Generic[T, R]):
             self._queue.put_nowait(task)
             return True
         version = self._driver.version(task)
+        if key in self._busy:
+            # Being visited right now: decide once the visit has shown which version it actually saw.
+            held = self._deferred.get(key)
+            if held is None or version > self._driver.version(held):
+                self._deferred[key] = task
+            return False
         seen_version = self._visited_version.get(key)
         if (
             seen_version is not None
@@ -123,7 +131,7 @@ class CrawlEngine(Generic[T, R]):
         return EngineProgress(
             found=len(self._result.tasks),
             visited=len(self._result.results),
-            answered=self._answered,
+            answered=len(self._answered),
             in_flight=self._in_flight,
             queued=self._queue.qsize(),
             elapsed=self._clock() - self._started,
@@ -134,18 +142,29 @@ class CrawlEngine(Generic[T, R]):
             task = await self._queue.get()
             self._in_flight += 1
             key = self._driver.key(task)
+            self._busy.add(key)
             try:
                 self._visited_version[key] = max(self._visited_version.get(key, -1), self._driver.version(task))
                 result = await self._driver.visit(task)
                 self._visited_version[key] = max(self._visited_version[key], self._driver.result_version(result))
-                if self._driver.answered(result) and key not in self._result.results:
-                    self._answered += 1
-                self._result.results[key] = result
+                self._record(key, result)
                 for new in self._driver.discovered(result):
                     self.submit(new)
             finally:
+                self._busy.discard(key)
+                held = self._deferred.pop(key, None)
+                if held is not None:
+                    self.submit(held)  # before task_done, so the queue cannot look finished in between
                 self._in_flight -= 1
                 self._queue.task_done()
+
+    def _record(self, key: Hashable, result: R) -> None:
+        """Keep the latest result, except that a failed revisit never hides an earlier answer."""
+        if self._driver.answered(result):
+            self._answered.add(key)
+        elif key in self._answered:
+            return
+        self._result.results[key] = result
 
     async def _report(self) -> None:
         while True:

@@ -7,7 +7,6 @@ its node id is keccak256 of those 64 bytes.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 from typing import NewType
 
 import coincurve
@@ -84,15 +83,27 @@ def verify_compact(pubkey: PublicKey, signature64: bytes, msg_hash: bytes) -> bo
         return False
 
 
-@dataclass(frozen=True, slots=True)
 class PrivateKey:
-    """A secp256k1 private key with its derived public key and node id."""
+    """A secp256k1 private key with its derived public key and node id (derived once: signing is a hot path)."""
 
-    secret: bytes
+    __slots__ = ("_key", "node_id", "pubkey", "secret")
 
-    def __post_init__(self) -> None:
-        if len(self.secret) != 32:
+    def __init__(self, secret: bytes) -> None:
+        if len(secret) != 32:
             raise ValueError("private key must be 32 bytes")
+        self.secret = bytes(secret)
+        self._key = coincurve.PrivateKey(self.secret)  # raises ValueError for 0 or >= the curve order
+        self.pubkey = PublicKey(self._key.public_key.format(compressed=False)[1:])
+        self.node_id = node_id(self.pubkey)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PrivateKey) and other.secret == self.secret
+
+    def __hash__(self) -> int:
+        return hash(self.secret)
+
+    def __repr__(self) -> str:
+        return f"PrivateKey(node_id={self.node_id.hex()[:16]}...)"  # never the secret
 
     @classmethod
     def generate(cls) -> PrivateKey:
@@ -104,7 +115,7 @@ class PrivateKey:
         digest = keccak256(seed)
         while True:
             try:
-                return cls(coincurve.PrivateKey(digest).secret)
+                return cls(digest)
             except ValueError:
                 digest = keccak256(digest)
 
@@ -112,21 +123,10 @@ class PrivateKey:
     def from_hex(cls, text: str) -> PrivateKey:
         return cls(bytes.fromhex(text.removeprefix("0x")))
 
-    @property
-    def _key(self) -> coincurve.PrivateKey:
-        return coincurve.PrivateKey(self.secret)
-
-    @property
-    def pubkey(self) -> PublicKey:
-        return PublicKey(self._key.public_key.format(compressed=False)[1:])
-
-    @property
-    def node_id(self) -> NodeID:
-        return node_id(self.pubkey)
-
     def sign_recoverable(self, msg_hash: bytes) -> bytes:
         """65-byte ``r || s || v`` signature over a 32-byte hash (RFC 6979, deterministic)."""
-        return self._key.sign_recoverable(msg_hash, hasher=None)
+        signature: bytes = self._key.sign_recoverable(msg_hash, hasher=None)
+        return signature
 
     def sign_compact(self, msg_hash: bytes) -> bytes:
         """64-byte ``r || s`` signature (ENR "v4" identity scheme)."""

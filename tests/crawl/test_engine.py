@@ -107,3 +107,54 @@ async def test_driver_bug_surfaces_instead_of_hanging() -> None:
 
     with pytest.raises(RuntimeError):
         await CrawlEngine(Broken({}), EngineConfig(concurrency=2)).run([Task(0)])
+
+
+async def test_version_announced_during_a_visit_is_decided_after_it() -> None:
+    """A newer version seen mid-visit is revisited only if the visit itself did not already observe it."""
+
+    class SeesVersion(GraphDriver):
+        def __init__(self, observed: int) -> None:
+            super().__init__({0: [1], 1: []}, delay=0.05)
+            self.observed = observed
+            self.engine: CrawlEngine[Task, list[Task]] | None = None
+
+        async def visit(self, task: Task) -> list[Task]:
+            if task.name == 1 and self.engine is not None and len(self.visits) < 3:
+                self.engine.submit(Task(1, 3))  # node 1 announces version 3 while we are visiting it
+            return await super().visit(task)
+
+        def result_version(self, result: list[Task]) -> int:
+            return self.observed
+
+    for observed, expected_visits_of_1 in ((3, 1), (2, 2)):
+        driver = SeesVersion(observed)
+        engine = CrawlEngine(driver, EngineConfig(concurrency=4))
+        driver.engine = engine
+        result = await engine.run([Task(0)])
+        assert [t.name for t in driver.visits].count(1) == expected_visits_of_1
+        assert result.revisits == expected_visits_of_1 - 1
+
+
+async def test_failed_revisit_keeps_the_earlier_answer() -> None:
+    class Flaky(GraphDriver):
+        engine: CrawlEngine[Task, list[Task]]
+
+        async def visit(self, task: Task) -> list[Task]:
+            if task.name == 2:
+                self.engine.submit(Task(1, 5))  # node 1 announces a newer record after its first visit
+            if task.name == 1 and task.version == 5:
+                self.visits.append(task)
+                return [Task(-1)]  # marker: this visit got no answer
+            return await super().visit(task)
+
+        def answered(self, result: list[Task]) -> bool:
+            return Task(-1) not in result
+
+        def discovered(self, result: list[Task]) -> Iterable[Task]:
+            return [t for t in result if t.name >= 0]
+
+    driver = Flaky({0: [1, 2], 1: [], 2: []})
+    driver.engine = CrawlEngine(driver, EngineConfig(concurrency=1))
+    result = await driver.engine.run([Task(0)])
+    assert [t for t in driver.visits if t.name == 1] == [Task(1, 0), Task(1, 5)]
+    assert result.results[1] == []  # the answered first visit, not the failed revisit

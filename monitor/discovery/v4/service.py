@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -45,6 +46,8 @@ from monitor.discovery.v4.wire import (
     encode,
 )
 from monitor.errors import DecodeError, ExpiredError, MonitorError, NetworkError, RequestTimeout, SignatureError
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Peer", "ServiceConfig", "FindNodeResult", "Discv4Service"]
 
@@ -116,7 +119,7 @@ class Discv4Service:
         self._pinged_by: dict[NodeID, asyncio.Event] = {}
         self.bonds = BondState(self.now)
         self._enr_rlp = self.enr.to_rlp() if self.enr is not None else b""
-        self._tasks: set[asyncio.Task[object]] = set()
+        self._tasks: set[asyncio.Future[object]] = set()
         self.own_id = self.key.node_id
         self.pong_seq: dict[NodeID, int] = {}  # ENR seq each peer announced in its latest PONG to us
 
@@ -307,16 +310,21 @@ class Discv4Service:
 
     # -- housekeeping -------------------------------------------------------------------------------------------
 
-    def _spawn(self, coro: asyncio.Future[object] | object) -> None:
-        task: asyncio.Task[object] = asyncio.ensure_future(self._quiet(coro))
+    def _spawn(self, coro: Coroutine[object, None, object]) -> None:
+        """Fire and forget (PING-back): the task is kept referenced and its failure is expected, not reported."""
+        task = asyncio.ensure_future(coro)  # the coroutine itself, so cancelling before it starts still closes it
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._forget)
 
-    async def _quiet(self, coro: object) -> object:
-        try:
-            return await coro  # type: ignore[misc]
-        except MonitorError:
-            return None
+    def _forget(self, task: asyncio.Future[object]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if isinstance(exc, MonitorError):
+            self.stats["err:ping_back"] += 1  # the peer did not answer our PING-back: expected, counted
+        elif exc is not None:
+            log.error("background task failed", exc_info=exc)
 
     async def close(self) -> None:
         for task in list(self._tasks):
