@@ -97,6 +97,7 @@ class Discv4Driver:
         self.filtered: Counter[str] = Counter()  # reason -> distinct nodes not contacted
         self._filtered_ids: set[NodeID] = set()
         self.errors: Counter[str] = Counter()  # failure kind -> visits
+        self._peers: dict[bytes, Peer] = {}  # pubkey -> the one Peer object for its latest endpoint
         self.known_seq: dict[NodeID, int] = {}  # newest ENR seq each node announced (PONG) or served (ENR)
 
     # Driver protocol -----------------------------------------------------------------------------------------
@@ -141,7 +142,14 @@ class Discv4Driver:
     # The walk --------------------------------------------------------------------------------------------------
 
     def admit(self, entry: NodeEntry) -> Peer | None:
-        """Turn a NEIGHBORS entry into a task, or count why not (each node once)."""
+        """Turn a NEIGHBORS entry into a task, or count why not (each node once).
+
+        Every visit lists nodes that others listed too; the same endpoint maps to one shared Peer object, so a
+        crawl holds one per distinct node, not one per mention (2,000 nodes: ~250k mentions).
+        """
+        known = self._peers.get(entry.pubkey)
+        if known is not None and known.ip == (str(entry.ip) if entry.ip else "") and known.udp == entry.udp:
+            return known
         peer = Peer.from_entry(entry)
         if peer.id == self.service.own_id:
             return None  # peers list the crawler itself once it pinged them: never a node of the network
@@ -153,6 +161,7 @@ class Discv4Driver:
                 self._filtered_ids.add(peer.id)
                 self.filtered[reason] += 1
             return None
+        self._peers[entry.pubkey] = peer
         return peer
 
     async def _visit(self, visit: Visit) -> None:

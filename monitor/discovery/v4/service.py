@@ -14,7 +14,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 
 from monitor.discovery.enr import ENR
 from monitor.discovery.keys import NodeID, PrivateKey, PublicKey, keccak256, node_id
@@ -52,17 +51,19 @@ log = logging.getLogger(__name__)
 __all__ = ["Peer", "ServiceConfig", "FindNodeResult", "Discv4Service"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Peer:
+    """A node to talk to. Slotted and with its id computed once: a crawl holds one per distinct node."""
+
     pubkey: PublicKey
     ip: str
     udp: int
     tcp: int = 0
     enr_seq: int | None = field(default=None, compare=False)  # as last announced (PING / PONG), if known
+    id: NodeID = field(init=False, compare=False, repr=False)
 
-    @cached_property
-    def id(self) -> NodeID:
-        return node_id(self.pubkey)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id", node_id(self.pubkey))
 
     @property
     def addr(self) -> Address:
