@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from monitor.crawl.engine import EngineProgress
 from monitor.crawl.runner import CrawlSettings, run_crawl
 from monitor.hosting import Resolver, attribute_snapshot_online
 from monitor.snapshot import Snapshot, write_csv, write_json
+from monitor.sources import merge_sources, sample_rpc
 
 __all__ = ["take_snapshot", "snapshot_paths", "save_snapshot"]
 
@@ -25,12 +26,18 @@ async def take_snapshot(
     resolver: Resolver,
     *,
     simulated: bool = False,
+    rpc_urls: Sequence[str] = (),
     on_progress: Callable[[EngineProgress], None] | None = None,
     clock: Callable[[], float] = time.time,
 ) -> Snapshot:
     outcome = await run_crawl(settings, on_progress=on_progress, clock=clock)
-    meta = dataclasses.replace(outcome.meta, simulated=simulated)
-    snapshot = Snapshot(meta=meta, nodes=tuple(outcome.nodes))
+    nodes, counters = list(outcome.nodes), dict(outcome.meta.counters)
+    if rpc_urls:
+        samples = await sample_rpc(rpc_urls, per_call=max(settings.timeout * 5, 5.0))
+        nodes, rpc_counters = merge_sources(nodes, samples, clock())
+        counters.update(rpc_counters)
+    meta = dataclasses.replace(outcome.meta, simulated=simulated, counters=counters)
+    snapshot = Snapshot(meta=meta, nodes=tuple(nodes))
     return await attribute_snapshot_online(snapshot, resolver)
 
 

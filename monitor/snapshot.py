@@ -102,6 +102,7 @@ class NodeRecord:
     network_reason: str = ""
     source: str = "discv4"
     client: ClientInfo | None = None
+    rlpx: str | None = None  # outcome of our RLPx dial ("ok", "too_many_peers", "timeout", ...); None: not dialled
     attribution: Attribution | None = None
 
     @property
@@ -210,7 +211,7 @@ def read_json(path: Path) -> Snapshot:
 CSV_COLUMNS = (
     "node_id", "ip", "udp_port", "tcp_port", "advertised_ip", "network", "network_reason", "fork_hash", "fork_next",
     "enr_seq", "answered_ping", "bonded", "answered_findnode", "neighbors_returned", "first_seen", "last_seen",
-    "source", "client", "provider", "region", "country", "asn", "as_name", "attribution_source", "data_date",
+    "source", "client", "rlpx", "provider", "region", "country", "asn", "as_name", "attribution_source", "data_date",
 )  # fmt: skip
 
 
@@ -220,7 +221,7 @@ def _csv_row(n: NodeRecord) -> list[Any]:
         n.node_id, n.ip, n.udp_port, n.tcp_port, n.advertised_ip, n.network, n.network_reason,
         n.fork_id.hash if n.fork_id else "", n.fork_id.next if n.fork_id else "",
         n.enr_seq, n.answered_ping, n.bonded, n.answered_findnode, n.neighbors_returned,
-        iso_utc(n.first_seen), iso_utc(n.last_seen), n.source, n.client.raw if n.client else "",
+        iso_utc(n.first_seen), iso_utc(n.last_seen), n.source, n.client.raw if n.client else "", n.rlpx,
         a.provider if a else "", a.region if a else "", a.country if a else "", a.asn if a else "",
         a.as_name if a else "", a.source if a else "", a.data_date if a else "",
     ]  # fmt: skip

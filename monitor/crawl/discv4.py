@@ -97,6 +97,7 @@ class Discv4Driver:
         self.filtered: Counter[str] = Counter()  # reason -> distinct nodes not contacted
         self._filtered_ids: set[NodeID] = set()
         self.errors: Counter[str] = Counter()  # failure kind -> visits
+        self.on_answered: Callable[[Peer], None] | None = None
         self._peers: dict[bytes, Peer] = {}  # pubkey -> the one Peer object for its latest endpoint
         self.known_seq: dict[NodeID, int] = {}  # newest ENR seq each node announced (PONG) or served (ENR)
 
@@ -178,6 +179,8 @@ class Discv4Driver:
             self.errors[f"ping_{visit.failure}"] += 1
             return
         visit.answered_ping = True
+        if self.on_answered is not None:
+            self.on_answered(peer)  # e.g. start the RLPx dial now, beside the walk
         visit.pong_enr_seq = pong.enr_seq
         self._learn_seq(peer.id, pong.enr_seq)
         visit.pinged_us = self.service.bonds.pinged_us(peer.id)

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from monitor.crawl.discv4 import WalkConfig
 from monitor.crawl.engine import EngineProgress
+from monitor.crawl.rlpx_stage import RlpxSettings
 from monitor.crawl.runner import CrawlSettings
 from monitor.discovery.enode import Enode, load_node_urls
 from monitor.errors import ConfigError
@@ -96,6 +97,7 @@ def settings_from_args(args: argparse.Namespace) -> CrawlSettings:
         timeout=args.timeout,
         retries=args.retries,
         walk=WalkConfig(),
+        rlpx=RlpxSettings(not args.no_rlpx, args.rlpx_concurrency, args.rlpx_timeout),
         key=load_or_create_nodekey(args.nodekey or default_data_dir() / "nodekey"),
     )
     settings.validate()

@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import logging
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from monitor import __version__
 from monitor.crawl.discv4 import Discv4Driver, Visit, WalkConfig, admissible
 from monitor.crawl.engine import CrawlEngine, EngineConfig, EngineProgress, EngineResult
+from monitor.crawl.rlpx_stage import RlpxSettings, RlpxStage
 from monitor.discovery.enode import Enode
-from monitor.discovery.keys import PrivateKey
+from monitor.discovery.keys import NodeID, PrivateKey
 from monitor.discovery.network import classify_network, mainnet_filter
 from monitor.discovery.v4.service import Discv4Service, Peer, ServiceConfig
 from monitor.discovery.v4.transport import NetRestrict, UDPTransport
 from monitor.errors import ConfigError, CrawlError
+from monitor.rlpx.dialer import DialResult
+from monitor.rlpx.eth import status_verdict
 from monitor.snapshot import CrawlMeta, ForkIdInfo, NodeRecord
 
 __all__ = ["CrawlSettings", "CrawlOutcome", "run_crawl", "build_records"]
@@ -40,6 +44,7 @@ class CrawlSettings:
     retries: int = 1
     bond_wait: float = 0.5
     walk: WalkConfig = field(default_factory=WalkConfig)
+    rlpx: RlpxSettings = field(default_factory=RlpxSettings)
     key: PrivateKey | None = None
 
     def validate(self) -> None:
@@ -51,6 +56,8 @@ class CrawlSettings:
             raise ConfigError("--timeout must be positive")
         if self.duration is not None and self.duration <= 0:
             raise ConfigError("--duration must be positive")
+        if self.rlpx.concurrency < 1 or self.rlpx.timeout <= 0:
+            raise ConfigError("--rlpx-concurrency must be at least 1 and --rlpx-timeout positive")
         NetRestrict.parse(self.netrestrict)
 
     def public_dict(self) -> dict[str, Any]:
@@ -64,6 +71,9 @@ class CrawlSettings:
             "bond_wait": self.bond_wait,
             "stale_limit": self.walk.stale_limit,
             "timeout_limit": self.walk.timeout_limit,
+            "rlpx": self.rlpx.enabled,
+            "rlpx_concurrency": self.rlpx.concurrency,
+            "rlpx_timeout": self.rlpx.timeout,
         }
 
 
@@ -113,6 +123,9 @@ async def run_crawl(
             engine.submit(task)
 
     service.on_ping = on_ping
+    stage = RlpxStage(key, netrestrict, settings.rlpx) if settings.rlpx.enabled else None
+    if stage is not None:
+        driver.on_answered = stage.submit
     seeds = []
     for boot in settings.bootnodes:
         reason = admissible(boot.ip, boot.udp_port, netrestrict)
@@ -127,6 +140,8 @@ async def run_crawl(
         raise CrawlError(f"no usable bootnode: all {len(settings.bootnodes)} are outside --netrestrict {netrestrict}")
     try:
         result = await engine.run(seeds)
+        if stage is not None:
+            await stage.finish(grace=settings.rlpx.timeout + 1.0)
     finally:
         await service.close()
         transport.close()
@@ -136,19 +151,28 @@ async def run_crawl(
             f"no bootnode answered: {len(seeds)} tried with {1 + settings.retries} PINGs each "
             f"({settings.timeout:g}s timeout); check the network connection or --bootnodes"
         )
-    nodes = build_records(result, clock())
+    dials = stage.results if stage is not None else {}
+    nodes = build_records(result, clock(), dials)
     meta = _meta(settings, result, driver, service.stats, nodes)
+    if stage is not None:
+        meta = dataclasses.replace(meta, counters={**meta.counters, **stage.counters()})
     return CrawlOutcome(nodes, meta, result, service.stats)
 
 
-def build_records(result: EngineResult[Peer, Visit], now: float) -> list[NodeRecord]:
+def build_records(
+    result: EngineResult[Peer, Visit], now: float, dials: Mapping[NodeID, DialResult] | None = None
+) -> list[NodeRecord]:
     filt = mainnet_filter(now)
+    dials = dials or {}
     records = []
     for key, peer in result.tasks.items():
         visit = result.results.get(key)
         enr = visit.enr if visit is not None else None
+        dialled = dials.get(peer.id)
         verdict, reason = classify_network(enr, filt)
-        if visit is None:
+        if dialled is not None and dialled.status is not None:
+            verdict, reason = status_verdict(dialled.status, filt)  # the peer's own word over RLPx beats its ENR
+        elif visit is None:
             reason = "crawl deadline reached before its visit completed"
         elif not visit.answered_ping:
             reason = f"no answer to PING ({visit.failure})"
@@ -174,6 +198,8 @@ def build_records(result: EngineResult[Peer, Visit], now: float) -> list[NodeRec
                 neighbors_returned=len(visit.seen) if visit is not None else 0,
                 network=verdict,
                 network_reason=reason,
+                client=dialled.client if dialled is not None else None,
+                rlpx=dialled.kind if dialled is not None else None,
             )
         )
     return records

@@ -120,6 +120,7 @@ class _Attribution:
 
     def __init__(self, args: argparse.Namespace, data_dir: Path) -> None:
         self._offline, self._overlays, self._data_dir = args.offline, list(args.ranges), data_dir
+        self.rpc_urls: list[str] = list(args.rpc)  # the user's own nodes, sampled after each crawl
         self.resolver: Resolver | None = None
 
     def load(self) -> Resolver:
@@ -183,7 +184,9 @@ async def _serve(plan: _Plan, attribution: _Attribution, config: _Analysis) -> N
 
     async def source() -> Snapshot:
         assert attribution.resolver is not None
-        return await take_snapshot(plan.crawl, attribution.resolver, simulated=config.simulated)
+        return await take_snapshot(
+            plan.crawl, attribution.resolver, simulated=config.simulated, rpc_urls=attribution.rpc_urls
+        )
 
     store = await asyncio.to_thread(HistoryStore, plan.data_dir / DB_FILENAME)
     analyser = child_analyser(config.claims, config.bootstrap, config.seed)

@@ -33,6 +33,13 @@ def add_attribution_args(parser: argparse.ArgumentParser) -> None:
         help="overlay of prefix -> provider/region (CSV or JSON); wins over all data; repeatable",
     )
     g.add_argument("--offline", action="store_true", help="local tables only: no ipwhois fallback")
+    g.add_argument(
+        "--rpc",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="also sample admin_peers of your own node (HTTP, WebSocket or IPC path); repeatable",
+    )
     g.add_argument("--data-dir", type=Path, default=None, help="where refreshed datasets live")
 
 
@@ -54,7 +61,9 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     claims = load_claims(args.claims)
     resolver = load_default_resolver(offline=args.offline, overlays=args.ranges, data_dir=args.data_dir)
     with crawl_progress(args.quiet, settings.duration) as progress:
-        snapshot = asyncio.run(take_snapshot(settings, resolver, simulated=args.simulated, on_progress=progress))
+        snapshot = asyncio.run(
+            take_snapshot(settings, resolver, simulated=args.simulated, rpc_urls=args.rpc, on_progress=progress)
+        )
     json_path, csv_path = save_snapshot(snapshot, args.out)
     analysis = analyse(snapshot, rng=random.Random(args.seed), claims=claims, bootstrap_samples=args.bootstrap)
     if args.json:

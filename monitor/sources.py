@@ -1,0 +1,54 @@
+"""Second sampling source: peers of the user's own nodes (``--rpc URL``, admin_peers), merged into a crawl.
+
+A crawl only reaches nodes that accept unsolicited UDP; nodes behind NAT never answer it, but they connect *out* to
+other nodes, so a node the user runs sees them as inbound peers. Their records carry ``source="rpc"``; a node both
+sources saw keeps its crawl record, is marked ``discv4+rpc`` and borrows the client name if the crawl had none.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+from monitor.rpc.source import RPCSample, sample_node
+from monitor.snapshot import NodeRecord
+
+__all__ = ["sample_rpc", "merge_sources"]
+
+
+async def sample_rpc(urls: Sequence[str], per_call: float) -> list[RPCSample]:
+    """admin_peers + admin_nodeInfo of every endpoint; one that fails stops the run with its error (exit 1)."""
+    return [await sample_node(url, timeout=per_call) for url in urls]
+
+
+def merge_sources(
+    crawled: Sequence[NodeRecord], samples: Sequence[RPCSample], now: float
+) -> tuple[list[NodeRecord], dict[str, int]]:
+    by_id = {r.node_id: r for r in crawled}
+    merged = dict(by_id)
+    only_rpc = both = inbound_only = 0
+    seen_rpc: set[str] = set()
+    for sample in samples:
+        inbound = {p.pubkey.hex() for p in sample.peers if p.inbound}
+        for record in sample.records(now):
+            if record.node_id in seen_rpc:
+                continue  # two of the user's nodes share a peer: count it once
+            seen_rpc.add(record.node_id)
+            crawl = by_id.get(record.node_id)
+            if crawl is None:
+                merged[record.node_id] = record
+                only_rpc += 1
+                inbound_only += record.pubkey in inbound
+                continue
+            both += 1
+            merged[record.node_id] = dataclasses.replace(
+                crawl, source="discv4+rpc", client=crawl.client or record.client
+            )
+    counters = {
+        "rpc_endpoints": len(samples),
+        "rpc_peers": len(seen_rpc),
+        "rpc_only": only_rpc,
+        "rpc_only_inbound": inbound_only,
+        "rpc_also_crawled": both,
+    }
+    return list(merged.values()), counters
