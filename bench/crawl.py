@@ -117,6 +117,7 @@ def worker(cfg: dict[str, Any]) -> None:
         _drain_datagrams()
 
     from monitor.crawl.runner import CrawlSettings, run_crawl
+    from monitor.crawl.rlpx_stage import RlpxSettings
     from monitor.discovery.enode import load_node_urls
 
     bootnodes = load_node_urls(cfg["bootnodes"])
@@ -127,6 +128,7 @@ def worker(cfg: dict[str, Any]) -> None:
         timeout=cfg["timeout"],
         concurrency=cfg["concurrency"],
         duration=cfg["duration"],
+        rlpx=RlpxSettings(enabled=False),  # discovery only: the RLPx stage has its own benchmark (bench/rlpx.py)
     )
     idle_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     before = resource.getrusage(resource.RUSAGE_SELF)

@@ -60,6 +60,9 @@ def add_crawl_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--timeout", type=_positive_float, default=1.0, help="seconds to wait for each reply (1.0)")
     g.add_argument("--retries", type=int, default=1, help="extra attempts after a timeout (1)")
     g.add_argument("--listen", default=None, help="HOST:PORT for our UDP socket (default: ephemeral port)")
+    g.add_argument("--no-rlpx", action="store_true", help="skip the RLPx dial (no client names, no eth Status)")
+    g.add_argument("--rlpx-concurrency", type=_positive_int, default=64, help="RLPx dials at once (64)")
+    g.add_argument("--rlpx-timeout", type=_positive_float, default=5.0, help="seconds per RLPx dial (5)")
     g.add_argument(
         "--nodekey",
         type=Path,
