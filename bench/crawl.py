@@ -84,40 +84,12 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _drain_datagrams(limit: int = 64) -> None:
-    """Experiment (--drain): let asyncio's datagram transport read up to ``limit`` datagrams per wake-up.
-
-    CPython's selector datagram transport reads ONE datagram per event-loop iteration, so a crawler with one
-    socket receives at most one reply per iteration, however many are queued in the kernel; this patch (in
-    the crawler process only, the code under monitor/ is untouched) measures what draining the socket gains.
-    """
-    from asyncio import selector_events
-
-    def _read_ready(self: Any) -> None:
-        for _ in range(limit):
-            if self._conn_lost:
-                return
-            try:
-                data, addr = self._sock.recvfrom(self.max_size)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:
-                self._protocol.error_received(exc)
-                return
-            self._protocol.datagram_received(data, addr)
-
-    selector_events._SelectorDatagramTransport._read_ready = _read_ready  # type: ignore[attr-defined]
-
-
 def worker(cfg: dict[str, Any]) -> None:
     """Run one crawl and write what the parent needs as JSON to cfg["result"]."""
     import asyncio
 
-    if cfg.get("drain"):
-        _drain_datagrams()
-
-    from monitor.crawl.runner import CrawlSettings, run_crawl
     from monitor.crawl.rlpx_stage import RlpxSettings
+    from monitor.crawl.runner import CrawlSettings, run_crawl
     from monitor.discovery.enode import load_node_urls
 
     bootnodes = load_node_urls(cfg["bootnodes"])
@@ -358,7 +330,6 @@ def run_one(nodes: int, scenario: str, run_index: int, args: argparse.Namespace)
                 "duration": args.max_duration,
                 "result": str(work / "result.json"),
                 "profile": args.profile,
-                "drain": args.drain,
             }
             devnet_cpu0 = _proc_cpu(devnet.pid)
             row.load_before = _loadavg()
@@ -485,7 +456,6 @@ def main() -> int:
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table ready for the README")
     parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
     parser.add_argument("--profile", action="store_true", help="cProfile the crawler (slower; stats on stderr)")
-    parser.add_argument("--drain", action="store_true", help="experiment: drain the crawler socket per wake-up")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
