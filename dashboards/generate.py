@@ -49,6 +49,12 @@ DENOMINATOR = (
 NODE_DENOMINATOR = (
     "Denominator: node ids of the selected scope ($scope) in network $network; this metric is not deduplicated by IP."
 )
+CLIENT_NOTE = (
+    "A client name (geth, nethermind, erigon, besu, reth, ...) is known only for nodes the crawler dialed over RLPx "
+    "and that sent a Hello; every other unit counts as 'unknown', so the client shares sum to 100 % over all units "
+    "and 'Client known' says how much of the denominator rests on dialed nodes. "
+)
+CROSSTAB = 'eth_hosting_client_share_by_provider_ratio{network="$network",scope="$scope"}'
 
 
 def _query(
@@ -417,8 +423,8 @@ def _claim_panels() -> list[Any]:
 def _concentration_panels() -> list[Any]:
     hhi = _series(
         "HHI by dimension",
-        "Herfindahl-Hirschman index (sum of squared shares, 0-1) of providers, regions, countries and ASNs; the dashed "
-        "line is the 0.25 alert threshold. " + DENOMINATOR,
+        "Herfindahl-Hirschman index (sum of squared shares, 0-1) of providers, regions, countries, ASNs and clients "
+        "(clients: over units with client info only); the dashed line is the 0.25 alert threshold. " + DENOMINATOR,
         "none",
         _query(f"eth_hosting_hhi{{{POP}}}", "{{dimension}}"),
     )
@@ -430,8 +436,8 @@ def _concentration_panels() -> list[Any]:
     )
     nakamoto = _series(
         "Nakamoto coefficient by dimension",
-        "Fewest providers / regions / countries / ASNs that together exceed 33 % or 50 % of the units; the dashed line "
-        "is the alert level (2). " + DENOMINATOR,
+        "Fewest providers / regions / countries / ASNs / clients that together exceed 33 % or 50 % of the units "
+        "(clients: of the units with client info); the dashed line is the alert level (2). " + DENOMINATOR,
         "none",
         _query(f"eth_hosting_nakamoto_coefficient{{{POP}}}", "{{dimension}} > {{threshold}}"),
     )
@@ -573,6 +579,84 @@ def _network_panels() -> list[Any]:
     return [split, compare]
 
 
+def _client_panels() -> list[Any]:
+    known = (
+        _stat(
+            "Client known",
+            "Fraction of the units with a client name (1 minus the 'unknown' client share): the denominator behind "
+            "every named client share. " + CLIENT_NOTE + DENOMINATOR,
+            "percentunit",
+            _query(
+                f'1 - eth_hosting_share_ratio{{{POP},dimension="client",key="unknown"}}', "client known", instant=True
+            ),
+            width=4,
+            height=10,
+        )
+        .decimals(1)
+        .thresholds(_thresholds((None, "orange"), (0.5, "green")))
+    )
+    shares = (
+        _series(
+            "Client shares over time",
+            "Share of each of the top clients, 'other' for the rest and 'unknown' for units without client info; "
+            "stacked, so the total is 100 %. " + CLIENT_NOTE + DENOMINATOR,
+            "percentunit",
+            _query(f'eth_hosting_share_ratio{{{POP},dimension="client"}}', "{{key}}"),
+            width=12,
+            height=10,
+        )
+        .stacking(common_builders.StackingConfig().mode(common.StackingMode.NORMAL))
+        .fill_opacity(60)
+        .line_width(1)
+        .min(0)
+        .max(1)
+        .legend(_legend_table())
+    )
+    latest = _bars(
+        "Clients (latest crawl)",
+        "Share per client in the latest crawl, 'unknown' included. " + CLIENT_NOTE + DENOMINATOR,
+        "percentunit",
+        _query(f'sort_desc(eth_hosting_share_ratio{{{POP},dimension="client"}})', "{{key}}", instant=True),
+        width=8,
+        height=10,
+    ).thresholds(_thresholds((None, "green"), (0.33, "orange"), (0.5, "red")))
+    return [known, shares, latest, _client_by_provider_table()]
+
+
+def _client_by_provider_table() -> Any:
+    # The provider's n (its node ids), relabelled as one more "client" column of the pivoted table.
+    n_expr = (
+        'label_replace(eth_hosting_nodes{network="$network",scope="$scope"}, "client", "n (node ids)", "", "") '
+        f"and on (network, scope, provider) group by (network, scope, provider) ({CROSSTAB})"
+    )
+    return (
+        table.Panel()
+        .title("Clients by provider (latest crawl)")
+        .description(
+            "Share of each client among the node ids of each top provider (rows), 'other' for the other clients and "
+            "'unknown' for node ids without client info; each row sums to 100 %. Denominator of a row: the node ids "
+            "of that provider in the selected scope ($scope) of network $network, shown as 'n (node ids)'; not "
+            "deduplicated by IP. " + CLIENT_NOTE
+        )
+        .datasource(DATASOURCE)
+        .unit("percentunit")
+        .decimals(1)
+        .span(24)
+        .height(10)
+        .show_header(True)
+        .with_target(_query(CROSSTAB, "", instant=True, table_format=True, ref="A"))
+        .with_target(_query(n_expr, "", instant=True, table_format=True, ref="B"))
+        .with_transformation(dm.DataTransformerConfig(id_val="merge", options={}))
+        .with_transformation(
+            dm.DataTransformerConfig(
+                id_val="groupingToMatrix",
+                options={"columnField": "client", "rowField": "provider", "valueField": "Value"},
+            )
+        )
+        .override_by_name(*_override("n (node ids)", ("unit", "short"), ("decimals", 0)))
+    )
+
+
 def _health_panels() -> list[Any]:
     discovered = _series(
         "Nodes discovered per crawl",
@@ -658,8 +742,8 @@ def build_overview() -> dict[str, Any]:
         .uid(OVERVIEW_UID)
         .description(
             "Who hosts Ethereum nodes, as measured by eth-hosting-monitor from the discovery network: provider, "
-            "region, country and ASN shares with stated denominators, concentration indices, the AWS 23 % claim, "
-            "crawl health."
+            "region, country, ASN and client shares with stated denominators, clients by provider, concentration "
+            "indices, the AWS 23 % claim, crawl health."
         )
         .tags(["ethereum", "hosting", "eth-hosting-monitor"])
         .editable()
@@ -675,6 +759,7 @@ def build_overview() -> dict[str, Any]:
         ("The AWS 23 % claim", _claim_panels()),
         ("Concentration indices", _concentration_panels()),
         ("Regions, countries and networks", _geography_panels()),
+        ("Clients (nodes dialed over RLPx)", _client_panels()),
         ("Reachable vs discovered", _scope_panels()),
         ("Mainnet vs other networks", _network_panels()),
         ("Crawl health and data freshness", _health_panels()),

@@ -7,6 +7,7 @@ Rendering (rich tables, JSON) lives in :mod:`monitor.analysis.render`, the ``mon
 
 from monitor.analysis.bootstrap import DEFAULT_SAMPLES, BootstrapIntervals, bootstrap_indices
 from monitor.analysis.claims import Claim, ClaimSet, ClaimSource, ExternalFigure, load_claims, parse_claims
+from monitor.analysis.clients import ClientsByProvider, ProviderClients, clients_by_provider
 from monitor.analysis.concentration import (
     DIMENSIONS,
     NAKAMOTO_THRESHOLDS,
@@ -19,6 +20,7 @@ from monitor.analysis.concentration import (
     TopShare,
     analyse_dimension,
     dimension_key,
+    unit_key,
 )
 from monitor.analysis.context import SnapshotContext, snapshot_context
 from monitor.analysis.population import (
@@ -27,6 +29,7 @@ from monitor.analysis.population import (
     NodesPerIp,
     Population,
     PopulationSpec,
+    client_name,
     nodes_per_ip,
     select_population,
 )
@@ -47,6 +50,7 @@ __all__ = [
     "ClaimResult",
     "ClaimSet",
     "ClaimSource",
+    "ClientsByProvider",
     "Denominator",
     "Dimension",
     "DimensionAnalysis",
@@ -58,6 +62,7 @@ __all__ = [
     "Population",
     "PopulationAnalysis",
     "PopulationSpec",
+    "ProviderClients",
     "Share",
     "SnapshotContext",
     "TopShare",
@@ -66,6 +71,8 @@ __all__ = [
     "analyse_dimension",
     "bootstrap_indices",
     "check_claims",
+    "client_name",
+    "clients_by_provider",
     "dimension_key",
     "hhi",
     "load_claims",
@@ -76,6 +83,7 @@ __all__ = [
     "shannon_entropy",
     "snapshot_context",
     "top_k_share",
+    "unit_key",
     "verdict_for",
     "wilson_interval",
 ]

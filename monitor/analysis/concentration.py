@@ -1,9 +1,12 @@
-"""Shares and concentration indices of one population along one dimension (provider, region, country, ASN).
+"""Shares and concentration indices of one population along one dimension (provider, region, country, ASN, client).
 
 Shares cover every unit, unattributed ones included as "unknown", so they always sum to 1 over the denominator.
 The indices (HHI, Nakamoto, top-k, entropy) are computed over *attributed* units only: "unknown" is not an operator,
 and treating thousands of unattributed nodes as one giant provider would invent concentration. How many units the
 indices leave out is stated in their own denominator.
+
+The client dimension follows the same rule: a unit whose records gave no client name (not dialed over RLPx, or no
+Hello) is "unknown" in the shares, and the client indices count only the units with client info.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from monitor.analysis.bootstrap import DEFAULT_SAMPLES, bootstrap_indices
-from monitor.analysis.population import Denominator, Population
+from monitor.analysis.population import Denominator, Population, Unit
 from monitor.analysis.stats import Interval, hhi, nakamoto, shannon_entropy, top_k_share, wilson_interval
 from monitor.snapshot import Attribution
 
@@ -25,6 +28,7 @@ __all__ = [
     "NAKAMOTO_THRESHOLDS",
     "TOP_K",
     "dimension_key",
+    "unit_key",
     "Share",
     "NakamotoFigure",
     "TopShare",
@@ -35,8 +39,8 @@ __all__ = [
     "analyse_dimension",
 ]
 
-Dimension = Literal["provider", "region", "country", "asn"]
-DIMENSIONS: tuple[Dimension, ...] = ("provider", "region", "country", "asn")
+Dimension = Literal["provider", "region", "country", "asn", "client"]
+DIMENSIONS: tuple[Dimension, ...] = ("provider", "region", "country", "asn", "client")
 UNKNOWN = "unknown"
 NAKAMOTO_THRESHOLDS: tuple[float, ...] = (0.33, 0.50)
 TOP_K: tuple[int, ...] = (1, 3, 5)
@@ -44,6 +48,8 @@ TOP_K: tuple[int, ...] = (1, 3, 5)
 
 def dimension_key(attribution: Attribution | None, dimension: Dimension) -> str:
     """The category a unit falls in. Regions are qualified by provider ("aws/us-east-1"): region names collide."""
+    if dimension == "client":
+        raise ValueError("the client dimension is a property of the unit, not of its attribution: use unit_key")
     if attribution is None or attribution.provider in ("", UNKNOWN):
         return UNKNOWN
     if dimension == "provider":
@@ -52,7 +58,23 @@ def dimension_key(attribution: Attribution | None, dimension: Dimension) -> str:
         return f"{attribution.provider}/{attribution.region or UNKNOWN}"
     if dimension == "country":
         return attribution.country or UNKNOWN
-    return f"AS{attribution.asn}" if attribution.asn is not None else UNKNOWN
+    if attribution.asn is not None:
+        return f"AS{attribution.asn}"
+    # The offline AS table (GeoLite2 via geoip2fast) names networks but carries no numbers: the name still
+    # identifies the operator, which is what the ASN dimension is for.
+    return f"AS-name:{attribution.as_name}" if attribution.as_name else UNKNOWN
+
+
+def unit_key(unit: Unit, dimension: Dimension) -> str:
+    """The category a unit falls in: its client name for "client", else what its attribution says."""
+    if dimension == "client":
+        return unit.client or UNKNOWN
+    return dimension_key(unit.attribution, dimension)
+
+
+# What the indices of a dimension count when "unknown" is left out: (denominator name suffix, description).
+_KNOWN_UNITS: dict[Dimension, tuple[str, str]] = {"client": ("client_known", "units with client info only")}
+_ATTRIBUTED = ("attributed", "attributed units only")
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,17 +136,22 @@ def compute_indices(
     denominator: Denominator,
     rng: random.Random,
     samples: int = DEFAULT_SAMPLES,
+    known_units: tuple[str, str] = _ATTRIBUTED,
 ) -> Indices:
-    """Indices over the attributed categories of ``counts`` (the key ``UNKNOWN`` is left out and counted)."""
+    """Indices over the known categories of ``counts`` (the key ``UNKNOWN`` is left out and counted).
+
+    ``known_units`` names what the known units are (suffix of the denominator name, and its description).
+    """
     known = [c for k, c in counts.items() if k != UNKNOWN and c > 0]
     unknown = counts.get(UNKNOWN, 0)
     n_known = sum(known)
     boot = bootstrap_indices(known, NAKAMOTO_THRESHOLDS, rng, samples)
     boot_nakamoto = dict(boot.nakamoto) if boot else {}
+    suffix, what = known_units
     return Indices(
         denominator=Denominator(
-            f"{denominator.name}:attributed",
-            f"{denominator.description}; attributed units only ({unknown} unknown left out)",
+            f"{denominator.name}:{suffix}",
+            f"{denominator.description}; {what} ({unknown} unknown left out)",
             n_known,
         ),
         unknown_excluded=unknown,
@@ -144,10 +171,10 @@ def analyse_dimension(
     rng: random.Random,
     samples: int = DEFAULT_SAMPLES,
 ) -> DimensionAnalysis:
-    counts = Counter(dimension_key(u.attribution, dimension) for u in population.units)
+    counts = Counter(unit_key(u, dimension) for u in population.units)
     return DimensionAnalysis(
         dimension=dimension,
         denominator=population.denominator,
         shares=share_table(counts, population.denominator.n),
-        indices=compute_indices(counts, population.denominator, rng, samples),
+        indices=compute_indices(counts, population.denominator, rng, samples, _KNOWN_UNITS.get(dimension, _ATTRIBUTED)),
     )

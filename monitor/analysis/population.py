@@ -5,6 +5,10 @@ mainnet by fork id) with a *dedup* mode (one unit per node id, per unique IP, or
 node ids behind one IP are common, so the IP and prefix modes show how much a provider's share rests on a few
 machines. Records are never silently dropped: everything a denominator leaves out is counted by reason, and records
 without attribution stay in as "unknown".
+
+A merged unit (an IP or a prefix standing for several records) carries one representative of each property: the most
+common attribution among its records and, independently, the most common client name, known values preferred over
+missing ones and ties broken by value so the result never depends on record order.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ __all__ = [
     "Population",
     "select_population",
     "network_prefix",
+    "client_name",
     "NodesPerIp",
     "nodes_per_ip",
 ]
@@ -83,6 +88,7 @@ class Unit:
     key: str
     nodes: int
     attribution: Attribution | None
+    client: str | None = None  # representative client name ("geth", ...); None when no record said
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +150,35 @@ def _representative(attributions: Sequence[Attribution | None]) -> Attribution |
     return min(known, key=lambda a: (-known[a], _attribution_order(a)))
 
 
+def client_name(node: NodeRecord) -> str | None:
+    """The node's client name as counted ("geth", "nethermind", ...); None when it was not dialed or said nothing."""
+    if node.client is None:
+        return None
+    name = node.client.name.strip().lower()
+    # A client that calls itself "unknown" would be counted with the nodes that said nothing, but not the other way
+    # round (coverage figures count known names): treat it as saying nothing.
+    return name if name and name != "unknown" else None
+
+
+def _representative_client(names: Iterable[str | None]) -> str | None:
+    """The client a merged unit carries: the most common known name among its records, ties by name."""
+    known = Counter(n for n in names if n is not None)
+    if not known:
+        return None
+    return min(known, key=lambda n: (-known[n], n))
+
+
+def _unit(key: str, records: Sequence[NodeRecord]) -> Unit:
+    if len(records) == 1:  # the common case (every per-node unit): nothing to choose between
+        return Unit(key, 1, records[0].attribution, client_name(records[0]))
+    return Unit(
+        key,
+        len(records),
+        _representative([r.attribution for r in records]),
+        _representative_client(client_name(r) for r in records),
+    )
+
+
 _MERGE_REASON: Mapping[Dedup, str] = {"node": "duplicate_node_id", "ip": "same_ip", "prefix": "same_prefix"}
 _SCOPE_REASONS: Mapping[Scope, tuple[str, ...]] = {
     "discovered": (),
@@ -160,16 +195,16 @@ def _reasons(spec: PopulationSpec) -> tuple[str, ...]:
 def select_population(nodes: Iterable[NodeRecord], spec: PopulationSpec) -> Population:
     """The units ``spec`` counts among ``nodes``, with per-reason counts of the records it leaves out."""
     excluded: Counter[str] = Counter({r: 0 for r in _reasons(spec)})
-    groups: dict[str, list[Attribution | None]] = {}
+    groups: dict[str, list[NodeRecord]] = {}
     for node in nodes:
         reason = _in_scope(node, spec.scope)
         if reason is None:
             key, reason = _unit_key(node, spec.dedup)
             if key is not None:
-                groups.setdefault(key, []).append(node.attribution)
+                groups.setdefault(key, []).append(node)
                 continue
         excluded[reason] += 1
-    units = tuple(Unit(key, len(attrs), _representative(attrs)) for key, attrs in sorted(groups.items()))
+    units = tuple(_unit(key, records) for key, records in sorted(groups.items()))
     excluded[_MERGE_REASON[spec.dedup]] += sum(u.nodes - 1 for u in units)
     denominator = Denominator(spec.name, spec.describe(), len(units))
     unattributed = sum(1 for u in units if u.attribution is None)

@@ -19,6 +19,7 @@ from monitor.analysis.claims import ExternalFigure
 from monitor.analysis.concentration import DimensionAnalysis, Indices
 from monitor.analysis.context import SnapshotContext
 from monitor.analysis.population import NodesPerIp
+from monitor.analysis.render_clients import coverage_text, render_clients
 from monitor.analysis.report import Analysis, PopulationAnalysis
 from monitor.analysis.stats import Interval
 from monitor.analysis.verdict import ClaimResult
@@ -75,6 +76,7 @@ def render_header(console: Console, analysis: Analysis) -> None:
     table.add_row("network", escape(ctx.network) + (" (SIMULATED)" if ctx.simulated else ""))
     table.add_row("crawl", ctx.period)
     table.add_row("node records", f"{analysis.nodes_total:,}")
+    table.add_row("client info (RLPx Hello)", coverage_text(analysis.nodes_with_client, analysis.nodes_total))
     table.add_row("attribution data", escape(ctx.datasets_text()))
     table.add_row("bootstrap replicates", str(analysis.bootstrap_samples) if analysis.bootstrap_samples else "off")
     filtered = ", ".join(f"{reason}: {count:,}" for reason, count in ctx.filtered) or "none"
@@ -206,9 +208,12 @@ def _render_primary(console: Console, primary: PopulationAnalysis, top: int, pro
     render_shares(console, primary.dimension("provider"), top=providers or None, title="Providers")
     render_shares(console, primary.dimension("region"), top=top or None, title="Top regions")
     render_shares(console, primary.dimension("country"), top=top or None, title="Countries")
+    if primary.has_dimension("client"):
+        render_shares(console, primary.dimension("client"), top=top or None, title="Clients")
+        render_clients(console, primary)
     render_indices(
         console,
-        f"Concentration indices — {primary.denominator.name} (attributed units only)",
+        f"Concentration indices — {primary.denominator.name} (attributed units only; client: units with client info)",
         [(d.dimension, d.indices) for d in primary.dimensions],
     )
 

@@ -1,4 +1,5 @@
-"""The whole analysis of one snapshot: every denominator x every dimension, nodes per IP, and the claim verdicts."""
+"""The whole analysis of one snapshot: every denominator x every dimension, clients per provider, nodes per IP, and
+the claim verdicts."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 
 from monitor.analysis.bootstrap import DEFAULT_SAMPLES
 from monitor.analysis.claims import ClaimSet, ExternalFigure
+from monitor.analysis.clients import ClientsByProvider, clients_by_provider
 from monitor.analysis.concentration import DIMENSIONS, Dimension, DimensionAnalysis, analyse_dimension
 from monitor.analysis.context import SnapshotContext, snapshot_context
 from monitor.analysis.population import (
@@ -16,7 +18,9 @@ from monitor.analysis.population import (
     Dedup,
     Denominator,
     NodesPerIp,
+    Population,
     PopulationSpec,
+    client_name,
     nodes_per_ip,
     select_population,
 )
@@ -41,12 +45,17 @@ class PopulationAnalysis:
     excluded: Mapping[str, int]
     unattributed: int
     dimensions: tuple[DimensionAnalysis, ...]
+    # provider x client cross-tab; None when the provider or the client dimension was not analysed
+    clients_by_provider: ClientsByProvider | None = None
 
     def dimension(self, name: Dimension) -> DimensionAnalysis:
         for d in self.dimensions:
             if d.dimension == name:
                 return d
         raise KeyError(name)
+
+    def has_dimension(self, name: Dimension) -> bool:
+        return any(d.dimension == name for d in self.dimensions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +69,7 @@ class Analysis:
     claims_origin: str | None
     bootstrap_samples: int
     min_n_for_verdict: int
+    nodes_with_client: int = 0  # node records with a client name (dialed over RLPx, Hello received)
 
     def population(self, name: str) -> PopulationAnalysis:
         for p in self.populations:
@@ -75,6 +85,19 @@ class Analysis:
             if p.denominator.n > 0:
                 return p
         return candidates[0] if candidates else None
+
+
+def _analyse_population(
+    population: Population, dimensions: Sequence[Dimension], rng: random.Random, samples: int
+) -> PopulationAnalysis:
+    crosstab = "provider" in dimensions and "client" in dimensions
+    return PopulationAnalysis(
+        denominator=population.denominator,
+        excluded=population.excluded,
+        unattributed=population.unattributed,
+        dimensions=tuple(analyse_dimension(population, dim, rng, samples) for dim in dimensions),
+        clients_by_provider=clients_by_provider(population) if crosstab else None,
+    )
 
 
 def analyse(
@@ -98,15 +121,7 @@ def analyse(
     ctx = snapshot_context(snapshot)
     selected = [select_population(snapshot.nodes, spec) for spec in specs]
     populations = tuple(
-        PopulationAnalysis(
-            denominator=p.denominator,
-            excluded=p.excluded,
-            unattributed=p.unattributed,
-            dimensions=tuple(
-                analyse_dimension(p, dim, rng, bootstrap_samples if p.spec.dedup in bootstrap_dedups else 0)
-                for dim in dimensions
-            ),
-        )
+        _analyse_population(p, dimensions, rng, bootstrap_samples if p.spec.dedup in bootstrap_dedups else 0)
         for p in selected
     )
     return Analysis(
@@ -119,4 +134,5 @@ def analyse(
         claims_origin=claims.origin if claims else None,
         bootstrap_samples=bootstrap_samples,
         min_n_for_verdict=min_n,
+        nodes_with_client=sum(1 for node in snapshot.nodes if client_name(node) is not None),
     )

@@ -4,9 +4,9 @@ Why a process and not a thread: on a 100k-node snapshot the analysis allocates m
 own process that meant full garbage collections of up to 0.8 s (measured with ``gc.callbacks``) and steady GIL
 contention, each one stalling the event loop and every scrape waiting on it. In a child neither touches the loop.
 
-Only what the analysis reads crosses the pipe (node id, IP, reachability, network verdict, source, attribution) as
-plain tuples: pickling the full records of 100k nodes took 2.7 s, the tuples a small fraction of that. The child is
-killed if the crawl job is cancelled (shutdown), so nothing outlives the service.
+Only what the analysis reads crosses the pipe (node id, IP, reachability, network verdict, source, attribution, client
+name) as plain tuples: pickling the full records of 100k nodes took 2.7 s, the tuples a small fraction of that. The
+child is killed if the crawl job is cancelled (shutdown), so nothing outlives the service.
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from monitor.analysis.claims import ClaimSet
+from monitor.analysis.population import client_name
 from monitor.analysis.render import analysis_to_dict
 from monitor.analysis.report import analyse
 from monitor.errors import MonitorError
-from monitor.snapshot import Attribution, CrawlMeta, NetworkVerdict, NodeRecord, Snapshot
+from monitor.snapshot import Attribution, ClientInfo, CrawlMeta, NetworkVerdict, NodeRecord, Snapshot
 
 __all__ = ["Analyser", "AnalysisError", "child_analyser", "thread_analyser", "analyse_snapshot"]
 
@@ -30,7 +31,7 @@ __all__ = ["Analyser", "AnalysisError", "child_analyser", "thread_analyser", "an
 Analyser = Callable[[Snapshot], Awaitable[Mapping[str, Any]]]
 
 _AttrRow = tuple[str, str | None, str | None, int | None, str | None, str, str | None]
-_NodeRow = tuple[str, str | None, bool, NetworkVerdict, str, _AttrRow | None]
+_NodeRow = tuple[str, str | None, bool, NetworkVerdict, str, _AttrRow | None, str | None]
 
 
 class AnalysisError(MonitorError):
@@ -54,12 +55,13 @@ def _rows(snapshot: Snapshot) -> list[_NodeRow]:
     for n in snapshot.nodes:
         a = n.attribution
         row = cache.setdefault(a, _attr_row(a)) if a is not None else None
-        rows.append((n.node_id, n.ip, n.answered_ping, n.network, n.source, row))
+        rows.append((n.node_id, n.ip, n.answered_ping, n.network, n.source, row, client_name(n)))
     return rows
 
 
 def _rebuild(meta: CrawlMeta, rows: list[_NodeRow]) -> Snapshot:
     attrs: dict[_AttrRow, Attribution] = {}
+    clients: dict[str, ClientInfo] = {}  # one object per client name: the analysis reads the name only
     nodes = tuple(
         NodeRecord(
             node_id=node_id,
@@ -71,8 +73,9 @@ def _rebuild(meta: CrawlMeta, rows: list[_NodeRow]) -> Snapshot:
             network=network,
             source=source,
             attribution=attrs.setdefault(a, Attribution(*a)) if a is not None else None,
+            client=clients.setdefault(c, ClientInfo(raw=c, name=c)) if c is not None else None,
         )
-        for node_id, ip, reachable, network, source, a in rows
+        for node_id, ip, reachable, network, source, a, c in rows
     )
     return Snapshot(meta=meta, nodes=nodes)
 

@@ -2,13 +2,15 @@
 
 Everything here runs once per crawl attempt, off the event loop; the result is immutable and scrapes only read it.
 Cardinality is capped: per population and dimension the top-K categories are kept (for the provider dimension also
-every known provider, so their series exist at 0) and the rest is summed into ``other``.
+every known provider, for the client dimension also ``unknown``, so their series exist at 0) and the rest is summed
+into ``other``. The provider x client table keeps the top-K providers and, per provider, the population's top-K
+clients, ``other`` and ``unknown``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,18 +18,28 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector, CollectorRegistry
 
+from monitor.analysis.concentration import UNKNOWN
 from monitor.analysis.stats import wilson_interval
 from monitor.analysis.verdict import VERDICTS
 from monitor.exporter import metrics as m
 from monitor.exporter.state import CrawlHealth, Document, total_key
 
-__all__ = ["MetricSet", "build_metric_set", "snapshot_families", "health_families", "DEFAULT_TOP_K"]
+__all__ = [
+    "MetricSet",
+    "build_metric_set",
+    "snapshot_families",
+    "health_families",
+    "capped_counts",
+    "client_by_provider_rows",
+    "DEFAULT_TOP_K",
+]
 
 DEFAULT_TOP_K = 10
 
 _SHARE_LABELS = ["network", "scope", "dedup", "dimension", "key"]
 _INDEX_LABELS = ["network", "scope", "dedup", "dimension"]
 _CLAIM_LABELS = ["claim", "denominator"]
+_CLIENT_BY_PROVIDER_LABELS = ["network", "scope", "provider", "client"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +92,35 @@ def capped_counts(
     return rows
 
 
+def _always(dimension: str, known: Sequence[str]) -> Sequence[str]:
+    """Keys whose series exist even at 0: every known provider; "unknown" clients, so a crawl that dialed nobody
+    still says so (share 1) and a dashboard can show how much of the population has client info."""
+    if dimension == "provider":
+        return known
+    return (UNKNOWN,) if dimension == "client" else ()
+
+
+def client_by_provider_rows(
+    crosstab: Mapping[str, Any], clients: Sequence[str], top_k: int, providers: Collection[str] | None = None
+) -> list[tuple[str, str, float]]:
+    """(provider, client, share within the provider) for the first ``top_k`` rows of an analysis'
+    ``clients_by_provider`` (among ``providers`` when given): each client of ``clients``, then ``other`` (every other
+    known client) and ``unknown``; the shares of a row sum to 1."""
+    named = [c for c in clients if c not in (m.OTHER_KEY, UNKNOWN)]
+    rows = [r for r in crosstab["rows"] if int(r["n"]) > 0 and (providers is None or str(r["provider"]) in providers)]
+    out: list[tuple[str, str, float]] = []
+    for row in rows[:top_k]:
+        n = int(row["n"])
+        counts = {str(s["key"]): int(s["count"]) for s in row["shares"]}
+        unknown = counts.get(UNKNOWN, 0)
+        kept = [(c, counts.get(c, 0)) for c in named]
+        provider = str(row["provider"])
+        out += [(provider, c, count / n) for c, count in kept]
+        out.append((provider, m.OTHER_KEY, (n - unknown - sum(c for _, c in kept)) / n))
+        out.append((provider, UNKNOWN, unknown / n))
+    return out
+
+
 def _population_metrics(
     pop: Mapping[str, Any],
     network: str,
@@ -91,24 +132,33 @@ def _population_metrics(
     scope, _, dedup = str(pop["denominator"]["name"]).partition("/")
     n = int(pop["denominator"]["n"])
     out[m.POPULATION_UNITS].add_metric([network, scope, dedup], n)
+    capped: dict[str, list[tuple[str, int]]] = {}
     for dim in pop["dimensions"]:
         dimension = str(dim["dimension"])
-        always = known if dimension == "provider" else ()
-        rows = capped_counts(dim["shares"], n, top_k, always)
+        rows = capped[dimension] = capped_counts(dim["shares"], n, top_k, _always(dimension, known))
         if dedup == "node" and dimension == "provider":
             for key, count in rows:
                 out[m.NODES].add_metric([network, scope, key], count)
         if n > 0:
             for key, count in rows:
                 shares.add([network, scope, dedup, dimension, key], count, n)
-        idx = dim["indices"]
-        labels = [network, scope, dedup, dimension]
-        if idx.get("hhi") is not None:
-            out[m.HHI].add_metric(labels, float(idx["hhi"]))
-        for fig in idx.get("nakamoto", ()):
-            label = m.THRESHOLD_LABELS.get(float(fig["threshold"]), f"{float(fig['threshold']):g}")
-            if fig.get("value") is not None:
-                out[m.NAKAMOTO].add_metric([*labels, label], float(fig["value"]))
+        _index_metrics(dim["indices"], [network, scope, dedup, dimension], out)
+    crosstab = pop.get("clients_by_provider")
+    if dedup == "node" and crosstab and "client" in capped:
+        # Only providers with their own eth_hosting_nodes series, so every row's n can be looked up.
+        providers = {key for key, _ in capped.get("provider", ())}
+        clients = [key for key, _ in capped["client"]]
+        for provider, client, value in client_by_provider_rows(crosstab, clients, top_k, providers):
+            out[m.CLIENT_SHARE_BY_PROVIDER].add_metric([network, scope, provider, client], value)
+
+
+def _index_metrics(idx: Mapping[str, Any], labels: list[str], out: dict[str, GaugeMetricFamily]) -> None:
+    if idx.get("hhi") is not None:
+        out[m.HHI].add_metric(labels, float(idx["hhi"]))
+    for fig in idx.get("nakamoto", ()):
+        label = m.THRESHOLD_LABELS.get(float(fig["threshold"]), f"{float(fig['threshold']):g}")
+        if fig.get("value") is not None:
+            out[m.NAKAMOTO].add_metric([*labels, label], float(fig["value"]))
 
 
 def _claim_metrics(claims: Sequence[Mapping[str, Any]], out: dict[str, GaugeMetricFamily]) -> None:
@@ -138,6 +188,7 @@ def snapshot_families(doc: Document | None, *, now: float, top_k: int, known: Se
         m.POPULATION_UNITS: _gauge(m.POPULATION_UNITS, ["network", "scope", "dedup"]),
         m.HHI: _gauge(m.HHI, _INDEX_LABELS),
         m.NAKAMOTO: _gauge(m.NAKAMOTO, [*_INDEX_LABELS, "threshold"]),
+        m.CLIENT_SHARE_BY_PROVIDER: _gauge(m.CLIENT_SHARE_BY_PROVIDER, _CLIENT_BY_PROVIDER_LABELS),
         m.CLAIM_SHARE: _gauge(m.CLAIM_SHARE, _CLAIM_LABELS),
         m.CLAIM_SHARE_CI_LOW: _gauge(m.CLAIM_SHARE_CI_LOW, _CLAIM_LABELS),
         m.CLAIM_SHARE_CI_HIGH: _gauge(m.CLAIM_SHARE_CI_HIGH, _CLAIM_LABELS),

@@ -12,6 +12,7 @@ eth_hosting_share_ci_high_ratio                  gauge    network, scope, dedup,
 eth_hosting_hhi                                  gauge    network, scope, dedup, dimension
 eth_hosting_nakamoto_coefficient                 gauge    network, scope, dedup, dimension, threshold
 eth_hosting_population_units                     gauge    network, scope, dedup
+eth_hosting_client_share_by_provider_ratio       gauge    network, scope, provider, client
 eth_hosting_claim_share_ratio                    gauge    claim, denominator
 eth_hosting_claim_share_ci_low_ratio             gauge    claim, denominator
 eth_hosting_claim_share_ci_high_ratio            gauge    claim, denominator
@@ -30,10 +31,19 @@ eth_hosting_build_info                           gauge    version
 ===============================================  =======  =====================================================
 
 Label values: ``scope`` discovered | reachable | mainnet; ``dedup`` node | ip | prefix; ``dimension`` provider |
-region | country | asn; ``threshold`` "0.33" | "0.5"; ``verdict`` consistent | higher | lower | insufficient;
+region | country | asn | client; ``threshold`` "0.33" | "0.5"; ``verdict`` consistent | higher | lower | insufficient;
 ``denominator`` an analysis population name such as "reachable/ip"; ``key`` one of the top-K categories of the
-dimension (for ``provider`` also every known provider) or "other" for the rest. No label ever carries an IP, a node
-id or an exception text, so the number of series is bounded whatever the crawl finds.
+dimension (for ``provider`` also every known provider, for ``client`` also "unknown") or "other" for the rest;
+``provider`` / ``client`` of the cross-tab: one of the top-K providers, and one of the population's top-K clients,
+"other" or "unknown". No label ever carries an IP, a node id or an exception text, so the number of series is
+bounded whatever the crawl finds.
+
+Clients: a client name ("geth", "nethermind", ...) is known only for nodes the crawler dialed over RLPx and that sent a
+Hello; the others are counted under ``key="unknown"`` (``dimension="client"``), so ``1 - share{key="unknown"}`` is the
+fraction of the population with client info. The client HHI and Nakamoto count units with client info only.
+``eth_hosting_client_share_by_provider_ratio`` is the share of each client among the node ids (dedup node) of one
+provider in the scope; per provider it sums to 1 over its clients, "other" and "unknown", and the provider's n is
+``eth_hosting_nodes`` with the same network, scope and provider.
 
 Semantics worth knowing when writing rules: a figure that is undefined (a share or HHI over an empty population) is
 absent rather than 0; ``eth_hosting_population_units`` says when that is the case. ``eth_hosting_nodes`` counts node
@@ -54,6 +64,7 @@ __all__ = [
     "HHI",
     "NAKAMOTO",
     "POPULATION_UNITS",
+    "CLIENT_SHARE_BY_PROVIDER",
     "CLAIM_SHARE",
     "CLAIM_SHARE_CI_LOW",
     "CLAIM_SHARE_CI_HIGH",
@@ -88,6 +99,7 @@ SHARE_CI_HIGH: Final = "eth_hosting_share_ci_high_ratio"
 HHI: Final = "eth_hosting_hhi"
 NAKAMOTO: Final = "eth_hosting_nakamoto_coefficient"
 POPULATION_UNITS: Final = "eth_hosting_population_units"
+CLIENT_SHARE_BY_PROVIDER: Final = "eth_hosting_client_share_by_provider_ratio"
 CLAIM_SHARE: Final = "eth_hosting_claim_share_ratio"
 CLAIM_SHARE_CI_LOW: Final = "eth_hosting_claim_share_ci_low_ratio"
 CLAIM_SHARE_CI_HIGH: Final = "eth_hosting_claim_share_ci_high_ratio"
@@ -112,6 +124,10 @@ HELP: Final[dict[str, str]] = {
     HHI: "Herfindahl-Hirschman index (0-1) over attributed units.",
     NAKAMOTO: "Fewest categories holding more than the threshold share of attributed units.",
     POPULATION_UNITS: "Units in the population (the denominator n of its shares).",
+    CLIENT_SHARE_BY_PROVIDER: (
+        "Share of each client among the node ids of a provider (top-K providers and clients, other, unknown = no "
+        "client info); the provider's n is eth_hosting_nodes."
+    ),
     CLAIM_SHARE: "Measured share of the claimed provider under the denominator.",
     CLAIM_SHARE_CI_LOW: "Lower end of the Wilson 95% interval of eth_hosting_claim_share_ratio.",
     CLAIM_SHARE_CI_HIGH: "Upper end of the Wilson 95% interval of eth_hosting_claim_share_ratio.",

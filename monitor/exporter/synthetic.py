@@ -2,7 +2,8 @@
 
 The spread is made up but shaped like a mainnet crawl: a few clouds hold large shares, a long tail of residential
 and business networks (one AS name each) holds the rest, many node ids share an IP, most nodes answer PING and most
-answering ones are on mainnet. Every snapshot built here is marked simulated.
+answering ones are on mainnet; about two thirds of the answering ones have a client name (as if dialed over RLPx),
+drawn from a made-up client mix. Every snapshot built here is marked simulated.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import random
 import uuid
 
 from monitor import __version__
-from monitor.snapshot import Attribution, CrawlMeta, NetworkVerdict, NodeRecord, Snapshot
+from monitor.snapshot import Attribution, ClientInfo, CrawlMeta, NetworkVerdict, NodeRecord, Snapshot
 
 __all__ = ["synthetic_snapshot"]
 
@@ -27,6 +28,15 @@ _CLOUDS: dict[str, tuple[float, tuple[str, ...], tuple[str, ...]]] = {
     "alibaba": (0.02, ("cn-hangzhou", "ap-southeast-1"), ("CN", "SG")),
     "oracle": (0.01, ("us-ashburn-1",), ("US",)),
     "vultr": (0.01, ("ewr", "ams", "nrt"), ("US", "NL", "JP")),
+}
+# client name -> relative weight among the dialed nodes
+_CLIENTS: dict[str, float] = {
+    "geth": 0.45,
+    "nethermind": 0.22,
+    "erigon": 0.1,
+    "besu": 0.09,
+    "reth": 0.12,
+    "nimbus": 0.02,
 }
 _TAIL_COUNTRIES = ("US", "DE", "GB", "FR", "NL", "CA", "JP", "KR", "SG", "AU", "BR", "RU", "UA", "PL", "CH", "SE", "IN")
 
@@ -64,6 +74,10 @@ def _network(rng: random.Random, reachable: bool) -> NetworkVerdict:
     return "mainnet" if roll < 0.8 else ("other" if roll < 0.95 else "unknown")
 
 
+def _client_infos() -> list[ClientInfo]:
+    return [ClientInfo(raw=f"{name.capitalize()}/v1.0.0/linux-amd64", name=name) for name in _CLIENTS]
+
+
 def synthetic_snapshot(nodes: int, seed: int = 1, started_at: float = 1_790_000_000.0) -> Snapshot:
     """``nodes`` attributed node records; about 1.3 node ids per IP; deterministic for a given seed."""
     rng = random.Random(seed)
@@ -71,6 +85,9 @@ def synthetic_snapshot(nodes: int, seed: int = 1, started_at: float = 1_790_000_
     weights = [_CLOUDS[p][0] for p in providers]
     cloud_mass = sum(weights)
     tail_size = max(50, nodes // 20)
+    # Clients come from their own generator so that adding them left every other draw as it was.
+    client_rng = random.Random(seed * 1_000_003 + 7)
+    clients, client_weights = _client_infos(), list(_CLIENTS.values())
     records = []
     ip_pool: list[tuple[str, Attribution | None]] = []
     for i in range(nodes):
@@ -97,6 +114,9 @@ def synthetic_snapshot(nodes: int, seed: int = 1, started_at: float = 1_790_000_
                 bonded=reachable,
                 answered_findnode=reachable,
                 network=_network(rng, reachable),
+                client=client_rng.choices(clients, client_weights)[0]
+                if reachable and client_rng.random() < 0.65
+                else None,
                 attribution=attribution,
             )
         )

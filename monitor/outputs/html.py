@@ -10,15 +10,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from monitor import __version__
-from monitor.analysis.concentration import UNKNOWN, DimensionAnalysis
+from monitor.analysis.concentration import DimensionAnalysis
 from monitor.analysis.population import NodesPerIp
 from monitor.analysis.report import Analysis, PopulationAnalysis
 from monitor.outputs.html_claims import claims_section, filtered_section, indices_section, method_section
-from monitor.outputs.html_parts import CSS, Raw, ci_pct, ci_short, e, figure, pct, section, table
+from monitor.outputs.html_clients import clients_section
+from monitor.outputs.html_parts import CSS, Raw, ci_pct, e, figure, pct, section, table
+from monitor.outputs.html_shares import share_figure, share_table
 from monitor.outputs.svg import Bar, hbar_chart
 from monitor.snapshot import CrawlMeta, iso_utc
 
-__all__ = ["render_html", "DEFAULT_TOP"]
+__all__ = ["render_html", "DEFAULT_TOP", "share_figure", "share_table"]
 
 DEFAULT_TOP = 15  # categories shown per chart; tables list the same ones
 _SIMULATED = "A local devnet with a made-up hosting overlay. No figure here describes Ethereum."
@@ -43,6 +45,7 @@ def _header(analysis: Analysis, meta: CrawlMeta | None) -> Raw:
         ("Crawl period", f"{ctx.period} ({_duration(ctx.started_at, ctx.ended_at)})"),
         ("Discovery protocols", ", ".join(ctx.sources) or "none (no records)"),
         ("Node records", f"{analysis.nodes_total:,}"),
+        ("Client info (RLPx Hello)", f"{analysis.nodes_with_client:,} of {analysis.nodes_total:,} node records"),
         ("Attribution datasets", ctx.datasets_text()),
     ]
     if meta is not None:
@@ -78,56 +81,6 @@ def _denominators(analysis: Analysis) -> Raw:
             empty="no denominators",
         ),
         Raw('<p class="note">What each denominator leaves out is listed under <a href="#filtered">Filtered</a>.</p>'),
-    )
-
-
-def _share_bars(dim: DimensionAnalysis, top: int) -> list[Bar]:
-    return [
-        Bar(
-            label=s.key,
-            value=s.share,
-            low=s.ci.low,
-            high=s.ci.high,
-            text=f"{pct(s.share)} {ci_short(s.ci)} {s.count:,} units",
-            tone="unknown" if s.key == UNKNOWN else "bar",
-        )
-        for s in dim.shares[:top]
-    ]
-
-
-def _shown_note(dim: DimensionAnalysis, top: int) -> str:
-    if not dim.shares:
-        return "No units in this denominator."
-    if len(dim.shares) <= top:
-        return f"All {len(dim.shares)} categories shown."
-    rest = dim.shares[top:]
-    count = sum(s.count for s in rest)
-    return (
-        f"Top {top} of {len(dim.shares)} categories shown; the other {len(rest)} hold {count:,} units "
-        f"({pct(count / dim.denominator.n)})."
-    )
-
-
-def share_figure(dim: DimensionAnalysis, top: int, what: str, chart_id: str) -> Raw:
-    """Bar chart of the largest shares along one dimension with Wilson 95 % error bars."""
-    d = dim.denominator
-    title = f"{what} — {d.name}, n = {d.n:,}"
-    desc = (
-        f"Share of {d.description} per {dim.dimension}; n = {d.n:,}. Bars: point estimates; whiskers: Wilson 95 % "
-        f"intervals. 'unknown' = no attribution. {_shown_note(dim, top)}"
-    )
-    return figure(hbar_chart(_share_bars(dim, top), chart_id=chart_id, title=title, description=desc), desc)
-
-
-def share_table(dim: DimensionAnalysis, top: int, what: str) -> Raw:
-    d = dim.denominator
-    rows = [(s.key, f"{s.count:,}", pct(s.share), ci_pct(s.ci)) for s in dim.shares[:top]]
-    return table(
-        f"{what} — {d.name}, n = {d.n:,}. {_shown_note(dim, top)}",
-        (dim.dimension, "count", "share", "95 % CI (Wilson)"),
-        rows,
-        numeric=(1, 2, 3),
-        empty="no units in this denominator",
     )
 
 
@@ -243,6 +196,7 @@ _TOC = (
     ("providers", "Providers"),
     ("regions", "Top regions"),
     ("countries", "Countries"),
+    ("clients", "Clients"),
     ("nodes-per-ip", "Nodes per IP"),
     ("claims", "Claim check"),
     ("indices", "Concentration indices"),
@@ -265,6 +219,7 @@ def render_html(analysis: Analysis, meta: CrawlMeta | None = None, *, top: int =
         _providers(analysis, primary, top),
         _dimension_section(primary, "region", "regions", "Top regions", top),
         _dimension_section(primary, "country", "countries", "Countries", top),
+        clients_section(analysis, primary, top),
         _nodes_per_ip(analysis.nodes_per_ip),
         claims_section(analysis, primary),
         indices_section(analysis, primary),

@@ -182,7 +182,8 @@ def _indices_table(caption: str, first: str, rows: Sequence[tuple[str, Indices]]
 def indices_section(analysis: Analysis, primary: PopulationAnalysis | None) -> Raw:
     parts: list[object] = [
         Raw(
-            '<p class="note">Indices count attributed units only ("unknown" is not an operator); n per row. HHI as '
+            '<p class="note">Indices count attributed units only ("unknown" is not an operator; for the client '
+            "dimension: units with client info only); n per row. HHI as "
             "a fraction (1/k for k equal categories, 1 for one). Nakamoto: fewest categories holding strictly more "
             "than the threshold. Intervals: percentile bootstrap, "
             f"{analysis.bootstrap_samples:,} replicates, per-node denominators only; entropy has no interval.</p>"
@@ -238,6 +239,11 @@ _METHOD = (
     "<p><strong>Shares and intervals.</strong> A share is units in a category divided by the denominator's n, with "
     "unknown units included, so shares sum to 100 %. Intervals are Wilson score 95 % intervals, honest at small n and "
     "near 0 or 100 %. Region names are qualified by provider (<code>aws/us-east-1</code>).</p>"
+    "<p><strong>Clients.</strong> Where the crawler completed an RLPx handshake with a node, the client id of its "
+    "Hello (e.g. <code>Geth/v1.14.11-stable/linux-amd64/go1.23.2</code>) gives the client name, lowercased. Nodes "
+    "not dialed, or that sent no Hello, have no client and count as <code>unknown</code>: client shares are of every "
+    "unit, and the report states for how many the client is known. A merged unit (IP or prefix) takes the most "
+    "common client name among its records.</p>"
     "<p><strong>Claims.</strong> A claim names no denominator, so it is checked under every one; the verdict compares "
     "the claimed share with our interval. External figures are shown for context with their own denominators.</p>"
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from monitor.snapshot import Attribution, CrawlMeta, NetworkVerdict, NodeRecord, Snapshot
+from monitor.snapshot import Attribution, ClientInfo, CrawlMeta, NetworkVerdict, NodeRecord, Snapshot
 
 __all__ = ["attribution", "node", "snapshot", "DATASETS"]
 
@@ -34,7 +34,9 @@ def node(
     reachable: bool = True,
     network: NetworkVerdict = "mainnet",
     node_id: str | None = None,
+    client: str | None = None,
 ) -> NodeRecord:
+    """A record; ``client`` is the client name its Hello gave (None: not dialed)."""
     n = next(_counter)
     return NodeRecord(
         node_id=node_id or f"{n:064x}",
@@ -45,6 +47,7 @@ def node(
         answered_ping=reachable,
         network=network,
         attribution=None if provider is None else attribution(provider, region, country, asn),
+        client=None if client is None else ClientInfo(raw=f"{client}/v1.0.0", name=client),
     )
 
 

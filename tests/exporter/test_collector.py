@@ -97,9 +97,9 @@ def test_cardinality_is_capped_and_shares_sum_to_one(document: dict[str, Any]) -
     groups: dict[tuple[str, ...], list[float]] = {}
     for s in share.samples:
         groups.setdefault((s.labels["scope"], s.labels["dedup"], s.labels["dimension"]), []).append(s.value)
-    assert len(groups) == 3 * 3 * 4
+    assert len(groups) == 3 * 3 * 5
     for key, values in groups.items():
-        limit = 5 + len(KNOWN) + 1 if key[2] == "provider" else 5 + 1
+        limit = {"provider": 5 + len(KNOWN) + 1, "client": 5 + 2}.get(key[2], 5 + 1)
         assert len(values) <= limit, key
         assert sum(values) == pytest.approx(1.0), key
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-from monitor.snapshot import Attribution, CrawlMeta, NetworkVerdict, NodeRecord, Snapshot
+from monitor.snapshot import Attribution, ClientInfo, CrawlMeta, NetworkVerdict, NodeRecord, Snapshot
 
-__all__ = ["HOSTILE_AS", "mixed_nodes", "make_snapshot", "record"]
+__all__ = ["HOSTILE_AS", "HOSTILE_CLIENT", "mixed_nodes", "make_snapshot", "record", "with_clients"]
 
 HOSTILE_AS = "<script>alert(1)</script> & \"quoted\" 'AS'"
+HOSTILE_CLIENT = "<img src=x onerror=alert(2)>"
+_CLIENT_MIX = (("geth", 50), ("nethermind", 22), ("reth", 12), ("erigon", 8), ("besu", 7), (HOSTILE_CLIENT, 4))
 
 # provider, region, country, asn, as_name, weight
 _MIX: tuple[tuple[str, str | None, str, int, str, int], ...] = (
@@ -93,3 +96,13 @@ def make_snapshot(
         simulated=simulated,
     )
     return Snapshot(meta=meta, nodes=tuple(nodes))
+
+
+def with_clients(nodes: Sequence[NodeRecord], dialed: float = 0.6, seed: int = 5) -> list[NodeRecord]:
+    """The records with a client name drawn from a made-up mix for about ``dialed`` of them (the rest not dialed)."""
+    rng = random.Random(seed)
+    names, weights = zip(*_CLIENT_MIX, strict=True)
+    return [
+        dataclasses.replace(n, client=ClientInfo(raw=name, name=name)) if rng.random() < dialed else n
+        for n, name in ((n, rng.choices(names, weights)[0]) for n in nodes)
+    ]

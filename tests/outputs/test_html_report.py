@@ -29,6 +29,7 @@ SECTIONS = (
     "providers",
     "regions",
     "countries",
+    "clients",
     "nodes-per-ip",
     "claims",
     "indices",
