@@ -42,6 +42,8 @@ class RangeRecord(NamedTuple):
     region: str | None = None
     service: str | None = None
     country: str | None = None
+    asn: int | None = None  # overlays only: an operator's own ranges may name their AS
+    as_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,9 +215,9 @@ def read_digitalocean(raw: bytes, source: str, data_date: str | None = None) -> 
 
 
 def read_overlay(raw: bytes, source: str, data_date: str | None = None) -> RangeDataset:
-    """A user overlay: CSV ``prefix,provider,region[,country]`` (header optional, ``#`` comments) or JSON
-    ``{"date": "YYYY-MM-DD", "ranges": [{"prefix", "provider", "region", "country"}]}``. Any prefix is allowed,
-    loopback and private ones included (the offline demo maps 127.0.0.0/8 blocks)."""
+    """A user overlay: CSV ``prefix,provider,region[,country[,asn[,as_name]]]`` (header optional, ``#`` comments) or
+    JSON ``{"date": "YYYY-MM-DD", "ranges": [{"prefix", "provider", "region", "country", "asn", "as_name"}]}``.
+    Any prefix is allowed, loopback and private ones included (the offline demo maps 127.0.0.0/8 blocks)."""
     label = source.rsplit("/", 1)[-1]
     name = f"overlay:{label}"
     stripped = raw.lstrip()
@@ -230,7 +232,7 @@ def read_overlay(raw: bytes, source: str, data_date: str | None = None) -> Range
         for lineno, row in _geofeed_rows(raw, name):
             if lineno == 1 and row[0].lower() == "prefix":
                 continue
-            keys = ("prefix", "provider", "region", "country")
+            keys = ("prefix", "provider", "region", "country", "asn", "as_name")
             records.append(_overlay_record(dict(zip(keys, row, strict=False)), f"{name} line {lineno}"))
         date = data_date
     if not date:
@@ -242,13 +244,26 @@ def _overlay_record(item: Any, where: str) -> RangeRecord:
     if not isinstance(item, dict) or not item.get("prefix") or not item.get("provider"):
         raise DatasetError(f"{where}: needs at least prefix and provider, got {item!r}")
     country = item.get("country") or None
+    as_name = item.get("as_name") or None
     return RangeRecord(
         checked_network(str(item["prefix"]), where),
         str(item["provider"]).strip(),
         str(item["region"]).strip() or None if item.get("region") else None,
         "overlay",
         country.upper() if isinstance(country, str) else None,
+        _overlay_asn(item.get("asn"), where),
+        str(as_name).strip() if as_name else None,
     )
+
+
+def _overlay_asn(value: Any, where: str) -> int | None:
+    """An optional AS number: 16509, "16509" or "AS16509"."""
+    if value in (None, ""):
+        return None
+    text = str(value).strip().upper().removeprefix("AS")
+    if not text.isdigit() or not 0 < int(text) < 2**32:
+        raise DatasetError(f"{where}: asn must be an AS number like 16509 or AS16509, got {value!r}")
+    return int(text)
 
 
 Reader = Callable[[bytes, str, "str | None"], RangeDataset]

@@ -61,6 +61,8 @@ class RangeHit:
     country: str | None
     source: str
     data_date: str
+    asn: int | None = None  # overlays may name the AS; it then wins over the AS table's answer
+    as_name: str | None = None
 
 
 def _rank(hit: RangeHit) -> int:
@@ -74,15 +76,15 @@ def _rank(hit: RangeHit) -> int:
 
 
 def _hits(datasets: Iterable[RangeDataset]) -> Iterable[tuple[Network, RangeHit]]:
-    interned: dict[tuple[str, str | None, str | None, str | None], RangeHit] = {}
+    interned: dict[tuple[object, ...], RangeHit] = {}
     for ds in datasets:
-        for net, provider, region, service, country in ds.records:
-            hit = interned.get((provider, region, service, country))
+        for record in ds.records:
+            key = tuple(record[1:])
+            hit = interned.get(key)
             if hit is None or hit.source != ds.name:
-                hit = interned[provider, region, service, country] = RangeHit(
-                    provider, region, service, country, ds.name, ds.data_date
-                )
-            yield net, hit
+                p, region, service, country, asn, as_name = record[1:]
+                hit = interned[key] = RangeHit(p, region, service, country, ds.name, ds.data_date, asn, as_name)
+            yield record.network, hit
 
 
 AsnLabel = AsInfo | str  # geoip2fast tables label with a bare AS name
@@ -242,6 +244,8 @@ class Resolver:
         asn = info.asn if info else None
         as_name = info.name if info else None
         if hit is not None:
+            if hit.asn is not None or hit.as_name is not None:
+                asn, as_name = hit.asn, hit.as_name
             return Attribution(
                 hit.provider, hit.region, hit.country or country, asn, as_name, hit.source, hit.data_date
             )
