@@ -30,6 +30,7 @@ __all__ = [
     "render_claims",
     "analysis_to_dict",
     "claims_to_dict",
+    "sources_text",
 ]
 
 ANALYSIS_JSON_SCHEMA = 1
@@ -68,6 +69,12 @@ def render_banner(console: Console, ctx: SnapshotContext) -> None:
         )
 
 
+def sources_text(sources: tuple[tuple[str, int], ...]) -> str:
+    """Where the node records came from; "rpc" alone means seen by the user's nodes and by no crawl (often NAT)."""
+    labels = {"discv4": "crawl only", "rpc": "only via --rpc (no crawl reached them)", "discv4+rpc": "both"}
+    return "; ".join(f"{labels.get(name, name)}: {count:,}" for name, count in sources) or "none"
+
+
 def render_header(console: Console, analysis: Analysis) -> None:
     ctx = analysis.context
     table = Table(title=f"Snapshot {escape(ctx.snapshot_id)}", show_header=False)
@@ -77,6 +84,7 @@ def render_header(console: Console, analysis: Analysis) -> None:
     table.add_row("crawl", ctx.period)
     table.add_row("node records", f"{analysis.nodes_total:,}")
     table.add_row("client info (RLPx Hello)", coverage_text(analysis.nodes_with_client, analysis.nodes_total))
+    table.add_row("sources", escape(sources_text(analysis.sources)))
     table.add_row("attribution data", escape(ctx.datasets_text()))
     table.add_row("bootstrap replicates", str(analysis.bootstrap_samples) if analysis.bootstrap_samples else "off")
     filtered = ", ".join(f"{reason}: {count:,}" for reason, count in ctx.filtered) or "none"

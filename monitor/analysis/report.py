@@ -4,6 +4,7 @@ the claim verdicts."""
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -70,6 +71,7 @@ class Analysis:
     bootstrap_samples: int
     min_n_for_verdict: int
     nodes_with_client: int = 0  # node records with a client name (dialed over RLPx, Hello received)
+    sources: tuple[tuple[str, int], ...] = ()  # node records by sampling source: discv4, rpc (only), discv4+rpc
 
     def population(self, name: str) -> PopulationAnalysis:
         for p in self.populations:
@@ -135,4 +137,5 @@ def analyse(
         bootstrap_samples=bootstrap_samples,
         min_n_for_verdict=min_n,
         nodes_with_client=sum(1 for node in snapshot.nodes if client_name(node) is not None),
+        sources=tuple(sorted(Counter(node.source for node in snapshot.nodes).items())),
     )

@@ -71,3 +71,23 @@ async def test_snapshot_pipeline_merges_a_local_geth_endpoint() -> None:
     assert sources[IN.node_id.hex()] == sources[OUT.node_id.hex()] == "rpc"
     assert sum(s == "discv4" for s in sources.values()) == 15
     assert snap.meta.counters["rpc_only"] >= 2 and snap.meta.counters["rpc_only_inbound"] >= 1
+
+
+def test_report_says_how_many_nodes_only_rpc_saw() -> None:
+    import io
+    import random
+
+    from rich.console import Console
+
+    from monitor.analysis.render import render_report
+    from monitor.analysis.report import analyse
+    from monitor.snapshot import CrawlMeta, Snapshot
+
+    crawled = [_crawled(0), _crawled(1)]
+    nodes, counters = merge_sources(crawled, [_sample(_peer(0, False), _peer(2, True), _peer(3, True))], now=1.0)
+    meta = CrawlMeta(id="m", network="mainnet", started_at=0.0, ended_at=1.0, tool_version="0", counters=counters)
+    analysis = analyse(Snapshot(meta, tuple(nodes)), rng=random.Random(1), bootstrap_samples=0)
+    assert dict(analysis.sources) == {"discv4": 1, "discv4+rpc": 1, "rpc": 2}
+    console = Console(file=io.StringIO(), width=200, record=True)
+    render_report(console, analysis)
+    assert "only via --rpc (no crawl reached them): 2" in console.export_text()
