@@ -14,7 +14,7 @@ import os
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,6 +30,7 @@ __all__ = [
     "CrawlMeta",
     "Snapshot",
     "iso_utc",
+    "to_plain",
     "write_json",
     "read_json",
     "write_csv",
@@ -132,8 +133,8 @@ class Snapshot:
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema": SCHEMA_VERSION,
-            "meta": _plain(self.meta),
-            "nodes": [_plain(n) for n in self.nodes],
+            "meta": to_plain(self.meta),
+            "nodes": [to_plain(n) for n in self.nodes],
         }
 
     @classmethod
@@ -153,7 +154,7 @@ class Snapshot:
 
 
 def node_to_dict(node: NodeRecord) -> dict[str, Any]:
-    plain: dict[str, Any] = _plain(node)
+    plain: dict[str, Any] = to_plain(node)
     return plain
 
 
@@ -171,13 +172,16 @@ def node_from_dict(data: Mapping[str, Any]) -> NodeRecord:
     return NodeRecord(**d)
 
 
-def _plain(obj: Any) -> Any:
+def to_plain(obj: Any) -> Any:
+    """Dataclasses, mappings and sequences as JSON-ready dicts and lists (dates as ISO text)."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        return {f.name: to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, Mapping):
-        return {str(k): _plain(v) for k, v in obj.items()}
+        return {str(k): to_plain(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
+        return [to_plain(v) for v in obj]
+    if isinstance(obj, date):
+        return obj.isoformat()
     return obj
 
 
@@ -240,8 +244,8 @@ def write_jsonl(nodes: Iterable[NodeRecord], path: Path, meta: CrawlMeta | None 
     """Raw crawl output: an optional first line ``{"meta": ...}``, then one node object per line."""
     lines = []
     if meta is not None:
-        lines.append(json.dumps({"schema": SCHEMA_VERSION, "meta": _plain(meta)}))
-    lines.extend(json.dumps(_plain(n)) for n in nodes)
+        lines.append(json.dumps({"schema": SCHEMA_VERSION, "meta": to_plain(meta)}))
+    lines.extend(json.dumps(to_plain(n)) for n in nodes)
     _atomic_write(path, "\n".join(lines) + "\n")
 
 

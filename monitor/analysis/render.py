@@ -5,9 +5,7 @@ Every table title names its denominator and n; a simulated snapshot gets a banne
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
@@ -23,6 +21,7 @@ from monitor.analysis.render_clients import coverage_text, render_clients
 from monitor.analysis.report import Analysis, PopulationAnalysis
 from monitor.analysis.stats import Interval
 from monitor.analysis.verdict import ClaimResult
+from monitor.snapshot import to_plain
 
 __all__ = [
     "ANALYSIS_JSON_SCHEMA",
@@ -245,22 +244,10 @@ def render_report(console: Console, analysis: Analysis, top: int = 10, providers
         console.print("[bold red]SIMULATED — none of these figures describes Ethereum.[/bold red]")
 
 
-def _plain(obj: Any) -> Any:
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, Mapping):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, dt.date):
-        return obj.isoformat()
-    return obj
-
-
 def analysis_to_dict(analysis: Analysis) -> dict[str, Any]:
     """The whole analysis as JSON-ready data (lists, dicts, str, int, float, bool, None)."""
     data: dict[str, Any] = {"schema": ANALYSIS_JSON_SCHEMA, "kind": "analysis"}
-    data.update(_plain(analysis))
+    data.update(to_plain(analysis))
     return data
 
 
@@ -270,8 +257,8 @@ def claims_to_dict(
     return {
         "schema": ANALYSIS_JSON_SCHEMA,
         "kind": "claims",
-        "context": _plain(context),
+        "context": to_plain(context),
         "min_n_for_verdict": min_n,
-        "claims": _plain(list(results)),
-        "external": _plain(list(external)),
+        "claims": to_plain(list(results)),
+        "external": to_plain(list(external)),
     }
