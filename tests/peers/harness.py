@@ -60,6 +60,60 @@ def _stop(proc: subprocess.Popen[bytes], grace: float = 5.0) -> None:
             continue
 
 
+def script_argv(script: Path, *args: str) -> list[str]:
+    """``node <script> args…``, after checking that Node.js and the npm packages are there."""
+    node = node_binary()
+    if node is None:
+        raise RuntimeError("Node.js (`node`) is not installed; the interop peers need it")
+    if not NODE_MODULES_MARKER.is_file():
+        raise RuntimeError(f"npm packages for the test peers are missing in {PEERS_DIR}: run `make peers`")
+    return [node, str(script), *args]
+
+
+@contextmanager
+def run_until_ready(argv: list[str], label: str, timeout: float) -> Iterator[dict[str, Any]]:
+    """Start a peer script, wait for its one JSON ``{"ready": true, ...}`` line and yield it; stop it on exit.
+
+    Raises RuntimeError with the tail of the script's stderr if it exits or is not ready within ``timeout`` s.
+    """
+    proc = subprocess.Popen(argv, cwd=PEERS_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
+    stdout_lines: queue.Queue[str | None] = queue.Queue()
+    threading.Thread(target=_drain, args=(proc.stderr, stderr_tail), daemon=True).start()
+    threading.Thread(target=_drain, args=(proc.stdout, stdout_lines), daemon=True).start()
+
+    def failure(reason: str) -> RuntimeError:
+        _stop(proc)
+        time.sleep(0.05)  # let the drain thread catch the last stderr lines
+        tail = "\n".join(stderr_tail) or "(no output on stderr)"
+        hint = "\nhint: run `make peers`" if "ERR_MODULE_NOT_FOUND" in tail or "Cannot find" in tail else ""
+        return RuntimeError(f"{label} {reason}; exit code {proc.returncode}.{hint}\n{tail}")
+
+    try:
+        deadline = time.monotonic() + timeout
+        ready: dict[str, Any] | None = None
+        while ready is None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise failure(f"not ready after {timeout:g} s")
+            try:
+                line = stdout_lines.get(timeout=left)
+            except queue.Empty:
+                continue
+            if line is None:
+                raise failure("exited before it was ready")
+            try:
+                message = json.loads(line)
+            except ValueError:
+                continue  # not ours; the scripts print only the ready line
+            if isinstance(message, dict) and message.get("ready") is True:
+                ready = message
+        yield ready
+    finally:
+        _stop(proc)
+
+
 @contextmanager
 def start_dpt_network(
     n: int,
@@ -79,49 +133,10 @@ def start_dpt_network(
     ``ping_back`` a node PINGed by an unknown peer pings the PING's ``from`` endpoint back, as live DPT nodes do.
     Raises RuntimeError (with the tail of Node's stderr) if the network is not ready within ``timeout`` seconds.
     """
-    node = node_binary()
-    if node is None:
-        raise RuntimeError("Node.js (`node`) is not installed; the interop peers need it")
-    if not NODE_MODULES_MARKER.is_file():
-        raise RuntimeError(f"npm packages for the test peers are missing in {PEERS_DIR}: run `make peers`")
-    argv = [node, str(DPT_SCRIPT), "--nodes", str(n), "--seed", str(seed), "--base", base, "--k", str(k)]
-    argv += ["--udp-port", str(udp_port), "--tcp-port", str(tcp_port)]
+    args = ["--nodes", str(n), "--seed", str(seed), "--base", base, "--k", str(k)]
+    args += ["--udp-port", str(udp_port), "--tcp-port", str(tcp_port)]
     if not ping_back:
-        argv.append("--no-ping-back")
-
-    proc = subprocess.Popen(argv, cwd=PEERS_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert proc.stdout is not None and proc.stderr is not None
-    stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
-    stdout_lines: queue.Queue[str | None] = queue.Queue()
-    threading.Thread(target=_drain, args=(proc.stderr, stderr_tail), daemon=True).start()
-    threading.Thread(target=_drain, args=(proc.stdout, stdout_lines), daemon=True).start()
-
-    def failure(reason: str) -> RuntimeError:
-        _stop(proc)
-        time.sleep(0.05)  # let the drain thread catch the last stderr lines
-        tail = "\n".join(stderr_tail) or "(no output on stderr)"
-        hint = "\nhint: run `make peers`" if "ERR_MODULE_NOT_FOUND" in tail or "Cannot find" in tail else ""
-        return RuntimeError(f"DPT test network ({n} nodes) {reason}; exit code {proc.returncode}.{hint}\n{tail}")
-
-    try:
-        deadline = time.monotonic() + timeout
-        nodes: list[Node] | None = None
-        while nodes is None:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise failure(f"not ready after {timeout:g} s")
-            try:
-                line = stdout_lines.get(timeout=left)
-            except queue.Empty:
-                continue
-            if line is None:
-                raise failure("exited before it was ready")
-            try:
-                message = json.loads(line)
-            except ValueError:
-                continue  # not ours; the script prints only the ready line
-            if isinstance(message, dict) and message.get("ready") is True:
-                nodes = message["nodes"]
+        args.append("--no-ping-back")
+    with run_until_ready(script_argv(DPT_SCRIPT, *args), f"DPT test network ({n} nodes)", timeout) as ready:
+        nodes: list[Node] = ready["nodes"]
         yield nodes
-    finally:
-        _stop(proc)
