@@ -20,6 +20,7 @@ import { Common, Mainnet } from '@ethereumjs/common'
 import { DPT } from '@ethereumjs/devp2p'
 import { keccak256 } from 'ethereum-cryptography/keccak.js'
 import secp256k1 from 'secp256k1'
+import { addresses, customCrypto, errorLog, failer, hex, privateKey, utf8 } from './common.mjs'
 
 const USAGE =
   'usage: node dpt_network.mjs --nodes N [--seed S] [--base 127.2.0.1] [--k 16] [--udp-port 30303] ' +
@@ -47,41 +48,7 @@ function parseArgs(argv) {
   return opts
 }
 
-function fail(msg) {
-  process.stderr.write(`dpt_network: ${msg}\n`)
-  process.exit(2)
-}
-
-// --- addresses: base, base+1, ... inside 127/8, skipping x.y.z.0 and x.y.z.255 (read as network/broadcast by
-// some parsers). Refuses anything that would leave loopback.
-function ipToInt(ip) {
-  const p = ip.split('.').map(Number)
-  if (p.length !== 4 || p.some((x) => !Number.isInteger(x) || x < 0 || x > 255)) fail(`bad IPv4 address ${ip}`)
-  return ((p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]) >>> 0
-}
-const intToIp = (n) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.')
-
-function addresses(base, count) {
-  const out = []
-  for (let n = ipToInt(base); out.length < count; n++) {
-    const last = n & 255
-    if (last === 0 || last === 255) continue
-    if (n >>> 24 !== 127) fail(`addresses leave 127.0.0.0/8 after ${out.length} nodes (base ${base})`)
-    out.push(intToIp(n))
-  }
-  return out
-}
-
-// --- determinism: keys are keccak256("dpt-network/<seed>/<i>[/<retry>]"), the graph comes from a seeded PRNG.
-const utf8 = (s) => new TextEncoder().encode(s)
-const hex = (b) => Buffer.from(b).toString('hex')
-
-function privateKey(seed, i) {
-  for (let retry = 0; ; retry++) {
-    const key = keccak256(utf8(`dpt-network/${seed}/${i}${retry ? `/${retry}` : ''}`))
-    if (secp256k1.privateKeyVerify(key)) return key
-  }
-}
+const fail = failer('dpt_network')
 
 function mulberry32(seed) {
   let a = seed >>> 0
@@ -115,40 +82,18 @@ function graph(n, k, seed) {
   return edges
 }
 
-// --- native crypto in the shape devp2p 10.x calls it (dpt/message.js encode/decode).
-const customCrypto = {
-  ecsign(msgHash, privKey) {
-    const { signature, recid } = secp256k1.ecdsaSign(msgHash, privKey)
-    return {
-      r: BigInt(`0x${hex(signature.subarray(0, 32))}`),
-      s: BigInt(`0x${hex(signature.subarray(32, 64))}`),
-      recovery: recid,
-    }
-  },
-  // devp2p passes `false` (uncompressed) as 4th argument; the native default would be compressed.
-  ecdsaRecover: (sig, recId, hash, compressed = false) => secp256k1.ecdsaRecover(sig, recId, hash, compressed),
-}
 
-// --- diagnostics: a crawler triggers the same error on every node (e.g. ENRREQUEST -> "Invalid type: 5"), so log
-// the first few of each kind and a summary at exit.
-const errorCounts = new Map()
-let verbose = false
-function logError(node, err) {
-  const kind = String(err?.message ?? err).replace(/[0-9a-f]{16,}|\d+\.\d+\.\d+\.\d+(:\d+)?/g, '…').slice(0, 80)
-  const seen = (errorCounts.get(kind) ?? 0) + 1
-  errorCounts.set(kind, seen)
-  if (verbose || seen <= 3) process.stderr.write(`dpt_network: node ${node}: ${err?.message ?? err}\n`)
-}
+const errors = errorLog('dpt_network')
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2))
-  verbose = Boolean(opts.verbose)
+  errors.verbose = Boolean(opts.verbose)
   const t0 = performance.now()
   const common = new Common({ chain: Mainnet, customCrypto })
-  const ips = addresses(opts.base, opts.nodes)
+  const ips = addresses(opts.base, opts.nodes, fail)
 
   const nodes = ips.map((ip, i) => {
-    const key = privateKey(opts.seed, i)
+    const key = privateKey('dpt-network', opts.seed, i)
     const pubkey = secp256k1.publicKeyCreate(key, false).subarray(1) // 64 bytes, the discv4 node id
     const info = { ip, udp: opts.udpPort + i, tcp: opts.tcpPort + i, pubkey }
     const dpt = new DPT(key, {
@@ -161,7 +106,7 @@ async function main() {
       refreshInterval: 3_600_000, // cleared below anyway
     })
     clearInterval(dpt._refreshIntervalId) // no periodic FINDNODE to table members
-    dpt.events.on('error', (err) => logError(i, err))
+    dpt.events.on('error', (err) => errors.error(i, err))
     return { ...info, dpt }
   })
 
@@ -219,7 +164,7 @@ async function main() {
         node.dpt.destroy()
       } catch {} // already closed
     }
-    const summary = [...errorCounts].map(([kind, n]) => `${n}x ${kind}`).join('; ')
+    const summary = [...errors.counts].map(([kind, n]) => `${n}x ${kind}`).join('; ')
     process.stderr.write(`dpt_network: stopping (${why})${summary ? `; errors: ${summary}` : ''}\n`)
     // Pending ping timeouts and batch timers would keep the loop alive for seconds: exit now.
     process.exitCode = 0

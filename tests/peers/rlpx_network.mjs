@@ -23,6 +23,7 @@ import { bigIntToBytes, hexToBytes, utf8ToBytes } from '@ethereumjs/util'
 import { keccak256 } from 'ethereum-cryptography/keccak.js'
 import { secp256k1 as nobleSecp256k1 } from 'ethereum-cryptography/secp256k1.js'
 import secp256k1 from 'secp256k1'
+import { addresses, customCrypto, errorLog, failer, hex, privateKey, utf8 } from './common.mjs'
 
 const USAGE =
   'usage: node rlpx_network.mjs --nodes N [--seed S] [--base 127.4.0.1] [--tcp-port 40303] [--full F] ' +
@@ -56,51 +57,8 @@ function parseArgs(argv) {
   return opts
 }
 
-function fail(msg) {
-  process.stderr.write(`rlpx_network: ${msg}\n`)
-  process.exit(2)
-}
+const fail = failer('rlpx_network')
 
-function ipToInt(ip) {
-  const p = ip.split('.').map(Number)
-  if (p.length !== 4 || p.some((x) => !Number.isInteger(x) || x < 0 || x > 255)) fail(`bad IPv4 address ${ip}`)
-  return ((p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]) >>> 0
-}
-const intToIp = (n) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.')
-
-// base, base+1, ... skipping x.y.z.0 and x.y.z.255; refuses to leave 127.0.0.0/8.
-function addresses(base, count) {
-  const out = []
-  for (let n = ipToInt(base); out.length < count; n++) {
-    const last = n & 255
-    if (last === 0 || last === 255) continue
-    if (n >>> 24 !== 127) fail(`addresses leave 127.0.0.0/8 after ${out.length} nodes (base ${base})`)
-    out.push(intToIp(n))
-  }
-  return out
-}
-
-const utf8 = (s) => new TextEncoder().encode(s)
-const hex = (b) => Buffer.from(b).toString('hex')
-
-function privateKey(seed, i) {
-  for (let retry = 0; ; retry++) {
-    const key = keccak256(utf8(`rlpx-network/${seed}/${i}${retry ? `/${retry}` : ''}`))
-    if (secp256k1.privateKeyVerify(key)) return key
-  }
-}
-
-const customCrypto = {
-  ecsign(msgHash, privKey) {
-    const { signature, recid } = secp256k1.ecdsaSign(msgHash, privKey)
-    return {
-      r: BigInt(`0x${hex(signature.subarray(0, 32))}`),
-      s: BigInt(`0x${hex(signature.subarray(32, 64))}`),
-      recovery: recid,
-    }
-  },
-  ecdsaRecover: (sig, recId, hash, compressed = false) => secp256k1.ecdsaRecover(sig, recId, hash, compressed),
-}
 
 // noble's signatures: getSharedSecret(privateKey, publicKey, compressed = true) returns the shared point;
 // getPublicKey(privateKey, compressed = true). The addon's publicKeyTweakMul(P, k) is k * P. The shared point is
@@ -109,15 +67,7 @@ const customCrypto = {
 nobleSecp256k1.getSharedSecret = (priv, pub) => secp256k1.publicKeyTweakMul(Uint8Array.from(pub), priv, false)
 nobleSecp256k1.getPublicKey = (priv, compressed = true) => secp256k1.publicKeyCreate(priv, compressed)
 
-// A dialer that closes early or sends garbage makes devp2p emit errors; count them by kind, log the first few.
-const errorCounts = new Map()
-let verbose = false
-function logError(node, err) {
-  const kind = String(err?.message ?? err).replace(/[0-9a-f]{16,}|\d+\.\d+\.\d+\.\d+(:\d+)?/g, '…').slice(0, 80)
-  const seen = (errorCounts.get(kind) ?? 0) + 1
-  errorCounts.set(kind, seen)
-  if (verbose || seen <= 3) process.stderr.write(`rlpx_network: node ${node}: ${err?.message ?? err}\n`)
-}
+const errors = errorLog('rlpx_network')
 
 function sendStatus(peer, i) {
   const eth = peer.getProtocols().find((p) => p instanceof ETH)
@@ -130,20 +80,20 @@ function sendStatus(peer, i) {
       genesisHash: hexToBytes(MAINNET_GENESIS),
     })
   } catch (err) {
-    logError(i, err)
+    errors.error(i, err)
   }
 }
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2))
-  verbose = Boolean(opts.verbose)
+  errors.verbose = Boolean(opts.verbose)
   const t0 = performance.now()
   const common = new Common({ chain: Mainnet, customCrypto })
-  const ips = addresses(opts.base, opts.nodes)
+  const ips = addresses(opts.base, opts.nodes, fail)
   const firstFull = opts.nodes - opts.full
 
   const nodes = ips.map((ip, i) => {
-    const key = privateKey(opts.seed, i)
+    const key = privateKey('rlpx-network', opts.seed, i)
     const pubkey = secp256k1.publicKeyCreate(key, false).subarray(1)
     const full = i >= firstFull
     const rlpx = new RLPx(key, {
@@ -158,8 +108,8 @@ async function main() {
     // devp2p writes each frame's header and body in two writes; with Nagle on, the body waits for the dialer's
     // delayed ACK (~40 ms on Linux) at every message. Real clients (geth: Go's default) run with TCP_NODELAY.
     rlpx._server.on('connection', (socket) => socket.setNoDelay(true))
-    rlpx.events.on('error', (err) => logError(i, err))
-    rlpx.events.on('peer:error', (_peer, err) => logError(i, err))
+    rlpx.events.on('error', (err) => errors.error(i, err))
+    rlpx.events.on('peer:error', (_peer, err) => errors.error(i, err))
     rlpx.events.on('peer:added', (peer) => sendStatus(peer, i))
     return { ip, tcp: opts.tcpPort + i, pubkey, full, rlpx }
   })
@@ -201,7 +151,7 @@ async function main() {
         node.rlpx.destroy()
       } catch {} // already closed
     }
-    const summary = [...errorCounts].map(([kind, n]) => `${n}x ${kind}`).join('; ')
+    const summary = [...errors.counts].map(([kind, n]) => `${n}x ${kind}`).join('; ')
     process.stderr.write(`rlpx_network: stopping (${why})${summary ? `; errors: ${summary}` : ''}\n`)
     process.exitCode = 0
     setImmediate(() => process.exit(0))
