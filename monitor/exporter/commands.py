@@ -54,7 +54,13 @@ def register(subparsers: Any) -> None:
     g.add_argument("--udp-listen", default=None, help="HOST:PORT for the crawler's UDP socket (default: ephemeral)")
     g.add_argument("--interval", type=float, default=1800.0, help="seconds between crawl starts (1800)")
     g.add_argument("--crawl-timeout", type=float, default=None, help="abandon a crawl after SECONDS (--duration + 300)")
-    g.add_argument("--retention-days", type=float, default=30.0, help="keep history for DAYS (30)")
+    g.add_argument("--retention-days", type=float, default=30.0, help="keep per-crawl aggregates for DAYS (30)")
+    g.add_argument(
+        "--node-retention-days",
+        type=float,
+        default=3.0,
+        help="keep per-node observations and full snapshots for DAYS (3); the latest is always kept",
+    )
     g.add_argument("--data-update-daily", action="store_true", help="refresh the IP datasets once a day")
     g.add_argument(
         "--top-k", type=int, default=DEFAULT_TOP_K, help=f"categories per dimension in metrics ({DEFAULT_TOP_K})"
@@ -98,6 +104,7 @@ def _plan(args: argparse.Namespace) -> _Plan:
         (args.interval > 0, "--interval must be positive"),
         (crawl_timeout > 0, "--crawl-timeout must be positive"),
         (args.retention_days > 0, "--retention-days must be positive"),
+        (args.node_retention_days > 0, "--node-retention-days must be positive"),
         (args.top_k >= 1, "--top-k must be at least 1"),
         (args.bootstrap >= 0, "--bootstrap must be 0 or more"),
     )
@@ -108,6 +115,7 @@ def _plan(args: argparse.Namespace) -> _Plan:
         interval=args.interval,
         crawl_timeout=crawl_timeout,
         retention_days=args.retention_days,
+        node_retention_days=args.node_retention_days,
         top_k=args.top_k,
         known_providers=tuple(sorted(set(ProviderAsns.bundled().by_number.values()))),
     )

@@ -209,11 +209,19 @@ class HistoryStore:
             )
             self._add_totals(db, increments)
 
-    def prune(self, older_than: float) -> int:
-        """Delete crawls that started before ``older_than``, keeping the latest successful one; returns how many."""
+    def prune(self, older_than: float, details_older_than: float | None = None) -> int:
+        """Delete crawls that started before ``older_than``, keeping the latest successful one; returns how many.
+
+        ``details_older_than`` (later than ``older_than``) drops only the bulky parts of older crawls — per-node
+        observations and the full documents — and keeps their aggregates: a 30-day history of a mainnet crawl
+        every 30 minutes would otherwise hold ~40 million node rows.
+        """
         with self._transaction() as db:
             keep = db.execute("SELECT max(id) FROM crawls WHERE result = 'success'").fetchone()[0] or -1
             doomed = "SELECT id FROM crawls WHERE started_at < ? AND id != ?"
+            if details_older_than is not None:
+                for table in ("observations", "documents"):
+                    db.execute(f"DELETE FROM {table} WHERE crawl_id IN ({doomed})", (details_older_than, keep))
             for table in ("observations", "aggregates", "documents"):
                 db.execute(f"DELETE FROM {table} WHERE crawl_id IN ({doomed})", (older_than, keep))
             return db.execute("DELETE FROM crawls WHERE started_at < ? AND id != ?", (older_than, keep)).rowcount

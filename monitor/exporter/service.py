@@ -46,6 +46,7 @@ class ServiceConfig:
     interval: float = 1800.0
     crawl_timeout: float = 900.0
     retention_days: float = 30.0
+    node_retention_days: float = 3.0  # per-node observations and full documents; aggregates keep retention_days
     top_k: int = DEFAULT_TOP_K
     known_providers: tuple[str, ...] = ()
 
@@ -121,7 +122,10 @@ class ExporterService:
         ended = self._clock()
         increments = crawl_totals(snapshot.meta.counters)
         self.store.record_success(document, snapshot.nodes, increments, ended - started, self.config.top_k)
-        self.store.prune(ended - self.config.retention_days * 86400)
+        self.store.prune(
+            ended - self.config.retention_days * 86400,
+            details_older_than=ended - min(self.config.node_retention_days, self.config.retention_days) * 86400,
+        )
         health = CrawlHealth(
             last_attempt_at=ended,
             last_attempt_ok=True,

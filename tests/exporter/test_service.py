@@ -20,7 +20,7 @@ from monitor.exporter.app import build_app, parse_since
 from monitor.exporter.history import DB_FILENAME, HistoryStore
 from monitor.exporter.service import ExporterService
 from monitor.exporter.synthetic import synthetic_snapshot
-from monitor.snapshot import Snapshot
+from monitor.snapshot import NodeRecord, Snapshot
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -200,3 +200,23 @@ def test_snapshot_document_carries_meta_without_nodes() -> None:
     doc = snapshot_document(s, {"x": 1})
     assert doc["meta"]["id"] == s.meta.id and "nodes" not in doc
     assert dataclasses.asdict(s.meta)["counters"] == doc["meta"]["counters"]
+
+
+def test_node_retention_drops_details_but_keeps_aggregates(tmp_path: Path) -> None:
+    store = HistoryStore(tmp_path / DB_FILENAME)
+    for i, started in enumerate((10.0, 500.0, 900.0)):
+        doc = {"meta": {"id": f"c{i}", "started_at": started, "ended_at": started + 5, "network": "n"},
+               "analysis": {"populations": []}}  # fmt: skip
+        observations = [NodeRecord(f"{i}{j:063x}", "00" * 64, "127.0.0.1", 30303, 30303) for j in range(3)]
+        store.record_success(doc, observations, {}, started, 5)
+
+    def count(table: str) -> int:
+        with store._transaction() as db:
+            return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+    before = (count("observations"), count("aggregates"), count("documents"))
+    assert store.prune(older_than=100.0, details_older_than=800.0) == 1  # crawl c0 goes entirely
+    assert len(store.history(0)) == 2  # c1 and c2 keep their aggregates
+    assert count("observations") < before[0] and count("documents") == 1  # only c2 (the latest) keeps details
+    assert store.load_state().document is not None and store.load_state().document["meta"]["id"] == "c2"
+    store.close()
