@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pyasn
 
-from monitor.hosting import load_default_resolver
+from monitor.hosting import Resolver, load_default_resolver
+from monitor.hosting.asn import ProviderAsns
 from monitor.hosting.bundled import read_cloudip
 from monitor.hosting.prefixes import is_public
 
@@ -62,8 +63,18 @@ def main() -> None:
     asndb = pyasn.pyasn(None, ipasn_string="\n".join(lines))
     pyasn_load = time.perf_counter() - t
 
+    # the C single lookup (monitor/hosting/_fastlookup.c) when built, and the pure-Python one over the same table
+    python = (
+        resolver if not resolver.native else Resolver.from_table(resolver.table, ProviderAsns.bundled(), native=False)
+    )
+
     def ours_single(ips: list[str]) -> None:
         lookup = resolver.lookup
+        for ip in ips:
+            lookup(ip)
+
+    def python_single(ips: list[str]) -> None:
+        lookup = python.lookup
         for ip in ips:
             lookup(ip)
 
@@ -76,9 +87,13 @@ def main() -> None:
         ("load, cold (build + write cache)", f"{cold:.2f} s"),
         ("load, warm (cache)", f"{warm:.2f} s"),
         ("pyasn load (same prefixes, from text)", f"{pyasn_load:.2f} s"),
+        ("single-lookup path", "C extension" if resolver.native else "pure Python (C extension not built or off)"),
     ]
     for label, ips in (("IPv4", v4), ("IPv6", v6)):
-        rows.append((f"ours single {label}", f"{rate(ours_single, ips):,.0f} /s"))
+        path = "C" if resolver.native else "Python"
+        rows.append((f"ours single {label} ({path})", f"{rate(ours_single, ips):,.0f} /s"))
+        if resolver.native:
+            rows.append((f"ours single {label} (Python)", f"{rate(python_single, ips):,.0f} /s"))
         rows.append((f"ours batched {label}", f"{rate(resolver.lookup_many, ips):,.0f} /s"))
         rows.append((f"pyasn single {label}", f"{rate(pyasn_single, ips):,.0f} /s"))
     dup = v4[:10_000] * 10  # a snapshot: many nodes share addresses

@@ -18,6 +18,7 @@ Batches go through numpy (:mod:`monitor.hosting.batch`).
 from __future__ import annotations
 
 import dataclasses
+import os
 import socket
 import struct
 from bisect import bisect_right as _bisect_right
@@ -39,6 +40,18 @@ __all__ = ["RangeHit", "Resolver", "build_range_table", "table_meta", "attribute
 
 if TYPE_CHECKING:
     from monitor.hosting.whois import WhoisFallback
+
+try:  # optional C extension (built by `pip install`, skipped without a compiler): single lookups ~3x faster
+    from monitor.hosting import _fastlookup
+except ImportError:  # pragma: no cover - depends on the build
+    _fastlookup = None  # type: ignore[assignment]
+
+NO_CEXT_ENV = "MONITOR_NO_CEXT"  # set to 1 to force the pure-Python single lookup (e.g. to compare or debug)
+
+
+def native_available() -> bool:
+    """Whether the C lookup extension is built and not disabled by ``MONITOR_NO_CEXT``."""
+    return _fastlookup is not None and os.environ.get(NO_CEXT_ENV, "") in ("", "0")
 
 
 UNKNOWN = "unknown"
@@ -118,18 +131,25 @@ class Resolver:
         asn_table: IntervalTable[AsnLabel] | None = None,
         asn_source: tuple[str, str] | None = None,
         datasets: dict[str, str] | None = None,
+        native: bool | None = None,
     ) -> None:
         meta = table_meta(geo, asn_source, datasets)
-        self._setup(fuse(ranges, asn_table or geo.asn, geo.country, meta), providers, overlays)
+        self._setup(fuse(ranges, asn_table or geo.asn, geo.country, meta), providers, overlays, native)
 
     @classmethod
-    def from_table(cls, table: FusedTable, providers: ProviderAsns, overlays: Sequence[RangeDataset] = ()) -> Resolver:
-        """A resolver over an already fused (e.g. cached) table; ``table.meta`` as :func:`table_meta` makes it."""
+    def from_table(cls, table: FusedTable, providers: ProviderAsns, overlays: Sequence[RangeDataset] = (),
+                   native: bool | None = None) -> Resolver:  # fmt: skip
+        """A resolver over an already fused (e.g. cached) table; ``table.meta`` as :func:`table_meta` makes it.
+
+        ``native``: use the C single lookup (``True`` raises ``RuntimeError`` if it is not built), the pure-Python one
+        (``False``), or the C one when available and ``MONITOR_NO_CEXT`` is not set (``None``).
+        """
         resolver = cls.__new__(cls)
-        resolver._setup(table, providers, overlays)
+        resolver._setup(table, providers, overlays, native)
         return resolver
 
-    def _setup(self, table: FusedTable, providers: ProviderAsns, overlays: Sequence[RangeDataset]) -> None:
+    def _setup(self, table: FusedTable, providers: ProviderAsns, overlays: Sequence[RangeDataset],
+               native: bool | None = None) -> None:  # fmt: skip
         meta = table.meta
         geo_source, geo_date = meta["geo"]
         self.datasets: dict[str, str] = dict(meta["datasets"])  # dataset name -> data date, for CrawlMeta.datasets
@@ -153,6 +173,24 @@ class Resolver:
         self._by_interval4: list[Attribution] = list(map(self._results.__getitem__, table.ids4))
         self._cache: dict[tuple[int, int], Attribution] = {}  # (overlay hit, triple id) -> attribution
         self.fallback: WhoisFallback | None = None  # set when online; see whois.attribute_snapshot_online
+        if native and _fastlookup is None:
+            raise RuntimeError("the C lookup extension monitor.hosting._fastlookup is not built")
+        if native is None:
+            native = native_available()
+        #: the C table behind single lookups, or None for the pure-Python path (also used whenever overlays exist)
+        self._native: _fastlookup.Table | None = None  # the C table behind single lookups (None: pure Python)
+        if native and _fastlookup is not None and self._overlay is None:  # overlays take the Python path
+            t = table
+            self._native = _fastlookup.Table(
+                t.starts4, t.ids4, t.bounds4, t.hi6, t.lo6, t.ids6, t.bounds6, self._results
+            )
+            # C parse + search + results[id] in one builtin call: no Python frame per lookup
+            self.lookup = self._native.get  # type: ignore[method-assign,assignment]
+
+    @property
+    def native(self) -> bool:
+        """True when single lookups run in the C extension (see :func:`native_available`)."""
+        return self._native is not None
 
     @classmethod
     def from_datasets(cls, ranges: Sequence[RangeDataset], geo: GeoTables, providers: ProviderAsns,
