@@ -66,6 +66,7 @@ class ClientInfo:
     network_id: int | None = None
     genesis: str | None = None
     disconnect_reason: str | None = None
+    fork_id: ForkIdInfo | None = None  # from the eth Status (the ENR's own is NodeRecord.fork_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +166,8 @@ def node_from_dict(data: Mapping[str, Any]) -> NodeRecord:
     if d.get("client") is not None:
         c = dict(d["client"])
         c["capabilities"] = tuple(c.get("capabilities", ()))
+        if c.get("fork_id") is not None:
+            c["fork_id"] = ForkIdInfo(**c["fork_id"])
         d["client"] = ClientInfo(**c)
     if d.get("attribution") is not None:
         d["attribution"] = Attribution(**d["attribution"])

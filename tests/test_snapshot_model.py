@@ -47,7 +47,13 @@ _records = st.builds(
     network=st.sampled_from(["mainnet", "other", "unknown"]),
     network_reason=_text,
     client=st.none()
-    | st.builds(ClientInfo, raw=_text, capabilities=st.lists(_text, max_size=3).map(tuple), network_id=_opt_int),
+    | st.builds(
+        ClientInfo,
+        raw=_text,
+        capabilities=st.lists(_text, max_size=3).map(tuple),
+        network_id=_opt_int,
+        fork_id=st.none() | st.builds(ForkIdInfo, hash=_text, next=st.integers(0, 2**40)),
+    ),
     attribution=st.none() | st.builds(Attribution, provider=_text, region=st.none() | _text, asn=_opt_int),
 )
 

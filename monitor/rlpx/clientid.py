@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-from monitor.snapshot import ClientInfo
+from monitor.snapshot import ClientInfo, ForkIdInfo
 
 __all__ = ["ClientId", "parse_client_id", "client_info"]
 
@@ -103,6 +103,7 @@ def client_info(
     network_id: int | None = None,
     genesis: str | None = None,
     disconnect_reason: str | None = None,
+    fork_id: ForkIdInfo | None = None,
 ) -> ClientInfo:
     """The snapshot's ClientInfo for a Hello's client id (language as its family, e.g. "go")."""
     parsed = parse_client_id(raw)
@@ -116,4 +117,5 @@ def client_info(
         network_id=network_id,
         genesis=genesis,
         disconnect_reason=disconnect_reason,
+        fork_id=fork_id,
     )

@@ -24,7 +24,7 @@ from monitor.rlpx.eth import ETH68, ETH69, Status
 from monitor.rlpx.handshake import static_pubkey
 from monitor.rlpx.messages import P2P_VERSION, Capability, Disconnect, DisconnectReason, Hello
 from monitor.rlpx.session import DisconnectReceived, HelloReceived, Session, StatusReceived
-from monitor.snapshot import ClientInfo
+from monitor.snapshot import ClientInfo, ForkIdInfo
 
 __all__ = ["DialKind", "DIAL_KINDS", "DialTarget", "DialResult", "DEFAULT_CLIENT_ID", "our_hello", "dial", "dial_many"]
 
@@ -81,6 +81,7 @@ class DialResult:
             network_id=status.network_id if status else None,
             genesis=status.genesis.hex() if status else None,
             disconnect_reason=self.disconnect.label if self.disconnect else None,
+            fork_id=ForkIdInfo(status.fork_id.hash.hex(), status.fork_id.next) if status else None,
         )
 
 

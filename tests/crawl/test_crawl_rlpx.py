@@ -103,6 +103,11 @@ async def test_crawl_reads_client_and_status_from_devp2p_peers(
     for record in with_status:
         assert record.client is not None and record.client.name  # parsed from devp2p's Hello client id
         assert record.client.genesis == announced["genesis"]
+        assert record.client.fork_id is not None
+        assert (record.client.fork_id.hash, record.client.fork_id.next) == (
+            announced["fork_hash"],
+            announced["fork_next"],
+        )
         # The verdict now comes from the peer's Status, not its ENR: devp2p 10.0 announces Prague's fork id, which
         # EIP-2124 calls stale once mainnet has passed Osaka — "other", with that reason, is the right answer.
         assert record.network == ("mainnet" if ok else "other"), record.network_reason
