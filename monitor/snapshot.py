@@ -126,10 +126,14 @@ class CrawlMeta:
     simulated: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Snapshot:
     meta: CrawlMeta
     nodes: tuple[NodeRecord, ...]
+
+    def __repr__(self) -> str:
+        # Short on purpose: asyncio.run() may repr its main task's result (see CrawlOutcome.__repr__).
+        return f"Snapshot({self.meta.network}, {len(self.nodes)} nodes, id {self.meta.id})"
 
     def to_dict(self) -> dict[str, Any]:
         return {

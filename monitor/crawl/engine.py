@@ -62,7 +62,7 @@ class EngineProgress:
         return self.visited / self.elapsed if self.elapsed > 0 else 0.0
 
 
-@dataclass
+@dataclass(repr=False)
 class EngineResult(Generic[T, R]):
     tasks: dict[Hashable, T] = field(default_factory=dict)  # every distinct task ever seen, by key
     results: dict[Hashable, R] = field(default_factory=dict)  # the latest result per visited key
@@ -71,6 +71,9 @@ class EngineResult(Generic[T, R]):
     deadline_hit: bool = False
     started_at: float = 0.0
     ended_at: float = 0.0
+
+    def __repr__(self) -> str:  # a crawl's full repr is huge; see CrawlOutcome.__repr__
+        return f"EngineResult({len(self.tasks)} tasks, {len(self.results)} results)"
 
 
 class CrawlEngine(Generic[T, R]):

@@ -77,12 +77,17 @@ class CrawlSettings:
         }
 
 
-@dataclass
+@dataclass(repr=False)
 class CrawlOutcome:
     nodes: list[NodeRecord]
     meta: CrawlMeta
     engine: EngineResult[Peer, Visit]
     packets: Counter[str]
+
+    def __repr__(self) -> str:
+        # Short on purpose: asyncio.run() reprs its main task's result while restoring the SIGINT handler
+        # (CPython 3.11 signal/enum quirk), and the full dataclass repr of a crawl is hundreds of MB.
+        return f"CrawlOutcome({len(self.nodes)} nodes, crawl {self.meta.id})"
 
 
 def _listen_host(settings: CrawlSettings, netrestrict: NetRestrict) -> str:
