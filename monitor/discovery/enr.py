@@ -32,6 +32,7 @@ from monitor.discovery.keys import (
     verify_compact,
 )
 from monitor.errors import DecodeError, SignatureError
+from monitor.rlpitems import uint_bytes
 
 __all__ = ["ENR", "RlpItem", "MAX_RECORD_SIZE", "TEXT_PREFIX"]
 
@@ -63,18 +64,12 @@ def _decode_uint(raw: RlpItem, what: str, max_bytes: int) -> int:
     return int.from_bytes(raw, "big")
 
 
-def _encode_uint(value: int) -> bytes:
-    if value < 0:
-        raise ValueError("RLP integers are unsigned")
-    return value.to_bytes((value.bit_length() + 7) // 8, "big")
-
-
 def _to_item(value: FieldValue) -> RlpItem:
     """Encode a builder argument the way the spec stores it (ints big endian, addresses packed)."""
     if isinstance(value, bool):
         raise ValueError("booleans have no ENR encoding")
     if isinstance(value, int):
-        return _encode_uint(value)
+        return uint_bytes(value)
     if isinstance(value, str):
         return value.encode()
     if isinstance(value, (IPv4Address, IPv6Address)):
@@ -213,7 +208,7 @@ class ENR:
         return record
 
     def _flat(self) -> list[RlpItem]:
-        flat: list[RlpItem] = [_encode_uint(self.seq)]
+        flat: list[RlpItem] = [uint_bytes(self.seq)]
         for k, v in self.pairs:
             flat.extend((k, v))
         return flat

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from monitor.errors import DecodeError
+from monitor.rlpitems import uint_bytes
 
 __all__ = [
     "ForkId",
@@ -76,7 +77,7 @@ class ForkId:
         return cls(raw_hash, int.from_bytes(raw_next, "big"))
 
     def to_rlp_item(self) -> list[bytes]:
-        return [self.hash, self.next.to_bytes((self.next.bit_length() + 7) // 8, "big")]
+        return [self.hash, uint_bytes(self.next)]
 
     def __str__(self) -> str:
         return f"0x{self.hash.hex()} next={self.next}"

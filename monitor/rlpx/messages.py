@@ -13,6 +13,7 @@ from typing import Any, Final, TypeAlias
 
 import rlp
 
+from monitor import rlpitems
 from monitor.discovery.keys import PublicKey
 from monitor.rlpx import snappy
 from monitor.rlpx.errors import MessageError
@@ -122,16 +123,11 @@ P2PMessage: TypeAlias = Hello | Disconnect | Ping | Pong
 
 
 def as_bytes(item: Any, what: str) -> bytes:
-    if not isinstance(item, bytes):
-        raise MessageError(f"{what} must be a string")
-    return item
+    return rlpitems.as_bytes(item, what, MessageError)
 
 
 def as_uint(item: Any, what: str, max_bytes: int = 8) -> int:
-    value = as_bytes(item, what)
-    if len(value) > max_bytes:
-        raise MessageError(f"{what} exceeds {max_bytes} bytes")
-    return int.from_bytes(value, "big")
+    return rlpitems.as_uint(item, what, max_bytes, MessageError)
 
 
 def decode_rlp(payload: bytes) -> Any:

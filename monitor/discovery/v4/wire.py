@@ -19,6 +19,7 @@ import rlp
 
 from monitor.discovery.keys import PrivateKey, PublicKey, keccak256, recover_pubkey
 from monitor.errors import DecodeError, ExpiredError, SignatureError
+from monitor.rlpitems import as_bytes, as_list, as_uint, uint_bytes
 
 __all__ = [
     "MAX_PACKET_SIZE",
@@ -139,35 +140,31 @@ class Decoded:
 # -- encoding ---------------------------------------------------------------------------------------------------
 
 
-def _uint(value: int) -> bytes:
-    return value.to_bytes((value.bit_length() + 7) // 8, "big") if value else b""
-
-
 def _ip_bytes(ip: IPAddress | None) -> bytes:
     return ip.packed if ip is not None else b""
 
 
 def _endpoint(ep: Endpoint) -> list[bytes]:
-    return [_ip_bytes(ep.ip), _uint(ep.udp), _uint(ep.tcp)]
+    return [_ip_bytes(ep.ip), uint_bytes(ep.udp), uint_bytes(ep.tcp)]
 
 
 def _payload(packet: Packet) -> list[Any]:
     if isinstance(packet, Ping):
-        items: list[Any] = [_uint(packet.version), _endpoint(packet.sender), _endpoint(packet.recipient)]
-        items.append(_uint(packet.expiration))
+        items: list[Any] = [uint_bytes(packet.version), _endpoint(packet.sender), _endpoint(packet.recipient)]
+        items.append(uint_bytes(packet.expiration))
         if packet.enr_seq is not None:
-            items.append(_uint(packet.enr_seq))
+            items.append(uint_bytes(packet.enr_seq))
     elif isinstance(packet, Pong):
-        items = [_endpoint(packet.recipient), packet.ping_hash, _uint(packet.expiration)]
+        items = [_endpoint(packet.recipient), packet.ping_hash, uint_bytes(packet.expiration)]
         if packet.enr_seq is not None:
-            items.append(_uint(packet.enr_seq))
+            items.append(uint_bytes(packet.enr_seq))
     elif isinstance(packet, FindNode):
-        items = [packet.target, _uint(packet.expiration)]
+        items = [packet.target, uint_bytes(packet.expiration)]
     elif isinstance(packet, Neighbors):
-        nodes = [[_ip_bytes(n.ip), _uint(n.udp), _uint(n.tcp), bytes(n.pubkey)] for n in packet.nodes]
-        items = [nodes, _uint(packet.expiration)]
+        nodes = [[_ip_bytes(n.ip), uint_bytes(n.udp), uint_bytes(n.tcp), bytes(n.pubkey)] for n in packet.nodes]
+        items = [nodes, uint_bytes(packet.expiration)]
     elif isinstance(packet, ENRRequest):
-        items = [_uint(packet.expiration)]
+        items = [uint_bytes(packet.expiration)]
     else:
         items = [packet.request_hash, rlp.decode(packet.record)]
     return items + list(packet.rest)
@@ -184,29 +181,8 @@ def encode(packet: Packet, key: PrivateKey) -> tuple[bytes, bytes]:
 # -- decoding ---------------------------------------------------------------------------------------------------
 
 
-def _as_bytes(item: Any, what: str) -> bytes:
-    if not isinstance(item, bytes):
-        raise DecodeError(f"{what}: expected a byte string, got a list")
-    return item
-
-
-def _as_list(item: Any, what: str, min_len: int) -> list[Any]:
-    if not isinstance(item, list):
-        raise DecodeError(f"{what}: expected a list")
-    if len(item) < min_len:
-        raise DecodeError(f"{what}: expected at least {min_len} elements, got {len(item)}")
-    return item
-
-
-def _as_uint(item: Any, what: str, max_bytes: int = 8) -> int:
-    raw = _as_bytes(item, what)
-    if len(raw) > max_bytes:
-        raise DecodeError(f"{what}: integer longer than {max_bytes} bytes")
-    return int.from_bytes(raw, "big")
-
-
 def _as_ip(item: Any, what: str) -> IPAddress | None:
-    raw = _as_bytes(item, what)
+    raw = as_bytes(item, what)
     if len(raw) == 4:
         return ipaddress.IPv4Address(raw)
     if len(raw) == 16:
@@ -217,8 +193,8 @@ def _as_ip(item: Any, what: str) -> IPAddress | None:
 
 
 def _as_endpoint(item: Any, what: str) -> Endpoint:
-    ep = _as_list(item, what, 3)
-    return Endpoint(_as_ip(ep[0], what), _as_uint(ep[1], f"{what} udp", 2), _as_uint(ep[2], f"{what} tcp", 2))
+    ep = as_list(item, what, 3)
+    return Endpoint(_as_ip(ep[0], what), as_uint(ep[1], f"{what} udp", 2), as_uint(ep[2], f"{what} tcp", 2))
 
 
 def _opt_seq(items: list[Any], index: int) -> tuple[int | None, tuple[Any, ...]]:
@@ -232,60 +208,60 @@ def _opt_seq(items: list[Any], index: int) -> tuple[int | None, tuple[Any, ...]]
 
 
 def _parse_ping(items: list[Any]) -> Ping:
-    _as_list(items, "ping", 4)
+    as_list(items, "ping", 4)
     seq, rest = _opt_seq(items, 4)
     return Ping(
-        version=_as_uint(items[0], "ping version", 32),
+        version=as_uint(items[0], "ping version", 32),
         sender=_as_endpoint(items[1], "ping from"),
         recipient=_as_endpoint(items[2], "ping to"),
-        expiration=_as_uint(items[3], "ping expiration"),
+        expiration=as_uint(items[3], "ping expiration"),
         enr_seq=seq,
         rest=rest,
     )
 
 
 def _parse_pong(items: list[Any]) -> Pong:
-    _as_list(items, "pong", 3)
-    ping_hash = _as_bytes(items[1], "pong ping-hash")
+    as_list(items, "pong", 3)
+    ping_hash = as_bytes(items[1], "pong ping-hash")
     if len(ping_hash) != 32:
         raise DecodeError("pong ping-hash must be 32 bytes")
     seq, rest = _opt_seq(items, 3)
-    return Pong(_as_endpoint(items[0], "pong to"), ping_hash, _as_uint(items[2], "pong expiration"), seq, rest)
+    return Pong(_as_endpoint(items[0], "pong to"), ping_hash, as_uint(items[2], "pong expiration"), seq, rest)
 
 
 def _parse_findnode(items: list[Any]) -> FindNode:
-    _as_list(items, "findnode", 2)
-    target = _as_bytes(items[0], "findnode target")
+    as_list(items, "findnode", 2)
+    target = as_bytes(items[0], "findnode target")
     if len(target) != 64:
         raise DecodeError("findnode target must be 64 bytes")
-    return FindNode(target, _as_uint(items[1], "findnode expiration"), tuple(items[2:]))
+    return FindNode(target, as_uint(items[1], "findnode expiration"), tuple(items[2:]))
 
 
 def _parse_neighbors(items: list[Any]) -> Neighbors:
-    _as_list(items, "neighbors", 2)
+    as_list(items, "neighbors", 2)
     nodes = []
-    for raw in _as_list(items[0], "neighbors nodes", 0):
-        entry = _as_list(raw, "neighbors node", 4)
-        pubkey = _as_bytes(entry[3], "neighbors node id")
+    for raw in as_list(items[0], "neighbors nodes", 0):
+        entry = as_list(raw, "neighbors node", 4)
+        pubkey = as_bytes(entry[3], "neighbors node id")
         if len(pubkey) != 64:
             raise DecodeError("neighbors node id must be 64 bytes")
         ip = _as_ip(entry[0], "neighbors node ip")
-        udp, tcp = _as_uint(entry[1], "neighbors udp", 2), _as_uint(entry[2], "neighbors tcp", 2)
+        udp, tcp = as_uint(entry[1], "neighbors udp", 2), as_uint(entry[2], "neighbors tcp", 2)
         nodes.append(NodeEntry(ip, udp, tcp, PublicKey(pubkey)))
-    return Neighbors(tuple(nodes), _as_uint(items[1], "neighbors expiration"), tuple(items[2:]))
+    return Neighbors(tuple(nodes), as_uint(items[1], "neighbors expiration"), tuple(items[2:]))
 
 
 def _parse_enrrequest(items: list[Any]) -> ENRRequest:
-    _as_list(items, "enrrequest", 1)
-    return ENRRequest(_as_uint(items[0], "enrrequest expiration"), tuple(items[1:]))
+    as_list(items, "enrrequest", 1)
+    return ENRRequest(as_uint(items[0], "enrrequest expiration"), tuple(items[1:]))
 
 
 def _parse_enrresponse(items: list[Any]) -> ENRResponse:
-    _as_list(items, "enrresponse", 2)
-    request_hash = _as_bytes(items[0], "enrresponse request-hash")
+    as_list(items, "enrresponse", 2)
+    request_hash = as_bytes(items[0], "enrresponse request-hash")
     if len(request_hash) != 32:
         raise DecodeError("enrresponse request-hash must be 32 bytes")
-    record = _as_list(items[1], "enrresponse record", 2)
+    record = as_list(items[1], "enrresponse record", 2)
     return ENRResponse(request_hash, rlp.encode(record), tuple(items[2:]))
 
 
