@@ -11,6 +11,13 @@
  * There is no global mutable state: Table is a heap type owned by the module object (multi-phase init), and
  * everything a lookup needs lives in the Table instance.
  *
+ * Lazy results: get() returns results[id]. When that entry is None and the table was given a `compose` callable,
+ * get() calls compose(id), stores its return value in results[id] and returns it, so each result is built on first
+ * use (monitor.hosting.resolver composes ~0.1 M Attributions this way instead of all of them at load). All of this
+ * runs under the GIL; compose() is Python code and may let other threads run, so two threads can compose the same id
+ * at once: the first to store wins and the other returns the stored object (its own result is dropped). An exception
+ * raised by compose() propagates from get() unchanged and nothing is stored.
+ *
  * Parsing rules, identical to monitor.hosting.resolver.Resolver.lookup / monitor.hosting.prefixes.parse_ip:
  *   - the string is encoded as UTF-8 (lone surrogates raise UnicodeEncodeError), and an embedded NUL raises
  *     ValueError("embedded null character"), as socket.inet_pton does;
@@ -42,6 +49,7 @@ typedef struct {
     const uint64_t *hi6, *lo6;
     Py_ssize_t n4, n6;
     PyObject *results; /* optional list: get() returns results[id] (a strong reference, hence the GC support) */
+    PyObject *compose; /* optional callable: compose(id) fills a results[id] that is None (strong reference too) */
 } TableObject;
 
 /* Take a read-only, C-contiguous, one-dimensional buffer of native unsigned integers of `itemsize` bytes. */
@@ -91,6 +99,7 @@ Table_traverse(TableObject *self, visitproc visit, void *arg)
 {
     Py_VISIT(Py_TYPE(self)); /* heap type instances reference their type */
     Py_VISIT(self->results);
+    Py_VISIT(self->compose);
     return 0;
 }
 
@@ -98,6 +107,7 @@ static int
 Table_clear(TableObject *self)
 {
     Py_CLEAR(self->results);
+    Py_CLEAR(self->compose);
     return 0;
 }
 
@@ -118,15 +128,24 @@ Table_dealloc(TableObject *self)
 static int
 Table_init(TableObject *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"starts4", "ids4", "bounds4", "hi6", "lo6", "ids6", "bounds6", "results", NULL};
+    static char *kwlist[] = {"starts4", "ids4", "bounds4", "hi6", "lo6", "ids6", "bounds6", "results", "compose",
+                             NULL};
     PyObject *o[7];
-    PyObject *results = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOOOOO|O:Table", kwlist, &o[0], &o[1], &o[2], &o[3], &o[4], &o[5],
-                                     &o[6], &results)) {
+    PyObject *results = Py_None, *compose = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOOOOO|OO:Table", kwlist, &o[0], &o[1], &o[2], &o[3], &o[4], &o[5],
+                                     &o[6], &results, &compose)) {
         return -1;
     }
     if (results != Py_None && !PyList_Check(results)) {
         PyErr_SetString(PyExc_TypeError, "results must be a list or None");
+        return -1;
+    }
+    if (compose != Py_None && !PyCallable_Check(compose)) {
+        PyErr_SetString(PyExc_TypeError, "compose must be callable or None");
+        return -1;
+    }
+    if (compose != Py_None && results == Py_None) {
+        PyErr_SetString(PyExc_TypeError, "compose needs a results list to fill");
         return -1;
     }
     if (self->nviews != 0) {
@@ -160,6 +179,9 @@ Table_init(TableObject *self, PyObject *args, PyObject *kwds)
     }
     if (results != Py_None) {
         self->results = Py_NewRef(results);
+    }
+    if (compose != Py_None) {
+        self->compose = Py_NewRef(compose);
     }
     self->ready = 1;
     return 0;
@@ -273,6 +295,36 @@ Table_lookup(TableObject *self, PyObject *text)
     return id == -2 ? NULL : PyLong_FromLong(id);
 }
 
+/* First use of results[id] (None): compose(id), store the result in the list and return it (a new reference). */
+static PyObject *
+compose_result(TableObject *self, long id)
+{
+    /* Strong references for the duration of the call: compose() runs arbitrary Python code. */
+    PyObject *compose = Py_NewRef(self->compose);
+    PyObject *results = Py_NewRef(self->results);
+    PyObject *made = NULL;
+    PyObject *arg = PyLong_FromLong(id);
+    if (arg != NULL) {
+        made = PyObject_CallOneArg(compose, arg);
+        Py_DECREF(arg);
+    }
+    /* compose() may have let another thread fill the entry, or (perversely) resized the list: re-check both. */
+    if (made != NULL && id < PyList_GET_SIZE(results)) {
+        PyObject *now = PyList_GET_ITEM(results, id); /* borrowed */
+        if (now != Py_None) { /* another thread stored first: return its object, so every caller shares one */
+            PyObject *mine = made;
+            made = Py_NewRef(now);
+            Py_DECREF(mine); /* after taking `now`: dropping ours may run arbitrary code */
+        }
+        else if (PyList_SetItem(results, id, Py_NewRef(made)) < 0) { /* steals the new reference, drops the None */
+            Py_CLEAR(made);
+        }
+    }
+    Py_DECREF(results);
+    Py_DECREF(compose);
+    return made;
+}
+
 static PyObject *
 Table_get(TableObject *self, PyObject *text)
 {
@@ -288,7 +340,11 @@ Table_get(TableObject *self, PyObject *text)
         PyErr_Format(PyExc_IndexError, "interval id %ld has no result", id);
         return NULL;
     }
-    return Py_NewRef(PyList_GET_ITEM(self->results, id));
+    PyObject *found = PyList_GET_ITEM(self->results, id); /* borrowed */
+    if (found != Py_None || self->compose == NULL) {
+        return Py_NewRef(found);
+    }
+    return compose_result(self, id);
 }
 
 static PyObject *
@@ -303,15 +359,19 @@ static PyMethodDef Table_methods[] = {
      "ip is not an IP address."},
     {"get", (PyCFunction)Table_get, METH_O,
      "get(ip) -> object\n\nresults[lookup(ip)] (the results list given to the constructor); ValueError if ip is not an "
-     "IP address, IndexError if its id has no result."},
+     "IP address, IndexError if its id has no result. If that entry is None and a compose callable was given, "
+     "compose(id) is called, stored in results[id] and returned (its exceptions propagate)."},
     {"sizes", (PyCFunction)Table_len, METH_NOARGS, "sizes() -> (IPv4 intervals, IPv6 intervals)"},
     {NULL, NULL, 0, NULL},
 };
 
 static PyType_Slot Table_slots[] = {
-    {Py_tp_doc, PyDoc_STR("Table(starts4, ids4, bounds4, hi6, lo6, ids6, bounds6, results=None): lookups in a fused interval table."
+    {Py_tp_doc, PyDoc_STR("Table(starts4, ids4, bounds4, hi6, lo6, ids6, bounds6, results=None, compose=None): lookups in "
+                          "a fused interval table."
                           "\n\nstarts4/ids4/bounds4/ids6/bounds6: uint32 buffers; hi6/lo6: uint64 buffers (native "
-                          "byte order); bounds*: the top-prefix index of monitor.hosting.fused.FusedTable.")},
+                          "byte order); bounds*: the top-prefix index of monitor.hosting.fused.FusedTable; results: "
+                          "a list get() indexes by id; compose: called as compose(id) by get() to fill an entry of "
+                          "results that is None (lazy results).")},
     {Py_tp_new, PyType_GenericNew},
     {Py_tp_init, Table_init},
     {Py_tp_dealloc, Table_dealloc},

@@ -15,19 +15,33 @@ import gzip
 import importlib.util
 import io
 import pickle
-from array import array
+import zlib
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from itertools import chain
 from pathlib import Path
 from typing import Generic, TypeVar
 
+import numpy as np
+import numpy.typing as npt
+
 from monitor.errors import DatasetError
 from monitor.hosting.prefixes import parse_ip
+from monitor.hosting.steps import BITS, Steps, cidr_steps, interval_steps, split_v6
 
-__all__ = ["AsInfo", "IntervalTable", "GeoTables", "ProviderAsns", "geoip2fast_path", "load_geoip2fast", "read_iptoasn"]
+__all__ = [
+    "AsInfo",
+    "CidrTable",
+    "GeoTables",
+    "IntervalTable",
+    "LabelTable",
+    "ProviderAsns",
+    "geoip2fast_path",
+    "load_geoip2fast",
+    "read_iptoasn",
+]
 
 T = TypeVar("T")
 _V4_LIMIT = 1 << 32
@@ -35,6 +49,7 @@ _GEOIP2FAST_FILE = "geoip2fast-asn-ipv6.dat.gz"
 _RESERVED_COUNTRY_SLOTS = 16  # geoip2fast lists its private/reserved pseudo-countries first
 _PSEUDO_AS_NAMES = frozenset({"<unknown>", "IANA.ORG"})  # geoip2fast's labels for unrouted/reserved space
 Rows = tuple[list[int], list[int], list[int]]
+U64 = npt.NDArray[np.uint64]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,62 +58,82 @@ class AsInfo:
     name: str | None
 
 
-class IntervalTable(Generic[T]):
-    """Sorted, non-overlapping intervals with a label each; gaps allowed.
+class LabelTable(Generic[T]):
+    """An address → label table that can give its step function (what :func:`monitor.hosting.fused.fuse` merges).
 
-    Rows are ``(starts, ends, label ids)`` per family plus one shared ``labels`` list. An interval ends at
-    ``ends[i]``, or — in CIDR mode, when ``ends`` holds prefix lengths — at ``starts[i] + 2**(bits - ends[i]) - 1``:
-    geoip2fast stores prefix lengths, and not expanding 1.4 M of them saves a third of the load time.
+    ``labels`` is shared by both families; ``steps(version)`` labels index it (-1: nothing, or a ``None`` label).
     """
 
-    __slots__ = ("_cidr", "_labels", "_rows", "_sizes", "size")
+    __slots__ = ("_labels",)
 
-    def __init__(self, rows: Mapping[int, tuple[list[int], list[int], list[int]]], labels: list[T | None], *,
-                 cidr: bool = False) -> None:  # fmt: skip
-        empty: tuple[list[int], list[int], list[int]] = ([], [], [])
-        self._rows: dict[int, tuple[Sequence[int], Sequence[int], Sequence[int]]] = {
-            v: rows.get(v, empty) for v in (4, 6)
-        }
-        # IPv4 columns as C arrays: bisect then reads contiguous memory instead of chasing 10^6 int objects
-        # (measured 2x faster on random lookups); IPv6 values do not fit a machine word.
-        v4 = self._rows[4]
-        self._rows[4] = (array("I", v4[0]), array("Q" if not cidr else "B", v4[1]), array("I", v4[2]))
+    def __init__(self, labels: list[T | None]) -> None:
         self._labels = labels
-        self._cidr = cidr
-        self._sizes = {v: [(1 << (bits - n)) - 1 for n in range(bits + 1)] for v, bits in ((4, 32), (6, 128))}
-        self.size = sum(len(r[0]) for r in self._rows.values())
-
-    def lookup(self, version: int, value: int) -> T | None:
-        starts, ends, ids = self._rows[version]
-        i = bisect_right(starts, value) - 1
-        if i < 0:
-            return None
-        end = starts[i] + self._sizes[version][ends[i]] if self._cidr else ends[i]
-        return self._labels[ids[i]] if value <= end else None
 
     @property
     def labels(self) -> list[T | None]:
         return self._labels
 
-    def columns(self, version: int) -> tuple[Sequence[int], Sequence[int], Sequence[int], bool]:
-        """The raw rows: ``(starts, ends or prefix lengths, label ids, cidr)``; see :meth:`intervals`."""
-        starts, ends, ids = self._rows[version]
-        return starts, ends, ids, self._cidr
+    def steps(self, version: int) -> Steps:
+        raise NotImplementedError
 
-    def intervals(self, version: int) -> tuple[Sequence[int], list[int], list[int]]:
+    def lookup(self, version: int, value: int) -> T | None:
+        """One address, straight from the step function (a reference for tests; the resolver never calls it)."""
+        steps = self.steps(version)
+        key = np.array([value >> 64], dtype=np.uint64), np.array([value & ((1 << 64) - 1)], dtype=np.uint64)
+        i = int(np.flatnonzero((steps.hi < key[0]) | ((steps.hi == key[0]) & (steps.lo <= key[1])))[-1])
+        label = int(steps.labels[i])
+        return self._labels[label] if label >= 0 else None
+
+    def _none_to_gap(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        none = np.array([label is None for label in self._labels] or [True], dtype=bool)
+        out: npt.NDArray[np.int64] = np.where(none[ids], -1, ids) if len(ids) else ids
+        return out
+
+
+class IntervalTable(LabelTable[T]):
+    """Sorted, non-overlapping ``[start, end]`` intervals (Python ints) with a label id each; gaps allowed.
+
+    Rows are ``(starts, ends, label ids)`` per family. Used for the refreshed iptoasn file and in tests.
+    """
+
+    __slots__ = ("_rows", "size")
+
+    def __init__(self, rows: Mapping[int, tuple[list[int], list[int], list[int]]], labels: list[T | None]) -> None:
+        super().__init__(labels)
+        empty: tuple[list[int], list[int], list[int]] = ([], [], [])
+        self._rows = {v: rows.get(v, empty) for v in (4, 6)}
+        self.size = sum(len(r[0]) for r in self._rows.values())
+
+    def intervals(self, version: int) -> tuple[list[int], list[int], list[int]]:
         """``(starts, inclusive ends, label ids)``; ids of ``None`` labels are -1 (the same as no interval)."""
         starts, ends, ids = self._rows[version]
-        if self._cidr:
-            sizes = self._sizes[version]
-            ends = [s + sizes[n] for s, n in zip(starts, ends, strict=True)]
         labels = self._labels
-        return starts, list(ends), [-1 if labels[i] is None else i for i in ids]
+        return starts, ends, [-1 if labels[i] is None else i for i in ids]
+
+    def steps(self, version: int) -> Steps:
+        return interval_steps(*self.intervals(version), BITS[version])
+
+
+class CidrTable(LabelTable[T]):
+    """Sorted, non-overlapping CIDR blocks as numpy columns: start halves, prefix length, label id (geoip2fast)."""
+
+    __slots__ = ("_cols", "size")
+
+    def __init__(self, cols: Mapping[int, tuple[U64, U64, npt.NDArray[np.uint8], npt.NDArray[np.int64]]],
+                 labels: list[T | None]) -> None:  # fmt: skip
+        super().__init__(labels)
+        self._cols = dict(cols)
+        self.size = sum(len(c[0]) for c in self._cols.values())
+
+    def steps(self, version: int) -> Steps:
+        hi, lo, plen, ids = self._cols[version]
+        return cidr_steps(version, hi, lo, plen, self._none_to_gap(ids))
 
 
 @dataclass(frozen=True, slots=True)
 class GeoTables:
-    asn: IntervalTable[AsInfo | str]
-    country: IntervalTable[str]
+    asn: LabelTable[AsInfo | str]
+    country: LabelTable[str]
     source: str
     data_date: str
 
@@ -110,21 +145,32 @@ def geoip2fast_path() -> Path:
     return Path(spec.origin).parent / _GEOIP2FAST_FILE
 
 
-def _split_families(chunks: tuple[list[list[int]], list[list[int]], list[list[int]]]) -> dict[int, Rows]:
-    """geoip2fast keeps IPv4 and IPv6 in one integer space, in chunks; we want one flat list per family."""
-    firsts, netlens, ids = (list(chain.from_iterable(c)) for c in chunks)
-    cut = bisect_right(firsts, _V4_LIMIT - 1)
-    return {4: (firsts[:cut], netlens[:cut], ids[:cut]), 6: (firsts[cut:], netlens[cut:], ids[cut:])}
+def _cidr_columns(
+    firsts: list[list[int]], plens: list[list[int]], ids: list[list[int]]
+) -> dict[int, tuple[U64, U64, npt.NDArray[np.uint8], npt.NDArray[np.int64]]]:
+    """geoip2fast keeps IPv4 and IPv6 in one integer space, in chunks; we want numpy columns per family."""
+    flat = list(chain.from_iterable(firsts))
+    cut = bisect_right(flat, _V4_LIMIT - 1)
+    n = len(flat)
+    if sum(map(len, plens)) != n or sum(map(len, ids)) != n:
+        raise ValueError("geoip2fast columns differ in length")
+    plen = np.fromiter(chain.from_iterable(plens), dtype=np.uint8, count=n)
+    label = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=n)
+    hi6, lo6 = split_v6(flat[cut:])
+    lo4 = np.array(flat[:cut], dtype=np.uint64)
+    return {4: (np.zeros(cut, np.uint64), lo4, plen[:cut], label[:cut]), 6: (hi6, lo6, plen[cut:], label[cut:])}
 
 
 def load_geoip2fast(path: Path | None = None) -> GeoTables:
     """Country and AS-name tables from geoip2fast's bundled GeoLite2 file (format version 120, country + ASN)."""
     path = path or geoip2fast_path()
     try:
-        with gzip.open(path, "rb") as fh:
-            version, info, _total, db = pickle.load(fh)
+        # one-shot zlib (wbits 31: gzip framing) instead of GzipFile's chunked reads
+        version, info, _total, db = pickle.loads(zlib.decompress(path.read_bytes(), 31))
         (_idx, _idx_asn, country_names, asn_names, firsts, firsts_asn, country_ids, asn_ids, netlens, netlens_asn) = db
-    except (OSError, EOFError, ValueError, TypeError, pickle.UnpicklingError) as err:
+        country_cols = _cidr_columns(firsts, netlens, country_ids)
+        asn_cols = _cidr_columns(firsts_asn, netlens_asn, asn_ids)
+    except (OSError, EOFError, ValueError, TypeError, OverflowError, zlib.error, pickle.UnpicklingError) as err:
         raise DatasetError(f"cannot read geoip2fast data {path}: {err}") from err
     if version != 120 or not info.get("asn"):
         raise DatasetError(f"{path}: unsupported geoip2fast data (version {version}, info {info})")
@@ -135,11 +181,7 @@ def load_geoip2fast(path: Path | None = None) -> GeoTables:
     ]
     # Labels stay plain names (72 k AsInfo objects would cost 0.1 s); the resolver wraps the few it meets.
     infos: list[AsInfo | str | None] = [None if n in _PSEUDO_AS_NAMES else n for n in asn_names]
-    asn_table: IntervalTable[AsInfo | str] = IntervalTable(
-        _split_families((firsts_asn, netlens_asn, asn_ids)), infos, cidr=True
-    )
-    country_table: IntervalTable[str] = IntervalTable(_split_families((firsts, netlens, country_ids)), codes, cidr=True)
-    return GeoTables(asn_table, country_table, "geoip2fast", date)
+    return GeoTables(CidrTable(asn_cols, infos), CidrTable(country_cols, codes), "geoip2fast", date)
 
 
 def read_iptoasn(raw: bytes, source: str = "iptoasn") -> IntervalTable[AsInfo | str]:

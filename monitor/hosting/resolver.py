@@ -10,8 +10,9 @@ Order of evidence for one address:
 4. anything else is ``other:<AS name>`` (never dropped), or ``unknown`` when no table knows the address.
 
 Country and AS always come from the AS/country tables, whichever layer named the provider. The range, AS and country
-tables are fused at build time (:mod:`monitor.hosting.fused`), and every distinct answer is composed once at load, so a
-lookup is one narrowed search plus one list index and allocates nothing; identical answers share one object.
+tables are fused at build time (:mod:`monitor.hosting.fused`); each distinct answer (one per fused triple id, ~0.1 M)
+is composed on its first use and kept, so a later lookup is one narrowed search plus two indexes and allocates nothing,
+and identical answers share one object. Loading composes nothing (composing all of them up front took ~0.25 s).
 Batches go through numpy (:mod:`monitor.hosting.batch`).
 """
 
@@ -24,19 +25,32 @@ import struct
 from bisect import bisect_right as _bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from itertools import compress, repeat
+from operator import is_
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import numpy.typing as npt
 
-from monitor.hosting.asn import AsInfo, GeoTables, IntervalTable, ProviderAsns
+from monitor.hosting.asn import AsInfo, GeoTables, LabelTable, ProviderAsns
 from monitor.hosting.batch import resolve_batch
 from monitor.hosting.formats import RangeDataset
 from monitor.hosting.fused import SHIFT4, FusedTable, fuse
 from monitor.hosting.prefixes import Network, PrefixTable, parse_ip
+from monitor.hosting.rangecols import RangeColumns, RangeSteps, flatten
 from monitor.snapshot import Attribution, Snapshot
 
-__all__ = ["RangeHit", "Resolver", "build_range_table", "table_meta", "attribute_snapshot", "UNKNOWN"]
+__all__ = [
+    "RangeHit",
+    "Resolver",
+    "build_range_table",
+    "hit_rank",
+    "range_pairs",
+    "range_steps_of",
+    "table_meta",
+    "attribute_snapshot",
+    "UNKNOWN",
+]
 
 if TYPE_CHECKING:
     from monitor.hosting.whois import WhoisFallback
@@ -78,7 +92,8 @@ class RangeHit:
     as_name: str | None = None
 
 
-def _rank(hit: RangeHit) -> int:
+def hit_rank(hit: RangeHit) -> int:
+    """Precedence among blocks of equal prefix (higher wins): region, then a specific service, then compute."""
     service = (hit.service or "").upper()
     rank = 4 if hit.region else 0
     if service and service not in _GENERIC_SERVICES:
@@ -88,7 +103,8 @@ def _rank(hit: RangeHit) -> int:
     return rank
 
 
-def _hits(datasets: Iterable[RangeDataset]) -> Iterable[tuple[Network, RangeHit]]:
+def range_pairs(datasets: Iterable[RangeDataset]) -> Iterable[tuple[Network, RangeHit]]:
+    """Each record as (network, hit); equal hits of one dataset are one object (tables number hits by identity)."""
     interned: dict[tuple[object, ...], RangeHit] = {}
     for ds in datasets:
         for record in ds.records:
@@ -104,7 +120,14 @@ AsnLabel = AsInfo | str  # geoip2fast tables label with a bare AS name
 
 
 def build_range_table(datasets: Iterable[RangeDataset]) -> PrefixTable[RangeHit]:
-    return PrefixTable(_hits(datasets), _rank)
+    """The range table one block at a time (the reference the vectorised :func:`range_steps_of` is tested against)."""
+    return PrefixTable(range_pairs(datasets), hit_rank)
+
+
+def range_steps_of(datasets: Iterable[RangeDataset]) -> RangeSteps:
+    """The flattened range table of ``datasets`` (earlier datasets win ties of equal rank)."""
+    pairs = list(range_pairs(datasets))
+    return flatten([RangeColumns.from_pairs(version, pairs) for version in (4, 6)], hit_rank)
 
 
 def table_meta(geo: GeoTables, asn_source: tuple[str, str] | None, datasets: dict[str, str] | None) -> dict[str, Any]:
@@ -113,22 +136,64 @@ def table_meta(geo: GeoTables, asn_source: tuple[str, str] | None, datasets: dic
     return {"datasets": dict(datasets or {}), "geo": geo_src, "asn": asn_source or geo_src}
 
 
+class _Composer:
+    """Composes the :class:`Attribution` of a fused triple id (what :meth:`Resolver._compose` does).
+
+    A separate object so that the C table, which calls it to fill results lazily, holds no reference back to the
+    :class:`Resolver` (that would make a reference cycle, freed only by the cyclic garbage collector).
+    """
+
+    __slots__ = ("asn_date", "asn_source", "providers", "triple")
+
+    def __init__(self, table: FusedTable, providers: ProviderAsns, asn_source: str, asn_date: str) -> None:
+        self.triple = table.triple
+        self.providers = providers
+        self.asn_source = asn_source
+        self.asn_date = asn_date
+
+    def __call__(self, tid: int) -> Attribution:
+        return self.compose(*self.triple(tid))
+
+    def compose(self, hit: RangeHit | None, label: AsnLabel | None, country: str | None) -> Attribution:
+        info = AsInfo(None, label) if isinstance(label, str) else label
+        asn = info.asn if info else None
+        as_name = info.name if info else None
+        if hit is not None:
+            if hit.asn is not None or hit.as_name is not None:
+                asn, as_name = hit.asn, hit.as_name
+            return Attribution(
+                hit.provider, hit.region, hit.country or country, asn, as_name, hit.source, hit.data_date
+            )
+        source = f"asn:{self.asn_source}"
+        if info is None:
+            return Attribution(UNKNOWN, None, country, None, None, source, self.asn_date)
+        provider = self.providers.provider_of(info)
+        if provider is not None:
+            # No range file for this provider: the country is the best region we have (DESIGN.md).
+            return Attribution(provider, country, country, asn, as_name, source, self.asn_date)
+        label_text = as_name or (f"AS{asn}" if asn is not None else UNKNOWN)
+        return Attribution(f"other:{label_text}", None, country, asn, as_name, source, self.asn_date)
+
+
 class Resolver:
-    """Immutable lookup tables; ``lookup``/``lookup_many`` may be called from any thread.
+    """Lookup tables; ``lookup``/``lookup_many`` (and every other public method) may be called from any thread.
 
     All three tables live fused in one :class:`~monitor.hosting.fused.FusedTable`: an address maps to a triple id, and
-    ``_results[id]`` is that triple's :class:`Attribution`, composed once at construction (nothing is mutated by a
-    lookup except the small overlay cache, whose racing writes store equal values). Overlays stay a separate small
-    prefix table searched first.
+    ``_results[id]`` is that triple's :class:`Attribution`, or ``None`` until the first lookup that needs it composes
+    and stores it (:meth:`_result`, or the C table's ``compose`` hook). That fill-in and the small overlay cache are
+    the only state a lookup mutates, and both are benign under races without a lock: each write is a single list item
+    or dict entry assignment (atomic under the GIL), and threads racing on one id compose equal values, so whichever
+    store wins, every caller gets an equal :class:`Attribution` (the C path even returns the object stored first).
+    Overlays stay a separate small prefix table searched first.
     """
 
     def __init__(
         self,
-        ranges: PrefixTable[RangeHit],
+        ranges: RangeSteps,
         geo: GeoTables,
         providers: ProviderAsns,
         overlays: Sequence[RangeDataset] = (),
-        asn_table: IntervalTable[AsnLabel] | None = None,
+        asn_table: LabelTable[AsnLabel] | None = None,
         asn_source: tuple[str, str] | None = None,
         datasets: dict[str, str] | None = None,
         native: bool | None = None,
@@ -162,15 +227,13 @@ class Resolver:
         self._table = table
         order = {ds.name: i for i, ds in enumerate(overlays)}
         self._overlay: PrefixTable[RangeHit] | None = (
-            PrefixTable(_hits(overlays), lambda h: order[h.source]) if overlays else None
+            PrefixTable(range_pairs(overlays), lambda h: order[h.source]) if overlays else None
         )
         self._providers = providers
-        # Every distinct answer composed up front (~0.1 M objects, ~0.2 s): lookups then never allocate or branch.
-        compose, triple = self._compose, table.triple
-        self._results: list[Attribution] = [compose(*triple(tid)) for tid in range(table.size)]
-        # IPv4 interval -> attribution directly (one list index instead of interval -> triple id -> attribution)
-        self._starts4, self._bounds4 = table.starts4, table.bounds4
-        self._by_interval4: list[Attribution] = list(map(self._results.__getitem__, table.ids4))
+        self._composer = _Composer(table, providers, self._asn_source, self._asn_date)
+        # triple id -> Attribution, composed on first use (see _result): composing all ~0.1 M up front cost ~0.25 s
+        self._results: list[Attribution | None] = [None] * table.size
+        self._starts4, self._ids4, self._bounds4 = table.starts4, table.ids4, table.bounds4
         self._cache: dict[tuple[int, int], Attribution] = {}  # (overlay hit, triple id) -> attribution
         self.fallback: WhoisFallback | None = None  # set when online; see whois.attribute_snapshot_online
         if native and _fastlookup is None:
@@ -182,9 +245,10 @@ class Resolver:
         if native and _fastlookup is not None and self._overlay is None:  # overlays take the Python path
             t = table
             self._native = _fastlookup.Table(
-                t.starts4, t.ids4, t.bounds4, t.hi6, t.lo6, t.ids6, t.bounds6, self._results
+                t.starts4, t.ids4, t.bounds4, t.hi6, t.lo6, t.ids6, t.bounds6, self._results, self._composer
             )
-            # C parse + search + results[id] in one builtin call: no Python frame per lookup
+            # C parse + search + results[id] in one builtin call: no Python frame per lookup (except the first lookup
+            # of each triple id, which calls the composer and stores its result in self._results)
             self.lookup = self._native.get  # type: ignore[method-assign,assignment]
 
     @property
@@ -196,7 +260,7 @@ class Resolver:
     def from_datasets(cls, ranges: Sequence[RangeDataset], geo: GeoTables, providers: ProviderAsns,
                       overlays: Sequence[RangeDataset] = ()) -> Resolver:  # fmt: skip
         dates = {ds.name: ds.data_date for ds in ranges}
-        return cls(build_range_table(ranges), geo, providers, overlays, datasets=dates)
+        return cls(range_steps_of(ranges), geo, providers, overlays, datasets=dates)
 
     def lookup(self, ip: str) -> Attribution:
         """Attribution of one address; raises ``ValueError`` if ``ip`` is not an IP address."""
@@ -209,7 +273,11 @@ class Resolver:
             if high or low >> 32 != 0xFFFF:
                 if self._overlay is not None:
                     return self.lookup_int(6, high << 64 | low)
-                return self._results[self._table.index6(high, low)]
+                tid = self._table.index6(high, low)
+                found = self._results[tid]
+                if found is None:  # first use of this triple id
+                    found = self._result(tid)
+                return found
             value = low & 0xFFFFFFFF  # IPv4-mapped: looked up as IPv4
         else:
             try:
@@ -220,7 +288,11 @@ class Resolver:
             return self.lookup_int(4, value)
         block = value >> SHIFT4
         bounds = self._bounds4
-        return self._by_interval4[_bisect_right(self._starts4, value, bounds[block], bounds[block + 1]) - 1]
+        tid = self._ids4[_bisect_right(self._starts4, value, bounds[block], bounds[block + 1]) - 1]
+        found = self._results[tid]
+        if found is None:  # first use of this triple id
+            found = self._result(tid)
+        return found
 
     def lookup_int(self, version: int, value: int) -> Attribution:
         tid = self._table.index(version, value)
@@ -228,7 +300,19 @@ class Resolver:
             hit = self._overlay.lookup(version, value)
             if hit is not None:
                 return self.with_overlay(hit, tid)
-        return self._results[tid]
+        found = self._results[tid]
+        if found is None:
+            found = self._result(tid)
+        return found
+
+    def _result(self, tid: int) -> Attribution:
+        """Compose, store and return the Attribution of triple ``tid`` (its first use; ``_results[tid]`` is None).
+
+        No lock: threads racing on one id each compose an equal value and store it (one list item assignment, atomic
+        under the GIL); the last store wins, and the callers get equal, possibly distinct, objects.
+        """
+        found = self._results[tid] = self._composer(tid)
+        return found
 
     def lookup_many(self, ips: Iterable[str]) -> list[Attribution | None]:
         """Batched lookups: each distinct address is parsed and looked up once; ``None`` for non-addresses.
@@ -244,8 +328,16 @@ class Resolver:
         return list(map(memo.__getitem__, ips))
 
     def triple_results(self, tids: npt.NDArray[np.uint32]) -> list[Attribution]:
-        """The attributions of an array of triple ids."""
-        return list(map(self._results.__getitem__, tids.tolist()))
+        """The attributions of an array of triple ids (composing those not yet used)."""
+        results = self._results
+        ids = tids.tolist()
+        found = list(map(results.__getitem__, ids))
+        # positions still None (first use), found with C-level calls only (`None in found` calls __eq__ per item)
+        for k in list(compress(range(len(found)), map(is_, found, repeat(None)))):
+            tid = ids[k]
+            done = results[tid]  # an id may repeat: composed already at an earlier position
+            found[k] = done if done is not None else self._result(tid)
+        return cast("list[Attribution]", found)  # every None was replaced above
 
     @property
     def table(self) -> FusedTable:
@@ -278,24 +370,8 @@ class Resolver:
         return found
 
     def _compose(self, hit: RangeHit | None, label: AsnLabel | None, country: str | None) -> Attribution:
-        info = AsInfo(None, label) if isinstance(label, str) else label
-        asn = info.asn if info else None
-        as_name = info.name if info else None
-        if hit is not None:
-            if hit.asn is not None or hit.as_name is not None:
-                asn, as_name = hit.asn, hit.as_name
-            return Attribution(
-                hit.provider, hit.region, hit.country or country, asn, as_name, hit.source, hit.data_date
-            )
-        source = f"asn:{self._asn_source}"
-        if info is None:
-            return Attribution(UNKNOWN, None, country, None, None, source, self._asn_date)
-        provider = self._providers.provider_of(info)
-        if provider is not None:
-            # No range file for this provider: the country is the best region we have (DESIGN.md).
-            return Attribution(provider, country, country, asn, as_name, source, self._asn_date)
-        label_text = as_name or (f"AS{asn}" if asn is not None else UNKNOWN)
-        return Attribution(f"other:{label_text}", None, country, asn, as_name, source, self._asn_date)
+        """The Attribution of one (range hit, AS label, country) triple, per the precedence rules above."""
+        return self._composer.compose(hit, label, country)
 
 
 _MISSING: Attribution = Attribution("<missing>")
