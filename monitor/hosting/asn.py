@@ -6,6 +6,9 @@ its pickle directly instead of instantiating ``GeoIP2Fast`` because importing th
 file shipped inside the installed wheel is ever unpickled, never a downloaded one. Those files carry AS *names* but no
 numbers, so offline the curated table is matched by name and ``asn`` stays empty (a guessed number would be wrong
 for names shared by several ASes). ``monitor data update`` fetches iptoasn's TSV, which has the numbers.
+
+The pickle's chunked integer lists become numpy columns in the optional C extension (``monitor/hosting/_fastload.c``)
+when it is built and ``MONITOR_NO_CEXT`` is not set, else through ``np.fromiter`` and object arrays (same columns).
 """
 
 from __future__ import annotations
@@ -28,8 +31,14 @@ import numpy as np
 import numpy.typing as npt
 
 from monitor.errors import DatasetError
+from monitor.hosting.native import cext_enabled
 from monitor.hosting.prefixes import parse_ip
 from monitor.hosting.steps import BITS, Steps, cidr_steps, interval_steps, split_v6
+
+try:  # optional C extension (built by `pip install`, skipped without a compiler): chunked ints → columns
+    from monitor.hosting import _fastload
+except ImportError:  # pragma: no cover - depends on the build
+    _fastload = None  # type: ignore[assignment]
 
 __all__ = [
     "AsInfo",
@@ -50,6 +59,7 @@ _RESERVED_COUNTRY_SLOTS = 16  # geoip2fast lists its private/reserved pseudo-cou
 _PSEUDO_AS_NAMES = frozenset({"<unknown>", "IANA.ORG"})  # geoip2fast's labels for unrouted/reserved space
 Rows = tuple[list[int], list[int], list[int]]
 U64 = npt.NDArray[np.uint64]
+Columns = tuple[U64, U64, npt.NDArray[np.uint8], npt.NDArray[np.int64]]  # start halves, prefix length, label id
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +129,7 @@ class CidrTable(LabelTable[T]):
 
     __slots__ = ("_cols", "size")
 
-    def __init__(self, cols: Mapping[int, tuple[U64, U64, npt.NDArray[np.uint8], npt.NDArray[np.int64]]],
-                 labels: list[T | None]) -> None:  # fmt: skip
+    def __init__(self, cols: Mapping[int, Columns], labels: list[T | None]) -> None:
         super().__init__(labels)
         self._cols = dict(cols)
         self.size = sum(len(c[0]) for c in self._cols.values())
@@ -145,19 +154,33 @@ def geoip2fast_path() -> Path:
     return Path(spec.origin).parent / _GEOIP2FAST_FILE
 
 
-def _cidr_columns(
-    firsts: list[list[int]], plens: list[list[int]], ids: list[list[int]]
-) -> dict[int, tuple[U64, U64, npt.NDArray[np.uint8], npt.NDArray[np.int64]]]:
+def _v4_cut(firsts: list[list[int]]) -> int:
+    """Flattened position of the first start past IPv4 (starts ascend); found per chunk, without flattening."""
+    pos = 0
+    for chunk in firsts:
+        if chunk and chunk[-1] >= _V4_LIMIT:
+            return pos + bisect_right(chunk, _V4_LIMIT - 1)
+        pos += len(chunk)
+    return pos
+
+
+def _cidr_columns(firsts: list[list[int]], plens: list[list[int]], ids: list[list[int]]) -> dict[int, Columns]:
     """geoip2fast keeps IPv4 and IPv6 in one integer space, in chunks; we want numpy columns per family."""
-    flat = list(chain.from_iterable(firsts))
-    cut = bisect_right(flat, _V4_LIMIT - 1)
-    n = len(flat)
+    n = sum(map(len, firsts))
     if sum(map(len, plens)) != n or sum(map(len, ids)) != n:
         raise ValueError("geoip2fast columns differ in length")
-    plen = np.fromiter(chain.from_iterable(plens), dtype=np.uint8, count=n)
-    label = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=n)
-    hi6, lo6 = split_v6(flat[cut:])
-    lo4 = np.array(flat[:cut], dtype=np.uint64)
+    cut = _v4_cut(firsts)
+    if _fastload is not None and cext_enabled():
+        lo4 = np.frombuffer(_fastload.flat_ints(firsts, 0, cut, "Q"), np.uint64)
+        hi6, lo6 = (np.frombuffer(half, np.uint64) for half in _fastload.flat_u128(firsts, cut, n))
+        plen = np.frombuffer(_fastload.flat_ints(plens, 0, n, "B"), np.uint8)
+        label = np.frombuffer(_fastload.flat_ints(ids, 0, n, "q"), np.int64)
+    else:
+        flat = list(chain.from_iterable(firsts))
+        plen = np.fromiter(chain.from_iterable(plens), dtype=np.uint8, count=n)
+        label = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=n)
+        hi6, lo6 = split_v6(flat[cut:])
+        lo4 = np.array(flat[:cut], dtype=np.uint64)
     return {4: (np.zeros(cut, np.uint64), lo4, plen[:cut], label[:cut]), 6: (hi6, lo6, plen[cut:], label[cut:])}
 
 

@@ -190,7 +190,8 @@ def cmd_data_update(args: argparse.Namespace) -> int:
     if unknown:
         raise ConfigError(f"unknown dataset {', '.join(unknown)}; known: {', '.join(sorted(names))}")
     specs = [s for s in DATASETS if not args.only or s.name in args.only]
-    store = DatasetStore(args.data_dir or default_data_dir())
+    data_dir = args.data_dir or default_data_dir()
+    store = DatasetStore(data_dir)
     urls = _url_overrides(args.url)
     quiet = args.json or getattr(args, "quiet", False) or not sys.stderr.isatty()
     console = Console(stderr=True)
@@ -203,10 +204,19 @@ def cmd_data_update(args: argparse.Namespace) -> int:
 
         results = asyncio.run(update_datasets(store, specs, urls=urls, timeout_s=args.timeout, retries=args.retries,
                                               progress=progress))  # fmt: skip
+    rebuilt = None
+    if any(r.ok for r in results):
+        # Build the lookup tables over the new data now (and cache them), so the next command loads them warm
+        # (~0.05 s) instead of paying the rebuild (~1 s, more with a refreshed iptoasn file).
+        t = time.perf_counter()
+        load_default_resolver(data_dir=data_dir)
+        rebuilt = time.perf_counter() - t
     if args.json:
         doc = [{"name": r.name, "ok": r.ok, "message": r.message} for r in results]
         sys.stdout.write(json.dumps(doc, indent=1) + "\n")
     else:
         for r in results:
             sys.stdout.write(f"{'ok  ' if r.ok else 'FAIL'} {r.message}\n")
+        if rebuilt is not None:
+            sys.stdout.write(f"lookup tables rebuilt in {rebuilt:.1f} s and cached in {data_dir / 'cache'}\n")
     return 0 if all(r.ok for r in results) else 1

@@ -19,7 +19,6 @@ Batches go through numpy (:mod:`monitor.hosting.batch`).
 from __future__ import annotations
 
 import dataclasses
-import os
 import socket
 import struct
 from bisect import bisect_right as _bisect_right
@@ -36,6 +35,8 @@ from monitor.hosting.asn import AsInfo, GeoTables, LabelTable, ProviderAsns
 from monitor.hosting.batch import resolve_batch
 from monitor.hosting.formats import RangeDataset
 from monitor.hosting.fused import SHIFT4, FusedTable, fuse
+from monitor.hosting.native import NO_CEXT_ENV as NO_CEXT_ENV  # re-exported: set to 1 to force the pure-Python paths
+from monitor.hosting.native import cext_enabled
 from monitor.hosting.prefixes import Network, PrefixTable, parse_ip
 from monitor.hosting.rangecols import RangeColumns, RangeSteps, flatten
 from monitor.snapshot import Attribution, Snapshot
@@ -60,12 +61,10 @@ try:  # optional C extension (built by `pip install`, skipped without a compiler
 except ImportError:  # pragma: no cover - depends on the build
     _fastlookup = None  # type: ignore[assignment]
 
-NO_CEXT_ENV = "MONITOR_NO_CEXT"  # set to 1 to force the pure-Python single lookup (e.g. to compare or debug)
-
 
 def native_available() -> bool:
-    """Whether the C lookup extension is built and not disabled by ``MONITOR_NO_CEXT``."""
-    return _fastlookup is not None and os.environ.get(NO_CEXT_ENV, "") in ("", "0")
+    """Whether the C lookup extension is built and not disabled by ``MONITOR_NO_CEXT`` (:data:`NO_CEXT_ENV`)."""
+    return _fastlookup is not None and cext_enabled()
 
 
 UNKNOWN = "unknown"

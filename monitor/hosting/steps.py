@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["BITS", "Steps", "block_after", "cidr_steps", "interval_steps", "split_v6"]
+__all__ = ["BITS", "Steps", "block_after", "cidr_steps", "interval_steps", "span_steps", "split_v6"]
 
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
@@ -72,8 +72,13 @@ def _squeeze(hi: U64, lo: U64, labels: I64) -> Steps:
 
 def cidr_steps(version: int, hi: U64, lo: U64, plen: npt.NDArray[np.integer], labels: I64) -> Steps:
     """Steps of sorted, non-overlapping CIDR blocks; the space between blocks gets label -1."""
+    return span_steps(version, hi, lo, *block_after(version, hi, lo, plen), labels)
+
+
+def span_steps(version: int, hi: U64, lo: U64, after_hi: U64, after_lo: U64, overflow: Bools, labels: I64) -> Steps:
+    """Steps of sorted, disjoint intervals given by start halves and the halves of the address after each
+    (``overflow``: the interval runs to the end of the space); the space between intervals gets label -1."""
     n = len(hi)
-    after_hi, after_lo, overflow = block_after(version, hi, lo, plen)
     follows = np.zeros(n, dtype=bool)  # the next block starts right where this one ends
     follows[:-1] = (after_hi[:-1] == hi[1:]) & (after_lo[:-1] == lo[1:])
     gap = ~follows & ~overflow

