@@ -24,8 +24,6 @@ import struct
 from bisect import bisect_right as _bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import compress, repeat
-from operator import is_
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
@@ -329,14 +327,11 @@ class Resolver:
     def triple_results(self, tids: npt.NDArray[np.uint32]) -> list[Attribution]:
         """The attributions of an array of triple ids (composing those not yet used)."""
         results = self._results
-        ids = tids.tolist()
-        found = list(map(results.__getitem__, ids))
-        # positions still None (first use), found with C-level calls only (`None in found` calls __eq__ per item)
-        for k in list(compress(range(len(found)), map(is_, found, repeat(None)))):
-            tid = ids[k]
-            done = results[tid]  # an id may repeat: composed already at an earlier position
-            found[k] = done if done is not None else self._result(tid)
-        return cast("list[Attribution]", found)  # every None was replaced above
+        # compose each distinct id not used before (once, however often it repeats), then map every position
+        for tid in np.unique(tids).tolist():
+            if results[tid] is None:
+                self._result(tid)
+        return cast("list[Attribution]", list(map(results.__getitem__, tids.tolist())))  # none is None now
 
     @property
     def table(self) -> FusedTable:
