@@ -402,7 +402,11 @@ fastlookup_exec(PyObject *m)
     if (rc < 0) {
         return -1;
     }
-    return PyModule_AddIntConstant(m, "INDEX_BITS", INDEX_BITS);
+    if (PyModule_AddIntConstant(m, "INDEX_BITS", INDEX_BITS) < 0) {
+        return -1;
+    }
+    /* bumped whenever the Python side starts relying on something new (2: the compose hook) */
+    return PyModule_AddIntConstant(m, "INTERFACE", 2);
 }
 
 static PyModuleDef_Slot fastlookup_slots[] = {

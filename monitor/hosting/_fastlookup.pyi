@@ -36,3 +36,5 @@ class Table:
 
     def sizes(self) -> tuple[int, int]:
         """(IPv4 intervals, IPv6 intervals)."""
+
+INTERFACE: int  # see monitor.hosting.native.usable

@@ -7,7 +7,7 @@ file shipped inside the installed wheel is ever unpickled, never a downloaded on
 numbers, so offline the curated table is matched by name and ``asn`` stays empty (a guessed number would be wrong
 for names shared by several ASes). ``monitor data update`` fetches iptoasn's TSV, which has the numbers.
 
-The pickle's chunked integer lists become numpy columns in the optional C extension (``monitor/hosting/_fastload.c``)
+The pickle's chunked integer lists become numpy columns in the optional C extension (``monitor/hosting/_columns.c``)
 when it is built and ``MONITOR_NO_CEXT`` is not set, else through ``np.fromiter`` and object arrays (same columns).
 """
 
@@ -31,14 +31,15 @@ import numpy as np
 import numpy.typing as npt
 
 from monitor.errors import DatasetError
-from monitor.hosting.native import cext_enabled
+from monitor.hosting.native import cext_enabled, usable
 from monitor.hosting.prefixes import parse_ip
 from monitor.hosting.steps import BITS, Steps, cidr_steps, interval_steps, split_v6
 
 try:  # optional C extension (built by `pip install`, skipped without a compiler): chunked ints → columns
-    from monitor.hosting import _fastload
+    from monitor.hosting import _columns
 except ImportError:  # pragma: no cover - depends on the build
-    _fastload = None  # type: ignore[assignment]
+    _columns = None  # type: ignore[assignment]
+_columns = usable(_columns, 1)  # type: ignore[assignment]
 
 __all__ = [
     "AsInfo",
@@ -170,11 +171,11 @@ def _cidr_columns(firsts: list[list[int]], plens: list[list[int]], ids: list[lis
     if sum(map(len, plens)) != n or sum(map(len, ids)) != n:
         raise ValueError("geoip2fast columns differ in length")
     cut = _v4_cut(firsts)
-    if _fastload is not None and cext_enabled():
-        lo4 = np.frombuffer(_fastload.flat_ints(firsts, 0, cut, "Q"), np.uint64)
-        hi6, lo6 = (np.frombuffer(half, np.uint64) for half in _fastload.flat_u128(firsts, cut, n))
-        plen = np.frombuffer(_fastload.flat_ints(plens, 0, n, "B"), np.uint8)
-        label = np.frombuffer(_fastload.flat_ints(ids, 0, n, "q"), np.int64)
+    if _columns is not None and cext_enabled():
+        lo4 = np.frombuffer(_columns.flat_ints(firsts, 0, cut, "Q"), np.uint64)
+        hi6, lo6 = (np.frombuffer(half, np.uint64) for half in _columns.flat_u128(firsts, cut, n))
+        plen = np.frombuffer(_columns.flat_ints(plens, 0, n, "B"), np.uint8)
+        label = np.frombuffer(_columns.flat_ints(ids, 0, n, "q"), np.int64)
     else:
         flat = list(chain.from_iterable(firsts))
         plen = np.fromiter(chain.from_iterable(plens), dtype=np.uint8, count=n)

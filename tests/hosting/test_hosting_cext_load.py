@@ -1,4 +1,4 @@
-"""The optional C loader (monitor/hosting/_fastload.c) gives the numpy path's columns bit for bit, or steps aside.
+"""The optional C loaders (monitor/hosting/_cloudip.c, _columns.c) match the numpy path bit for bit, or step aside.
 
 ``cloudip_columns`` must either return exactly what the Python reader computes (keys, per-family columns, dtypes) or
 ``None`` for anything irregular, after which :func:`~monitor.hosting.bundled.load_cloudip` behaves as without the
@@ -35,7 +35,8 @@ from monitor.hosting.bundled import CloudipData, load_cloudip
 from monitor.hosting.native import NO_CEXT_ENV, cext_enabled
 from monitor.hosting.steps import split_v6
 
-fastload = pytest.importorskip("monitor.hosting._fastload", reason="C extension not built")
+cloudip = pytest.importorskip("monitor.hosting._cloudip", reason="C extension not built")
+columns = pytest.importorskip("monitor.hosting._columns", reason="C extension not built")
 
 PROVIDERS = ["aws", "digitalocean", "azure"]
 
@@ -103,7 +104,7 @@ def test_bundled_cloudip_takes_the_c_path(monkeypatch: pytest.MonkeyPatch) -> No
     """The real file is regular: cloudip_columns accepts every entry (no silent fallback to the slow path)."""
     monkeypatch.delenv(NO_CEXT_ENV, raising=False)
     calls: list[Any] = []
-    real = fastload.cloudip_columns
+    real = cloudip.cloudip_columns
 
     class Spy:
         @staticmethod
@@ -111,7 +112,7 @@ def test_bundled_cloudip_takes_the_c_path(monkeypatch: pytest.MonkeyPatch) -> No
             calls.append(real(entries))
             return calls[-1]
 
-    monkeypatch.setattr(bundled, "_fastload", Spy)
+    monkeypatch.setattr(bundled, "_cloudip", Spy)
     monkeypatch.setattr(bundled, "_python_columns", None)  # would fail if called
     load_cloudip()
     assert len(calls) == 1 and calls[0] is not None
@@ -186,11 +187,11 @@ def test_crafted_files_equal_on_both_paths(
     path = entries_file(ranges)
     outcome = same_outcome(switch, lambda: load_cloudip(path))
     assert outcome[0] == "ok"
-    assert fastload.cloudip_columns(ranges) is not None
+    assert cloudip.cloudip_columns(ranges) is not None
 
 
 def test_keys_and_columns_of_cloudip_columns() -> None:
-    keys, v4, v6 = fastload.cloudip_columns(REGULAR)
+    keys, v4, v6 = cloudip.cloudip_columns(REGULAR)
     assert keys == list(dict.fromkeys((e["p"], e.get("r"), e.get("s")) for e in REGULAR))
     assert keys[0] == (0, "us-east-1", "EC2") and (0, None, None) in keys and (0, None, "") in keys
     hi4, lo4, plen4, row4 = (np.frombuffer(b, t) for b, t in zip(v4, "QQqq", strict=True))
@@ -205,7 +206,7 @@ def test_keys_and_columns_of_cloudip_columns() -> None:
 
 
 def test_empty_list() -> None:
-    keys, v4, v6 = fastload.cloudip_columns([])
+    keys, v4, v6 = cloudip.cloudip_columns([])
     assert keys == [] and all(len(b) == 0 for b in (*v4, *v6))
     assert all(isinstance(b, bytearray) for b in (*v4, *v6))
 
@@ -281,7 +282,7 @@ def test_irregular_entries_return_none_and_load_the_same(
     switch: Callable[[bool], None], entries_file: Callable[[Any], Path], entry: Any
 ) -> None:
     ranges = [{"cidr": "9.9.9.0/24", "p": 0}, entry, {"cidr": "::/0", "p": 1}]
-    assert fastload.cloudip_columns(ranges) is None
+    assert cloudip.cloudip_columns(ranges) is None
     same_outcome(switch, lambda: load_cloudip(entries_file(ranges)))
 
 
@@ -289,7 +290,7 @@ def test_irregular_entries_return_none_and_load_the_same(
     "ranges", [("not", "a list"), {"cidr": "1.2.3.0/24", "p": 0}, "1.2.3.0/24", 5, type("L", (list,), {})()]
 )
 def test_entries_not_a_plain_list_return_none(ranges: Any) -> None:
-    assert fastload.cloudip_columns(ranges) is None
+    assert cloudip.cloudip_columns(ranges) is None
 
 
 def test_p_out_of_range_names_the_entry_on_both_paths(
@@ -298,7 +299,7 @@ def test_p_out_of_range_names_the_entry_on_both_paths(
     """_hit_key (in Python on both paths) finds p out of range; the C path must not hide it."""
     for p in (3, 2**70):
         path = entries_file([{"cidr": "9.9.9.0/24", "p": 0}, {"cidr": "1.2.3.0/24", "p": p}])
-        assert fastload.cloudip_columns([{"cidr": "1.2.3.0/24", "p": p}]) is not None
+        assert cloudip.cloudip_columns([{"cidr": "1.2.3.0/24", "p": p}]) is not None
         outcome = same_outcome(switch, partial(load_cloudip, path))
         assert outcome[0] == "DatasetError" and "ranges[1]: malformed entry" in outcome[1]
     path = entries_file([{"cidr": "1.2.3.0/24", "p": -1}])  # providers[-1]: accepted on both paths, as before
@@ -308,7 +309,7 @@ def test_p_out_of_range_names_the_entry_on_both_paths(
 def test_duplicate_keys_by_value_not_identity() -> None:
     r1, r2 = "".join(["us-", "east-1"]), "".join(["us-e", "ast-1"])
     assert r1 == r2 and r1 is not r2
-    keys, _v4, _v6 = fastload.cloudip_columns(
+    keys, _v4, _v6 = cloudip.cloudip_columns(
         [{"cidr": "1.0.0.0/8", "p": 0, "r": r1}, {"cidr": "2.0.0.0/8", "p": 0, "r": r2}]
     )
     assert keys == [(0, "us-east-1", None)] and keys[0][1] is r1  # the first appearance is kept
@@ -352,7 +353,7 @@ def test_random_regular_entries_match_the_python_reader(
         entry |= {"r": r} if r is not None or rnd.random() < 0.5 else {}
         entry |= {"s": s} if s is not None or rnd.random() < 0.5 else {}
         entries.append(entry)
-    fast = fastload.cloudip_columns(entries)
+    fast = cloudip.cloudip_columns(entries)
     assert fast is not None
     native = bundled._native_columns(entries, PROVIDERS, fast)
     python = bundled._python_columns(entries, PROVIDERS)
@@ -368,7 +369,7 @@ def test_random_regular_entries_match_the_python_reader(
 @example("::/0", 0)
 def test_random_cidr_text_is_parsed_like_python_or_refused(text: str, p: int) -> None:
     entries = [{"cidr": text, "p": p}]
-    fast = fastload.cloudip_columns(entries)
+    fast = cloudip.cloudip_columns(entries)
     try:
         python = bundled._python_columns(entries, PROVIDERS)
     except DatasetError:
@@ -392,13 +393,13 @@ def flat(chunks: list[list[int]]) -> list[int]:
 
 @pytest.mark.parametrize(("start", "stop"), [(0, 0), (0, 3), (1, 2), (2, 6), (3, 6), (0, 6), (6, 6), (2, 2)])
 def test_flat_u64_slices(start: int, stop: int) -> None:
-    got = np.frombuffer(fastload.flat_ints(CHUNKS, start, stop, "Q"), np.uint64)
+    got = np.frombuffer(columns.flat_ints(CHUNKS, start, stop, "Q"), np.uint64)
     same_array(got, np.array(flat(CHUNKS)[start:stop], dtype=np.uint64))
 
 
 @pytest.mark.parametrize(("start", "stop"), [(0, 0), (0, 9), (3, 9), (5, 8), (6, 7), (8, 9), (9, 9)])
 def test_flat_u128_slices(start: int, stop: int) -> None:
-    hi, lo = (np.frombuffer(b, np.uint64) for b in fastload.flat_u128(CHUNKS, start, stop))
+    hi, lo = (np.frombuffer(b, np.uint64) for b in columns.flat_u128(CHUNKS, start, stop))
     want_hi, want_lo = split_v6(flat(CHUNKS)[start:stop])
     same_array(hi, want_hi)
     same_array(lo, want_lo)
@@ -406,41 +407,41 @@ def test_flat_u128_slices(start: int, stop: int) -> None:
 
 def test_flat_small_types() -> None:
     chunks = [[0, 255, 7], [], [128]]
-    same_array(np.frombuffer(fastload.flat_ints(chunks, 0, 4, "B"), np.uint8), np.array([0, 255, 7, 128], np.uint8))
+    same_array(np.frombuffer(columns.flat_ints(chunks, 0, 4, "B"), np.uint8), np.array([0, 255, 7, 128], np.uint8))
     signed = [[-(2**63), -1], [0, 2**63 - 1]]
-    same_array(np.frombuffer(fastload.flat_ints(signed, 0, 4, "q"), np.int64), np.array(flat(signed), np.int64))
-    same_array(np.frombuffer(fastload.flat_ints([[True, 3]], 0, 2, "q"), np.int64), np.array([1, 3], np.int64))
-    assert fastload.flat_ints((), 0, 0, "Q") == bytearray()
-    assert fastload.flat_ints(((1, 2),), 0, 2, "B") == bytearray(b"\x01\x02")  # tuples are sequences too
+    same_array(np.frombuffer(columns.flat_ints(signed, 0, 4, "q"), np.int64), np.array(flat(signed), np.int64))
+    same_array(np.frombuffer(columns.flat_ints([[True, 3]], 0, 2, "q"), np.int64), np.array([1, 3], np.int64))
+    assert columns.flat_ints((), 0, 0, "Q") == bytearray()
+    assert columns.flat_ints(((1, 2),), 0, 2, "B") == bytearray(b"\x01\x02")  # tuples are sequences too
 
 
 @pytest.mark.parametrize(
     ("call", "error"),
     [
-        (lambda: fastload.flat_ints([[-1]], 0, 1, "Q"), OverflowError),
-        (lambda: fastload.flat_ints([[2**64]], 0, 1, "Q"), OverflowError),
-        (lambda: fastload.flat_ints([[2**63]], 0, 1, "q"), OverflowError),
-        (lambda: fastload.flat_ints([[-(2**63) - 1]], 0, 1, "q"), OverflowError),
-        (lambda: fastload.flat_ints([[256]], 0, 1, "B"), OverflowError),
-        (lambda: fastload.flat_ints([[-1]], 0, 1, "B"), OverflowError),
-        (lambda: fastload.flat_ints([[2**100]], 0, 1, "B"), OverflowError),
-        (lambda: fastload.flat_ints([[1.0]], 0, 1, "Q"), TypeError),
-        (lambda: fastload.flat_ints([["1"]], 0, 1, "q"), TypeError),
-        (lambda: fastload.flat_ints([[np.uint64(1)]], 0, 1, "Q"), TypeError),
-        (lambda: fastload.flat_ints([1, 2], 0, 1, "Q"), TypeError),
-        (lambda: fastload.flat_ints(5, 0, 1, "Q"), TypeError),
-        (lambda: fastload.flat_ints([[1]], 0, 2, "Q"), ValueError),
-        (lambda: fastload.flat_ints([[1]], 1, 0, "Q"), ValueError),
-        (lambda: fastload.flat_ints([[1]], -1, 1, "Q"), ValueError),
-        (lambda: fastload.flat_ints([[1]], 0, 1, "I"), ValueError),
-        (lambda: fastload.flat_ints([[1]], 0, 1, "QQ"), TypeError),
-        (lambda: fastload.flat_u128([[-1]], 0, 1), OverflowError),
-        (lambda: fastload.flat_u128([[-(2**100)]], 0, 1), OverflowError),
-        (lambda: fastload.flat_u128([[2**128]], 0, 1), OverflowError),
-        (lambda: fastload.flat_u128([[2**200]], 0, 1), OverflowError),
-        (lambda: fastload.flat_u128([[None]], 0, 1), TypeError),
-        (lambda: fastload.flat_u128([[1], [2]], 0, 3), ValueError),
-        (lambda: fastload.flat_u128([[1]], 2, 1), ValueError),
+        (lambda: columns.flat_ints([[-1]], 0, 1, "Q"), OverflowError),
+        (lambda: columns.flat_ints([[2**64]], 0, 1, "Q"), OverflowError),
+        (lambda: columns.flat_ints([[2**63]], 0, 1, "q"), OverflowError),
+        (lambda: columns.flat_ints([[-(2**63) - 1]], 0, 1, "q"), OverflowError),
+        (lambda: columns.flat_ints([[256]], 0, 1, "B"), OverflowError),
+        (lambda: columns.flat_ints([[-1]], 0, 1, "B"), OverflowError),
+        (lambda: columns.flat_ints([[2**100]], 0, 1, "B"), OverflowError),
+        (lambda: columns.flat_ints([[1.0]], 0, 1, "Q"), TypeError),
+        (lambda: columns.flat_ints([["1"]], 0, 1, "q"), TypeError),
+        (lambda: columns.flat_ints([[np.uint64(1)]], 0, 1, "Q"), TypeError),
+        (lambda: columns.flat_ints([1, 2], 0, 1, "Q"), TypeError),
+        (lambda: columns.flat_ints(5, 0, 1, "Q"), TypeError),
+        (lambda: columns.flat_ints([[1]], 0, 2, "Q"), ValueError),
+        (lambda: columns.flat_ints([[1]], 1, 0, "Q"), ValueError),
+        (lambda: columns.flat_ints([[1]], -1, 1, "Q"), ValueError),
+        (lambda: columns.flat_ints([[1]], 0, 1, "I"), ValueError),
+        (lambda: columns.flat_ints([[1]], 0, 1, "QQ"), TypeError),
+        (lambda: columns.flat_u128([[-1]], 0, 1), OverflowError),
+        (lambda: columns.flat_u128([[-(2**100)]], 0, 1), OverflowError),
+        (lambda: columns.flat_u128([[2**128]], 0, 1), OverflowError),
+        (lambda: columns.flat_u128([[2**200]], 0, 1), OverflowError),
+        (lambda: columns.flat_u128([[None]], 0, 1), TypeError),
+        (lambda: columns.flat_u128([[1], [2]], 0, 3), ValueError),
+        (lambda: columns.flat_u128([[1]], 2, 1), ValueError),
     ],
 )
 def test_flat_errors(call: Callable[[], Any], error: type[Exception]) -> None:
@@ -506,7 +507,7 @@ def test_a_dict_lookup_that_empties_the_list_is_survived() -> None:
             return False
 
     entries.extend([{Evil(): 1, "cidr": "1.2.3.0/24", "p": 0} for _ in range(3)])
-    assert fastload.cloudip_columns(entries) is None
+    assert cloudip.cloudip_columns(entries) is None
     assert entries == []
 
 
@@ -521,7 +522,7 @@ def test_an_int_subclass_that_empties_the_chunks_is_survived() -> None:
 
     chunks.extend([[Big(2**100), Big(2**101)], [Big(2**102)]])
     with pytest.raises(ValueError, match="fewer than"):
-        fastload.flat_u128(chunks, 0, 3)
+        columns.flat_u128(chunks, 0, 3)
 
 
 def repeated_growth(fn: Callable[[], Any], rounds: int = 300) -> int:
@@ -550,18 +551,18 @@ def swallow(fn: Callable[[], Any]) -> Callable[[], None]:
 @pytest.mark.parametrize(
     "fn",
     [
-        lambda: fastload.cloudip_columns(REGULAR * 20),
-        lambda: fastload.cloudip_columns([*REGULAR, IRREGULAR[20]]),
-        lambda: fastload.cloudip_columns([*REGULAR, {"cidr": "1.2.3.1/24", "p": 0}]),
-        lambda: fastload.cloudip_columns([{"cidr": "1.2.3.0/24", "p": 0, "r": 5}]),
-        lambda: fastload.cloudip_columns([]),
-        lambda: fastload.flat_ints(CHUNKS[:3] * 50, 10, 290, "Q"),
-        lambda: fastload.flat_u128(CHUNKS * 50, 10, 400),
-        swallow(lambda: fastload.flat_u128(CHUNKS * 5 + [[2**128]], 0, 50)),
-        swallow(lambda: fastload.flat_u128([[2**100, -1]], 0, 2)),
-        swallow(lambda: fastload.flat_ints([[1, 2, "x"]], 0, 3, "q")),
-        swallow(lambda: fastload.flat_ints([[1, 2]], 0, 3, "B")),
-        swallow(lambda: fastload.flat_ints([[1, 2]], 0, 2, "z")),
+        lambda: cloudip.cloudip_columns(REGULAR * 20),
+        lambda: cloudip.cloudip_columns([*REGULAR, IRREGULAR[20]]),
+        lambda: cloudip.cloudip_columns([*REGULAR, {"cidr": "1.2.3.1/24", "p": 0}]),
+        lambda: cloudip.cloudip_columns([{"cidr": "1.2.3.0/24", "p": 0, "r": 5}]),
+        lambda: cloudip.cloudip_columns([]),
+        lambda: columns.flat_ints(CHUNKS[:3] * 50, 10, 290, "Q"),
+        lambda: columns.flat_u128(CHUNKS * 50, 10, 400),
+        swallow(lambda: columns.flat_u128(CHUNKS * 5 + [[2**128]], 0, 50)),
+        swallow(lambda: columns.flat_u128([[2**100, -1]], 0, 2)),
+        swallow(lambda: columns.flat_ints([[1, 2, "x"]], 0, 3, "q")),
+        swallow(lambda: columns.flat_ints([[1, 2]], 0, 3, "B")),
+        swallow(lambda: columns.flat_ints([[1, 2]], 0, 2, "z")),
     ],
 )
 def test_no_leaks(fn: Callable[[], Any]) -> None:
@@ -571,7 +572,7 @@ def test_no_leaks(fn: Callable[[], Any]) -> None:
 def test_no_leak_on_the_real_file() -> None:
     doc = msgpack.unpackb(gzip.decompress(bundled.cloudip_path().read_bytes()), raw=False)
     ranges = doc["ranges"]
-    assert repeated_growth(lambda: fastload.cloudip_columns(ranges), rounds=5) < 64 * 1024
+    assert repeated_growth(lambda: cloudip.cloudip_columns(ranges), rounds=5) < 64 * 1024
 
 
 # ------------------------------------------------------------------------------------------------------- switch
@@ -590,8 +591,8 @@ def test_without_the_extension_module(monkeypatch: pytest.MonkeyPatch) -> None:
     """A build without the extension (module attribute None) takes the numpy paths with the variable unset."""
     monkeypatch.delenv(NO_CEXT_ENV, raising=False)
     want = load_cloudip()
-    monkeypatch.setattr(bundled, "_fastload", None)
-    monkeypatch.setattr(asn, "_fastload", None)
+    monkeypatch.setattr(bundled, "_cloudip", None)
+    monkeypatch.setattr(asn, "_columns", None)
     same_cloudip(load_cloudip(), want)
     chunks = [[1, 2**40]]
     cols = asn._cidr_columns(chunks, [[8, 24]], [[0, 1]])
@@ -614,14 +615,14 @@ def numbered(keys: np.ndarray) -> tuple[list[int], list[int]]:
 @given(st.lists(st.one_of(st.sampled_from([0, -1, 1, 2**63 - 1, -(2**63), 1024, 2048]), INT64), max_size=300))
 def test_factorize_numbers_keys_in_order_of_first_appearance(values: list[int]) -> None:
     keys = np.array(values, dtype=np.int64)
-    uniq, inverse = fastload.factorize(keys)
+    uniq, inverse = columns.factorize(keys)
     assert (np.frombuffer(uniq, np.int64).tolist(), np.frombuffer(inverse, np.int64).tolist()) == numbered(keys)
 
 
 def test_factorize_many_keys_grows_its_table_and_matches_numpy() -> None:
     rng = np.random.default_rng(7)
     keys = rng.integers(0, 150_000, 1_000_000, dtype=np.int64) * np.int64(3_000_017) - np.int64(2**40)
-    uniq, inverse = (np.frombuffer(b, np.int64) for b in fastload.factorize(keys))
+    uniq, inverse = (np.frombuffer(b, np.int64) for b in columns.factorize(keys))
     assert np.array_equal(uniq[inverse], keys)
     assert np.array_equal(np.sort(uniq), np.unique(keys))  # each distinct key exactly once
 
@@ -642,18 +643,18 @@ def test_fused_factorize_is_a_numbering_on_both_paths(switch: Callable[[bool], N
 )
 def test_factorize_refuses_what_is_not_a_flat_int64_buffer(bad: Any) -> None:
     with pytest.raises(TypeError):
-        fastload.factorize(bad)
+        columns.factorize(bad)
 
 
 def test_factorize_empty_and_memory_is_released() -> None:
-    assert fastload.factorize(np.zeros(0, np.int64)) == (bytearray(), bytearray())
+    assert columns.factorize(np.zeros(0, np.int64)) == (bytearray(), bytearray())
     keys = np.arange(20_000, dtype=np.int64) % 3_000
-    fastload.factorize(keys)
+    columns.factorize(keys)
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]
         for _ in range(50):
-            fastload.factorize(keys)
+            columns.factorize(keys)
         gc.collect()
         assert tracemalloc.get_traced_memory()[0] - before < 64 * 1024
     finally:
