@@ -19,7 +19,7 @@ from rich.table import Table
 
 from monitor.errors import ConfigError
 from monitor.hosting.asn import ProviderAsns, load_geoip2fast
-from monitor.hosting.bundled import cloudip_path, read_cloudip
+from monitor.hosting.bundled import cloudip_path, load_cloudip
 from monitor.hosting.loading import load_default_resolver
 from monitor.hosting.prefixes import is_public, parse_ip
 from monitor.hosting.resolver import UNKNOWN, Resolver
@@ -137,7 +137,7 @@ def _age_days(date: str | None, now: float) -> float | None:
 
 def dataset_status(data_dir: Path, now: float | None = None) -> list[dict[str, Any]]:
     now = time.time() if now is None else now
-    cloud = read_cloudip()
+    cloud = load_cloudip()  # columns: only its name and date are shown
     geo = load_geoip2fast()
     rows: list[dict[str, Any]] = [
         {"name": cloud.name, "kind": "bundled", "source": str(cloudip_path()), "data_date": cloud.data_date},
