@@ -272,13 +272,16 @@ typedef struct {
     Py_ssize_t n, cap; /* used and allocated entries of uniq */
     Py_ssize_t *slots;
     size_t mask; /* slot count - 1 (a power of two, kept at least twice the count of distinct keys) */
+    int bits;    /* log2 of the slot count */
 } Numbering;
 
 static size_t
-slot_of(int64_t key, size_t mask)
+slot_of(int64_t key, int bits)
 {
-    uint64_t h = (uint64_t)key * UINT64_C(0x9E3779B97F4A7C15); /* Fibonacci hashing: the high bits mix well */
-    return (size_t)(h >> 32 ^ h) & mask;
+    /* Fibonacci hashing: the product's top bits depend on every bit of the key, so take those (keys that differ
+     * only in their high bits would share the low ones) */
+    uint64_t h = (uint64_t)key * UINT64_C(0x9E3779B97F4A7C15);
+    return (size_t)(h >> (64 - bits));
 }
 
 /* Double the slot table and re-insert every id; -1 when out of memory. */
@@ -291,7 +294,7 @@ grow_slots(Numbering *nb)
         return -1;
     }
     for (Py_ssize_t k = 0; k < nb->n; k++) {
-        size_t i = slot_of(nb->uniq[k], size - 1);
+        size_t i = slot_of(nb->uniq[k], nb->bits + 1);
         while (slots[i] != 0) {
             i = (i + 1) & (size - 1);
         }
@@ -300,6 +303,7 @@ grow_slots(Numbering *nb)
     PyMem_RawFree(nb->slots);
     nb->slots = slots;
     nb->mask = size - 1;
+    nb->bits += 1;
     return 0;
 }
 
@@ -307,7 +311,7 @@ grow_slots(Numbering *nb)
 static Py_ssize_t
 number_of(Numbering *nb, int64_t key)
 {
-    size_t i = slot_of(key, nb->mask);
+    size_t i = slot_of(key, nb->bits);
     while (nb->slots[i] != 0) {
         Py_ssize_t k = nb->slots[i] - 1;
         if (nb->uniq[k] == key) {
@@ -352,7 +356,7 @@ factorize(PyObject *Py_UNUSED(module), PyObject *arg)
     Py_ssize_t n = view.shape ? view.shape[0] : view.len / 8;
     PyObject *inverse = PyByteArray_FromStringAndSize(NULL, n * 8);
     PyObject *result = NULL;
-    Numbering nb = {NULL, 0, 1024, NULL, 1023};
+    Numbering nb = {NULL, 0, 1024, NULL, 1023, 10};
     nb.uniq = PyMem_RawMalloc((size_t)nb.cap * sizeof(int64_t));
     nb.slots = PyMem_RawCalloc(nb.mask + 1, sizeof(Py_ssize_t));
     int failed = inverse == NULL || nb.uniq == NULL || nb.slots == NULL;

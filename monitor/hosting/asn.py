@@ -33,7 +33,7 @@ import numpy.typing as npt
 from monitor.errors import DatasetError
 from monitor.hosting.native import cext_enabled, usable
 from monitor.hosting.prefixes import parse_ip
-from monitor.hosting.steps import BITS, Steps, cidr_steps, interval_steps, split_v6
+from monitor.hosting.steps import BITS, Steps, after_end, cidr_steps, span_steps, split_v6
 
 try:  # optional C extension (built by `pip install`, skipped without a compiler): chunked ints → columns
     from monitor.hosting import _columns
@@ -88,12 +88,15 @@ class LabelTable(Generic[T]):
         raise NotImplementedError
 
     def lookup(self, version: int, value: int) -> T | None:
-        """One address, straight from the step function (a reference for tests; the resolver never calls it)."""
-        steps = self.steps(version)
-        key = np.array([value >> 64], dtype=np.uint64), np.array([value & ((1 << 64) - 1)], dtype=np.uint64)
-        i = int(np.flatnonzero((steps.hi < key[0]) | ((steps.hi == key[0]) & (steps.lo <= key[1])))[-1])
-        label = int(steps.labels[i])
-        return self._labels[label] if label >= 0 else None
+        """One address, by a bisect over the rows themselves (not the step function): the independent reference
+        the tests hold :meth:`steps` and the fused table to. The resolver never calls it."""
+        starts, ends, ids = self.rows(version)
+        i = bisect_right(starts, value) - 1
+        return self._labels[ids[i]] if i >= 0 and value <= ends[i] else None
+
+    def rows(self, version: int) -> tuple[list[int], list[int], list[int]]:
+        """``(starts, inclusive ends, label ids)`` as Python ints."""
+        raise NotImplementedError
 
     def _none_to_gap(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         none = np.array([label is None for label in self._labels] or [True], dtype=bool)
@@ -115,14 +118,19 @@ class IntervalTable(LabelTable[T]):
         self._rows = {v: rows.get(v, empty) for v in (4, 6)}
         self.size = sum(len(r[0]) for r in self._rows.values())
 
-    def intervals(self, version: int) -> tuple[list[int], list[int], list[int]]:
-        """``(starts, inclusive ends, label ids)``; ids of ``None`` labels are -1 (the same as no interval)."""
-        starts, ends, ids = self._rows[version]
-        labels = self._labels
-        return starts, ends, [-1 if labels[i] is None else i for i in ids]
+    def rows(self, version: int) -> tuple[list[int], list[int], list[int]]:
+        return self._rows[version]
 
     def steps(self, version: int) -> Steps:
-        return interval_steps(*self.intervals(version), BITS[version])
+        starts, ends, ids = self._rows[version]
+        if version == 4:  # fits a machine word: no per-item Python work
+            zeros = np.zeros(len(starts), np.uint64)
+            hi, lo = zeros, np.array(starts, dtype=np.uint64)
+            end_hi, end_lo = zeros, np.array(ends, dtype=np.uint64)
+        else:
+            (hi, lo), (end_hi, end_lo) = split_v6(starts), split_v6(ends)
+        labels = self._none_to_gap(np.array(ids, dtype=np.int64))
+        return span_steps(version, hi, lo, *after_end(version, end_hi, end_lo), labels)
 
 
 class CidrTable(LabelTable[T]):
@@ -138,6 +146,13 @@ class CidrTable(LabelTable[T]):
     def steps(self, version: int) -> Steps:
         hi, lo, plen, ids = self._cols[version]
         return cidr_steps(version, hi, lo, plen, self._none_to_gap(ids))
+
+    def rows(self, version: int) -> tuple[list[int], list[int], list[int]]:
+        hi, lo, plen, ids = self._cols[version]
+        bits = BITS[version]
+        starts = [h << 64 | low for h, low in zip(hi.tolist(), lo.tolist(), strict=True)]
+        ends = [s + (1 << (bits - n)) - 1 for s, n in zip(starts, plen.tolist(), strict=True)]
+        return starts, ends, ids.tolist()
 
 
 @dataclass(frozen=True, slots=True)

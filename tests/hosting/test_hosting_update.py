@@ -222,3 +222,18 @@ def test_data_update_command_rebuilds_the_lookup_cache(
     monkeypatch.setattr(loading, "fuse", no_build)
     resolver = load_default_resolver(data_dir=tmp_path)
     assert resolver.lookup("18.138.108.67").source == "aws-ip-ranges"
+
+
+def test_update_reports_what_happened_to_the_lookup_cache(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from monitor.hosting.commands import _cache_outcome
+
+    assert "could not be written" in _cache_outcome(tmp_path, time.time(), 0.5)
+    cache = tmp_path / "cache" / "fused-abc.bin"
+    cache.parent.mkdir()
+    cache.write_bytes(b"x")
+    assert "rebuilt in 0.5 s and cached" in _cache_outcome(tmp_path, time.time(), 0.5)
+    os.utime(cache, (time.time() - 3600, time.time() - 3600))  # written by an earlier run: the data did not change
+    assert "unchanged" in _cache_outcome(tmp_path, time.time(), 0.5)
