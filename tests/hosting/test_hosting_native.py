@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from native_tables import table_columns
 
 from monitor.hosting import Resolver
 from monitor.hosting.asn import ProviderAsns
@@ -162,22 +163,8 @@ def test_env_var_forces_the_fallback(pair: tuple[Resolver, Resolver], monkeypatc
     assert Resolver.from_table(pair[0].table, ProviderAsns.bundled()).native
 
 
-def _columns(starts4: list[int], ids4: list[int]) -> dict[str, Any]:
-    blocks = np.arange(1 << INDEX_BITS, dtype=np.uint64) << np.uint64(32 - INDEX_BITS)
-    bounds4 = np.searchsorted(np.array(starts4, np.uint32), blocks.astype(np.uint32), "right")
-    return {
-        "starts4": array("I", starts4),
-        "ids4": array("I", ids4),
-        "bounds4": np.append(bounds4, len(starts4)).astype(np.uint32),
-        "hi6": np.zeros(1, np.uint64),
-        "lo6": np.zeros(1, np.uint64),
-        "ids6": np.zeros(1, np.uint32),
-        "bounds6": np.array([0] + [1] * (1 << INDEX_BITS), np.uint32),
-    }
-
-
 def test_table_directly() -> None:
-    cols = _columns([0, 10, 2**31], [7, 8, 9])
+    cols = table_columns([0, 10, 2**31], [7, 8, 9])
     table = fastlookup.Table(**cols, results=["a"] * 7 + ["b", "c", "d"])
     assert [table.lookup(v4(v)) for v in (0, 9, 10, 2**31 - 1, 2**31, 2**32 - 1)] == [7, 7, 8, 8, 9, 9]
     assert table.lookup("::ffff:0.0.0.10") == 8
@@ -192,7 +179,7 @@ def test_table_directly() -> None:
 
 
 def test_table_rejects_bad_buffers() -> None:
-    cols = _columns([0, 10], [1, 2])
+    cols = table_columns([0, 10], [1, 2])
     with pytest.raises(TypeError):
         fastlookup.Table(**{**cols, "starts4": np.zeros(2, np.uint64)})
     with pytest.raises(TypeError):
