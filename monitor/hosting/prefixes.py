@@ -126,22 +126,9 @@ class PrefixTable(Generic[T]):
             self._starts[version], self._values[version] = _flatten(blocks)
         self._starts[4] = _v4_array(self._starts[4])
 
-    @classmethod
-    def from_intervals(cls, intervals: dict[int, tuple[list[int], list[T | None]]], size: int) -> PrefixTable[T]:
-        """Rebuild from :meth:`intervals` output (a cache), skipping the sweep."""
-        table: PrefixTable[T] = cls.__new__(cls)
-        table._starts = {4: _v4_array(intervals[4][0]), 6: intervals[6][0]}
-        table._values = {v: intervals[v][1] for v in (4, 6)}
-        table.size = size
-        return table
-
     def lookup(self, version: int, value: int) -> T | None:
         i = bisect_right(self._starts[version], value) - 1
         return self._values[version][i] if i >= 0 else None
-
-    def intervals(self, version: int) -> tuple[list[int], list[T | None]]:
-        """The flattened table: ``starts[i]`` is where ``values[i]`` begins (``None`` marks a gap)."""
-        return list(self._starts[version]), self._values[version][: len(self._starts[version])]
 
 
 def _v4_array(starts: Sequence[int]) -> Sequence[int]:

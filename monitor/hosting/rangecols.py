@@ -28,14 +28,13 @@ import numpy as np
 import numpy.typing as npt
 
 from monitor.hosting.prefixes import Network
-from monitor.hosting.steps import BITS, block_after
+from monitor.hosting.steps import BITS, block_after, split_v6
 
 __all__ = ["RangeColumns", "RangeSteps", "flatten", "range_steps"]
 
 T = TypeVar("T")
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
-_MASK64 = (1 << 64) - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +72,7 @@ class RangeColumns(Generic[T]):
             firsts.append(net.first)
             plens.append(net.prefixlen)
             rows.append(k)
-        hi = np.array([f >> 64 for f in firsts], dtype=np.uint64)
-        lo = np.array([f & _MASK64 for f in firsts], dtype=np.uint64)
+        hi, lo = split_v6(firsts)
         return cls(version, hi, lo, np.array(plens, dtype=np.int64), np.array(rows, dtype=np.int64), hits)
 
     @classmethod
