@@ -45,7 +45,7 @@ test: lint typecheck unit
 
 ## Offline demo: a simulated loopback network with a hosting overlay (everything marked "simulated").
 demo: venv
-	$(BIN)/python -m monitor.demo
+	$(BIN)/python -m monitor.sim.demo
 
 ## A real snapshot of Ethereum mainnet (needs the internet).
 snapshot: venv

@@ -184,7 +184,7 @@ class TableNeeds:
 def table_needs(truth: dict[str, Any]) -> dict[str, TableNeeds]:
     from monitor.crawl.discv4 import DISTANCES
     from monitor.crawl.targets import target_for
-    from monitor.discovery.keys import keccak256
+    from monitor.p2p.keys import keccak256
 
     hash_of: dict[bytes, int] = {}
     needs: dict[str, TableNeeds] = {}

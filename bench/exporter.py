@@ -29,7 +29,7 @@ from monitor.exporter.analysis_worker import child_analyser
 from monitor.exporter.app import build_app
 from monitor.exporter.history import DB_FILENAME, HistoryStore
 from monitor.exporter.service import ExporterService, ServiceConfig
-from monitor.exporter.synthetic import synthetic_snapshot
+from monitor.sim.synthetic import synthetic_snapshot
 from monitor.snapshot import Snapshot
 
 TARGET_MS = 50.0

@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from peers.rlpx_harness import start_rlpx_network  # noqa: E402
 
-from monitor.discovery.keys import PrivateKey, PublicKey  # noqa: E402
-from monitor.discovery.v4.transport import NetRestrict  # noqa: E402
+from monitor.p2p.keys import PrivateKey, PublicKey  # noqa: E402
+from monitor.p2p.netpolicy import NetRestrict  # noqa: E402
 from monitor.rlpx import DialResult, dial  # noqa: E402
 
 

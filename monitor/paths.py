@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
-from monitor.discovery.keys import PrivateKey
 from monitor.errors import ConfigError
+from monitor.p2p.keys import PrivateKey
 
 __all__ = ["APP_DIR", "default_data_dir", "load_or_create_nodekey"]
 

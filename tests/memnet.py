@@ -10,10 +10,11 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from monitor.discovery.keys import PrivateKey
 from monitor.discovery.v4.service import Discv4Service, Peer, ServiceConfig
-from monitor.discovery.v4.transport import Address, DatagramHandler, NetRestrict
 from monitor.errors import NetrestrictError
+from monitor.p2p.keys import PrivateKey
+from monitor.p2p.netpolicy import NetRestrict
+from monitor.p2p.udp import Address, DatagramHandler
 
 
 @dataclass

@@ -13,7 +13,7 @@ import pytest
 @pytest.mark.timeout(180)
 def test_demo_runs_offline_and_says_simulated(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "monitor.demo", "--out", str(tmp_path), "--nodes", "60"],
+        [sys.executable, "-m", "monitor.sim.demo", "--out", str(tmp_path), "--nodes", "60"],
         capture_output=True,
         text=True,
         timeout=170,

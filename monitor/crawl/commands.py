@@ -15,9 +15,9 @@ from typing import Any
 
 from monitor.crawl.options import add_crawl_args, crawl_progress, settings_from_args
 from monitor.crawl.runner import run_crawl
-from monitor.devnet import Devnet, DevnetSpec, run_devnet
-from monitor.devnet_overlay import build_overlay
 from monitor.errors import ConfigError
+from monitor.sim.devnet import Devnet, DevnetSpec, run_devnet
+from monitor.sim.overlay import build_overlay
 from monitor.snapshot import write_jsonl
 
 __all__ = ["register"]

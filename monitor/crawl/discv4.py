@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 
 from monitor.crawl.targets import target_for
 from monitor.discovery.enr import ENR
-from monitor.discovery.keys import NodeID
 from monitor.discovery.v4.protocol import BUCKET_SIZE
 from monitor.discovery.v4.service import Discv4Service, Peer
-from monitor.discovery.v4.transport import NetRestrict
 from monitor.discovery.v4.wire import NodeEntry
 from monitor.errors import DecodeError, MonitorError, NetrestrictError, RequestTimeout
+from monitor.p2p.keys import NodeID
+from monitor.p2p.netpolicy import NetRestrict, admissible
 
-__all__ = ["WalkConfig", "Visit", "Discv4Driver", "admissible"]
+__all__ = ["WalkConfig", "Visit", "Discv4Driver"]
 
 # geth keeps 17 buckets (256 .. 240, and 239 for everything closer). With 16-bit target preimages, the targets
 # for 240 and 239 are one and the same (see monitor/crawl/targets.py), and its answer covers both buckets.
@@ -57,25 +57,6 @@ class Visit:
     neighbors: dict[NodeID, Peer] = field(default_factory=dict)  # admitted: will be crawled
     seen: set[bytes] = field(default_factory=set)  # every distinct node id returned, admitted or not
     failure: str | None = None  # "timeout", "netrestrict", ... when the node never answered
-
-
-def admissible(
-    entry_ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None, port: int, netrestrict: NetRestrict
-) -> str | None:
-    """None if we may contact the node, else the (counted) reason we will not.
-
-    Without --netrestrict only globally routable addresses are contacted: peers leak their LAN addresses into
-    NEIGHBORS, and a crawler must never probe someone's private network.
-    """
-    if entry_ip is None or entry_ip.is_unspecified:
-        return "no_ip"
-    if port == 0:
-        return "no_udp_port"
-    if netrestrict.networks is not None:
-        return None if netrestrict.allows(entry_ip) else "outside_netrestrict"
-    if not entry_ip.is_global:
-        return "non_global_ip"
-    return None
 
 
 class Discv4Driver:

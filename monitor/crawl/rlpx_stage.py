@@ -12,9 +12,9 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
-from monitor.discovery.keys import NodeID, PrivateKey
 from monitor.discovery.v4.service import Peer
-from monitor.discovery.v4.transport import NetRestrict
+from monitor.p2p.keys import NodeID, PrivateKey
+from monitor.p2p.netpolicy import NetRestrict
 from monitor.rlpx.dialer import DialResult, dial, our_hello
 
 __all__ = ["RlpxSettings", "RlpxStage"]

@@ -13,15 +13,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from monitor import __version__
-from monitor.crawl.discv4 import Discv4Driver, Visit, WalkConfig, admissible
+from monitor.crawl.discv4 import Discv4Driver, Visit, WalkConfig
 from monitor.crawl.engine import CrawlEngine, EngineConfig, EngineProgress, EngineResult
 from monitor.crawl.rlpx_stage import RlpxSettings, RlpxStage
 from monitor.discovery.enode import Enode
-from monitor.discovery.keys import NodeID, PrivateKey
 from monitor.discovery.network import classify_network, mainnet_filter
 from monitor.discovery.v4.service import Discv4Service, Peer, ServiceConfig
-from monitor.discovery.v4.transport import NetRestrict, UDPTransport
 from monitor.errors import ConfigError, CrawlError
+from monitor.p2p.keys import NodeID, PrivateKey
+from monitor.p2p.netpolicy import NetRestrict, admissible
+from monitor.p2p.udp import UDPTransport
 from monitor.rlpx.dialer import DialResult
 from monitor.rlpx.eth import status_verdict
 from monitor.snapshot import CrawlMeta, ForkIdInfo, NodeRecord

@@ -20,7 +20,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Final
 
-from monitor.discovery.keys import keccak256
+from monitor.p2p.keys import keccak256
 
 __all__ = ["PREFIX_BITS", "preimage", "target_for", "generate_table", "load_table"]
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 from monitor.discovery.enr import ENR, TEXT_PREFIX
-from monitor.discovery.keys import NodeID, PublicKey, decompress_pubkey, node_id
 from monitor.errors import ConfigError, DecodeError
+from monitor.p2p.keys import NodeID, PublicKey, decompress_pubkey, node_id
 
 __all__ = ["Enode", "parse_node_url", "load_node_urls"]
 

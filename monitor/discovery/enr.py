@@ -21,7 +21,8 @@ from typing import TypeAlias
 import rlp  # untyped (pyrlp has no py.typed; mypy override): every value crossing it is checked here
 
 from monitor.discovery.forkid import ForkId
-from monitor.discovery.keys import (
+from monitor.errors import DecodeError, SignatureError
+from monitor.p2p.keys import (
     NodeID,
     PrivateKey,
     PublicKey,
@@ -31,8 +32,7 @@ from monitor.discovery.keys import (
     node_id,
     verify_compact,
 )
-from monitor.errors import DecodeError, SignatureError
-from monitor.rlpitems import uint_bytes
+from monitor.p2p.rlp import uint_bytes
 
 __all__ = ["ENR", "RlpItem", "MAX_RECORD_SIZE", "TEXT_PREFIX"]
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from monitor.errors import DecodeError
-from monitor.rlpitems import uint_bytes
+from monitor.p2p.rlp import uint_bytes
 
 __all__ = [
     "ForkId",

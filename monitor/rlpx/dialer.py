@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Final, Literal, TypeAlias, get_args
 
 from monitor import __version__
-from monitor.discovery.keys import PrivateKey, PublicKey, decompress_pubkey
-from monitor.discovery.v4.transport import NetRestrict
 from monitor.errors import DecodeError
+from monitor.p2p.keys import PrivateKey, PublicKey, decompress_pubkey
+from monitor.p2p.netpolicy import NetRestrict
 from monitor.rlpx.clientid import client_info
 from monitor.rlpx.errors import FrameError, HandshakeError, MessageError, RLPxError
 from monitor.rlpx.eth import ETH68, ETH69, Status

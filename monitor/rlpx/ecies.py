@@ -18,7 +18,7 @@ from typing import Final
 import coincurve
 from Crypto.Cipher import AES
 
-from monitor.discovery.keys import PublicKey
+from monitor.p2p.keys import PublicKey
 from monitor.rlpx.errors import HandshakeError
 
 __all__ = ["OVERHEAD", "ecdh_x", "concat_kdf", "encrypt", "decrypt"]

@@ -20,8 +20,8 @@ from typing import Any, Final
 import coincurve
 import rlp
 
-from monitor.discovery.keys import PrivateKey, PublicKey, keccak256, recover_pubkey
 from monitor.errors import SignatureError
+from monitor.p2p.keys import PrivateKey, PublicKey, keccak256, recover_pubkey
 from monitor.rlpx import ecies
 from monitor.rlpx.errors import HandshakeError
 

@@ -13,8 +13,8 @@ from typing import Any, Final, TypeAlias
 
 import rlp
 
-from monitor import rlpitems
-from monitor.discovery.keys import PublicKey
+from monitor.p2p import rlp as rlpitems
+from monitor.p2p.keys import PublicKey
 from monitor.rlpx import snappy
 from monitor.rlpx.errors import MessageError
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal, TypeAlias
 
-from monitor.discovery.keys import PrivateKey, PublicKey
+from monitor.p2p.keys import PrivateKey, PublicKey
 from monitor.rlpx.errors import MessageError
 from monitor.rlpx.eth import STATUS, Status, decode_status, encode_status, negotiate
 from monitor.rlpx.frame import FrameCodec

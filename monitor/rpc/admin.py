@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from monitor.discovery.forkid import MAINNET_GENESIS_HASH
-from monitor.discovery.keys import PublicKey, node_id
 from monitor.errors import DecodeError
+from monitor.p2p.keys import PublicKey, node_id
 from monitor.rlpx.clientid import client_info
 from monitor.snapshot import NetworkVerdict, NodeRecord
 

@@ -13,13 +13,14 @@ from typing import Any
 import pytest
 
 from monitor.crawl.runner import CrawlSettings, run_crawl
-from monitor.devnet import DevnetSpec, run_devnet
 from monitor.discovery.enr import ENR
-from monitor.discovery.keys import PrivateKey
 from monitor.discovery.v4.service import Discv4Service, Peer, ServiceConfig
-from monitor.discovery.v4.transport import NetRestrict, UDPTransport
 from monitor.discovery.v4.wire import NodeEntry
 from monitor.errors import CrawlError, NetrestrictError
+from monitor.p2p.keys import PrivateKey
+from monitor.p2p.netpolicy import NetRestrict
+from monitor.p2p.udp import UDPTransport
+from monitor.sim.devnet import DevnetSpec, run_devnet
 
 pytestmark = pytest.mark.timeout(120)
 

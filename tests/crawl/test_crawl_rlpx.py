@@ -22,11 +22,12 @@ from monitor.crawl.runner import CrawlSettings, run_crawl
 from monitor.discovery.enode import Enode
 from monitor.discovery.enr import ENR
 from monitor.discovery.forkid import ForkId
-from monitor.discovery.keys import PrivateKey, keccak256
 from monitor.discovery.network import mainnet_filter
 from monitor.discovery.v4.service import Discv4Service, ServiceConfig
-from monitor.discovery.v4.transport import NetRestrict, UDPTransport
 from monitor.discovery.v4.wire import NodeEntry
+from monitor.p2p.keys import PrivateKey, keccak256
+from monitor.p2p.netpolicy import NetRestrict
+from monitor.p2p.udp import UDPTransport
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(120)]
 

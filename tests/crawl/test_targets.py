@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from monitor.crawl.targets import PREFIX_BITS, load_table, preimage, target_for
-from monitor.discovery.keys import keccak256, log_distance
+from monitor.p2p.keys import keccak256, log_distance
 
 
 def test_table_entries_hash_to_their_prefix() -> None:

@@ -10,8 +10,8 @@ import pytest
 
 from monitor.discovery.enode import Enode, load_node_urls, parse_node_url
 from monitor.discovery.enr import ENR
-from monitor.discovery.keys import PrivateKey
 from monitor.errors import ConfigError, DecodeError
+from monitor.p2p.keys import PrivateKey
 
 KEY = PrivateKey.from_seed(b"test-enode")
 HEX = KEY.pubkey.hex()

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from monitor.discovery.enr import ENR
 from monitor.discovery.forkid import ForkId
-from monitor.discovery.keys import PrivateKey, compress_pubkey, keccak256
 from monitor.errors import DecodeError, SignatureError
+from monitor.p2p.keys import PrivateKey, compress_pubkey, keccak256
 
 VECTORS = json.loads((Path(__file__).parent.parent / "vectors" / "enr.json").read_text())["vectors"]
 KEY = PrivateKey.from_seed(b"test-enr")

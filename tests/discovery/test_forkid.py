@@ -26,7 +26,6 @@ from monitor.discovery.forkid import (
     ForkId,
     fork_id,
 )
-from monitor.discovery.keys import PrivateKey
 from monitor.discovery.network import (
     MERGE_BLOCK,
     MERGE_TIMESTAMP,
@@ -35,6 +34,7 @@ from monitor.discovery.network import (
     mainnet_filter,
 )
 from monitor.errors import DecodeError
+from monitor.p2p.keys import PrivateKey
 
 DATA = json.loads((Path(__file__).parent.parent / "vectors" / "eip2124.json").read_text())
 KEY = PrivateKey.from_seed(b"test-forkid")

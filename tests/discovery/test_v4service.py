@@ -9,11 +9,11 @@ import pytest
 from memnet import Clock, MemNet, make_service, peer_of
 
 from monitor.discovery.enr import ENR
-from monitor.discovery.keys import PrivateKey
 from monitor.discovery.v4 import wire
 from monitor.discovery.v4.service import Discv4Service, ServiceConfig
 from monitor.discovery.v4.wire import NodeEntry
 from monitor.errors import RequestTimeout
+from monitor.p2p.keys import PrivateKey
 
 pytestmark = pytest.mark.timeout(20)
 

@@ -12,7 +12,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.discovery.keys import PrivateKey, PublicKey, keccak256
 from monitor.discovery.v4 import wire
 from monitor.discovery.v4.wire import (
     Endpoint,
@@ -28,6 +27,7 @@ from monitor.discovery.v4.wire import (
     encode,
 )
 from monitor.errors import DecodeError, ExpiredError, SignatureError
+from monitor.p2p.keys import PrivateKey, PublicKey, keccak256
 
 VECTORS = json.loads((Path(__file__).parent.parent / "vectors" / "eip8_discv4.json").read_text())
 KEY = PrivateKey.from_hex(VECTORS["signer_private_key"])

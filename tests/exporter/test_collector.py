@@ -17,7 +17,7 @@ from monitor.exporter.collector import SnapshotCollector
 from monitor.exporter.families import MetricSet, build_metric_set, capped_counts
 from monitor.exporter.service import snapshot_document
 from monitor.exporter.state import CrawlHealth, crawl_totals, failure_totals
-from monitor.exporter.synthetic import synthetic_snapshot
+from monitor.sim.synthetic import synthetic_snapshot
 
 NOW = 1_800_000_000.0
 

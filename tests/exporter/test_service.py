@@ -19,7 +19,7 @@ from monitor.exporter import metrics as m
 from monitor.exporter.app import build_app, parse_since
 from monitor.exporter.history import DB_FILENAME, HistoryStore
 from monitor.exporter.service import ExporterService
-from monitor.exporter.synthetic import synthetic_snapshot
+from monitor.sim.synthetic import synthetic_snapshot
 from monitor.snapshot import NodeRecord, Snapshot
 
 pytestmark = pytest.mark.timeout(60)

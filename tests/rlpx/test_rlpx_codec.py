@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.discovery.forkid import MAINNET, MAINNET_GENESIS_HASH, Filter, ForkId, fork_id
-from monitor.discovery.keys import PrivateKey
+from monitor.p2p.keys import PrivateKey
 from monitor.rlpx import ecies, snappy
 from monitor.rlpx.errors import FrameError, HandshakeError, MessageError
 from monitor.rlpx.eth import ETH68, ETH69, Status, decode_status, encode_status, negotiate, status_verdict

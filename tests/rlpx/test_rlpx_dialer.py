@@ -14,8 +14,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 
 from monitor.discovery.forkid import MAINNET_GENESIS_HASH, ForkId
-from monitor.discovery.keys import PrivateKey, PublicKey
-from monitor.discovery.v4.transport import NetRestrict
+from monitor.p2p.keys import PrivateKey, PublicKey
+from monitor.p2p.netpolicy import NetRestrict
 from monitor.rlpx.dialer import DIAL_KINDS, DialResult, dial, dial_many, our_hello
 from monitor.rlpx.eth import ETH68, Status
 from monitor.rlpx.frame import FrameCodec

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.discovery.keys import PrivateKey
+from monitor.p2p.keys import PrivateKey
 from monitor.rlpx import snappy
 from monitor.rlpx.dialer import our_hello
 from monitor.rlpx.errors import RLPxError

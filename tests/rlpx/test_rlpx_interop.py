@@ -14,8 +14,8 @@ import pytest
 from peers.rlpx_harness import Network, rlpx_network_fixture
 
 from monitor.discovery.forkid import MAINNET_GENESIS_HASH
-from monitor.discovery.keys import PrivateKey, PublicKey
-from monitor.discovery.v4.transport import NetRestrict
+from monitor.p2p.keys import PrivateKey, PublicKey
+from monitor.p2p.netpolicy import NetRestrict
 from monitor.rlpx import DialResult, dial_many
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(120)]

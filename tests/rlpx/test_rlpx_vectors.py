@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from Crypto.Hash import keccak
 
-from monitor.discovery.keys import PrivateKey
+from monitor.p2p.keys import PrivateKey
 from monitor.rlpx.handshake import Initiator, Recipient, derive_secrets
 from monitor.rlpx.messages import HELLO, Hello, decode_p2p
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from monitor.discovery.forkid import MAINNET_GENESIS_HASH
-from monitor.discovery.keys import PrivateKey
+from monitor.p2p.keys import PrivateKey
 from monitor.rpc.admin import RPCNodeInfo, RPCPeer
 from monitor.rpc.source import RPCSample
 from monitor.snapshot import ClientInfo, NodeRecord
@@ -55,9 +55,9 @@ async def test_snapshot_pipeline_merges_a_local_geth_endpoint() -> None:
     from test_rpc_source import IN, OUT, _http_app, _start, geth
 
     from monitor.crawl.runner import CrawlSettings
-    from monitor.devnet import DevnetSpec, run_devnet
     from monitor.hosting import load_default_resolver
     from monitor.pipeline import take_snapshot
+    from monitor.sim.devnet import DevnetSpec, run_devnet
 
     runner, port = await _start(_http_app(geth))
     try:

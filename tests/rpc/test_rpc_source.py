@@ -13,8 +13,8 @@ import pytest
 from aiohttp import WSMsgType, web
 
 from monitor.discovery.forkid import MAINNET_GENESIS_HASH
-from monitor.discovery.keys import PrivateKey, node_id
 from monitor.errors import RequestTimeout
+from monitor.p2p.keys import PrivateKey, node_id
 from monitor.rpc import AdminUnavailable, RPCError, parse_node_info, parse_peers, redact, sample_node
 
 pytestmark = pytest.mark.timeout(30)

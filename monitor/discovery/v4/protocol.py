@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from monitor.discovery.keys import NodeID
 from monitor.discovery.v4.wire import (
     MAX_NEIGHBORS,
     Endpoint,
@@ -23,6 +22,7 @@ from monitor.discovery.v4.wire import (
     Packet,
     Pong,
 )
+from monitor.p2p.keys import NodeID
 
 __all__ = [
     "BUCKET_SIZE",

@@ -16,7 +16,6 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 
 from monitor.discovery.enr import ENR
-from monitor.discovery.keys import NodeID, PrivateKey, PublicKey, keccak256, node_id
 from monitor.discovery.v4.protocol import (
     BondState,
     ENRMatcher,
@@ -27,7 +26,6 @@ from monitor.discovery.v4.protocol import (
     expiration_from,
     split_neighbors,
 )
-from monitor.discovery.v4.transport import Address, Sender
 from monitor.discovery.v4.wire import (
     PACKET_TYPES,
     Decoded,
@@ -45,6 +43,8 @@ from monitor.discovery.v4.wire import (
     encode,
 )
 from monitor.errors import DecodeError, ExpiredError, MonitorError, NetworkError, RequestTimeout, SignatureError
+from monitor.p2p.keys import NodeID, PrivateKey, PublicKey, keccak256, node_id
+from monitor.p2p.udp import Address, Sender
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ from typing import Any, Final, TypeAlias
 
 import rlp
 
-from monitor.discovery.keys import PrivateKey, PublicKey, keccak256, recover_pubkey
 from monitor.errors import DecodeError, ExpiredError, SignatureError
-from monitor.rlpitems import as_bytes, as_list, as_uint, uint_bytes
+from monitor.p2p.keys import PrivateKey, PublicKey, keccak256, recover_pubkey
+from monitor.p2p.rlp import as_bytes, as_list, as_uint, uint_bytes
 
 __all__ = [
     "MAX_PACKET_SIZE",

@@ -6,21 +6,19 @@ Everything above depends on the two small protocols below, so tests can swap in 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import socket
 from collections import Counter
-from collections.abc import Sequence
 from typing import Protocol, TypeAlias
 
 from monitor.errors import NetrestrictError, NetworkError
+from monitor.p2p.netpolicy import NetRestrict
 
-__all__ = ["Address", "IPNetwork", "Sender", "DatagramHandler", "NetRestrict", "UDPTransport", "RCVBUF_BYTES"]
+__all__ = ["Address", "Sender", "DatagramHandler", "UDPTransport", "RCVBUF_BYTES"]
 
 log = logging.getLogger(__name__)
 
 Address: TypeAlias = tuple[str, int]
-IPNetwork: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # Bursts of NEIGHBORS from hundreds of concurrent FINDNODEs overflow Linux's default ~208 KiB receive buffer.
 RCVBUF_BYTES = 4 * 1024 * 1024
@@ -34,36 +32,6 @@ class Sender(Protocol):
 
 class DatagramHandler(Protocol):
     def datagram_received(self, data: bytes, addr: Address) -> None: ...
-
-
-class NetRestrict:
-    """The set of networks we may send to (``None``: anywhere)."""
-
-    def __init__(self, networks: Sequence[IPNetwork] | None) -> None:
-        self.networks = tuple(networks) if networks is not None else None
-
-    @classmethod
-    def parse(cls, text: str | None) -> NetRestrict:
-        if not text:
-            return cls(None)
-        try:
-            return cls([ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip()])
-        except ValueError as err:
-            from monitor.errors import ConfigError
-
-            raise ConfigError(f"--netrestrict: {err}") from err
-
-    def allows(self, ip: str | ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-        if self.networks is None:
-            return True
-        try:
-            addr = ipaddress.ip_address(ip)
-        except ValueError:
-            return False
-        return any(addr in net for net in self.networks)
-
-    def __str__(self) -> str:
-        return ",".join(map(str, self.networks)) if self.networks is not None else "any"
 
 
 class UDPTransport:

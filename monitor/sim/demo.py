@@ -63,7 +63,7 @@ def run_demo(out: Path, nodes: int) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m monitor.demo", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m monitor.sim.demo", description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("demo-out"))
     parser.add_argument("--nodes", type=int, default=300)
     args = parser.parse_args()

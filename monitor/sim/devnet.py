@@ -25,12 +25,13 @@ from typing import Any
 from monitor.discovery.enode import Enode
 from monitor.discovery.enr import ENR
 from monitor.discovery.forkid import MAINNET, ChainConfig, fork_id
-from monitor.discovery.keys import PrivateKey
 from monitor.discovery.network import estimate_mainnet_block
 from monitor.discovery.v4.protocol import BUCKET_SIZE
 from monitor.discovery.v4.service import Discv4Service, ServiceConfig
-from monitor.discovery.v4.transport import Address, NetRestrict, Sender, UDPTransport
 from monitor.discovery.v4.wire import NodeEntry
+from monitor.p2p.keys import PrivateKey
+from monitor.p2p.netpolicy import NetRestrict
+from monitor.p2p.udp import Address, Sender, UDPTransport
 
 __all__ = ["DevnetSpec", "DevnetNode", "Devnet", "node_address", "build_tables", "run_devnet"]
 

@@ -51,6 +51,6 @@ def build_overlay(ips: Sequence[str], seed: int, date: str | None = None) -> dic
                        "asn": asn, "as_name": as_name})  # fmt: skip
     return {
         "date": date or datetime.now(UTC).strftime("%Y-%m-%d"),
-        "note": "SIMULATED hosting labels for a loopback devnet; see monitor/devnet_overlay.py for the stated mix",
+        "note": "SIMULATED hosting labels for a loopback devnet; see monitor/sim/overlay.py for the stated mix",
         "ranges": ranges,
     }
