@@ -1,7 +1,11 @@
 """The snapshot: one data model shared by the crawler, attribution, analysis and every output.
 
-A snapshot is crawl metadata plus one record per node. On disk it is versioned JSON (``"schema": 1``) that
+A snapshot is crawl metadata plus one record per node. On disk it is versioned JSON (``"schema": 2``) that
 round-trips losslessly, and a CSV of nodes for spreadsheets. Timestamps are UNIX seconds (float, UTC).
+
+Schema 2 added, with defaults that keep schema-1 files readable: per node ``protocols`` (which discovery protocols
+saw it), ``layer`` (execution / consensus / unknown) and ``eth2`` (the consensus ENR entry); per attribution
+``category`` (cloud / hosting / isp / education / government / unknown); per crawl ``vantage``.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ from monitor.errors import SnapshotError
 __all__ = [
     "SCHEMA_VERSION",
     "NetworkVerdict",
+    "Layer",
+    "HostingCategory",
+    "Eth2Info",
     "ForkIdInfo",
     "ClientInfo",
     "Attribution",
@@ -38,9 +45,17 @@ __all__ = [
     "read_jsonl",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_SCHEMAS = frozenset({1, 2})
 
 NetworkVerdict = Literal["mainnet", "other", "unknown"]
+Layer = Literal["execution", "consensus", "unknown"]
+"""Which Ethereum layer a node serves: ``execution`` from an ENR ``eth`` entry or an RLPx eth Status,
+``consensus`` from an ENR ``eth2`` entry. The discovery protocol alone never decides it (execution clients run
+discv5 too)."""
+HostingCategory = Literal["cloud", "hosting", "isp", "education", "government", "unknown"]
+LAYERS: tuple[Layer, ...] = ("execution", "consensus", "unknown")
+HOSTING_CATEGORIES: tuple[HostingCategory, ...] = ("cloud", "hosting", "isp", "education", "government", "unknown")
 
 
 def iso_utc(ts: float) -> str:
@@ -51,6 +66,15 @@ def iso_utc(ts: float) -> str:
 class ForkIdInfo:
     hash: str  # 4 bytes, hex without 0x
     next: int
+
+
+@dataclass(frozen=True, slots=True)
+class Eth2Info:
+    """The consensus-layer ENR entry ``eth2``: SSZ ENRForkID (consensus-specs phase0 p2p interface)."""
+
+    fork_digest: str  # 4 bytes, hex without 0x
+    next_fork_version: str  # 4 bytes, hex
+    next_fork_epoch: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +104,7 @@ class Attribution:
     as_name: str | None = None
     source: str = ""
     data_date: str | None = None  # YYYY-MM-DD of the dataset
+    category: HostingCategory = "unknown"  # cloud / hosting (data centres) / isp (access networks) / ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +131,9 @@ class NodeRecord:
     client: ClientInfo | None = None
     rlpx: str | None = None  # outcome of our RLPx dial ("ok", "too_many_peers", "timeout", ...); None: not dialled
     attribution: Attribution | None = None
+    protocols: tuple[str, ...] = ()  # discovery protocols that saw the node: "discv4", "discv5"
+    layer: Layer = "unknown"
+    eth2: Eth2Info | None = None
 
     @property
     def reachable(self) -> bool:
@@ -124,6 +152,7 @@ class CrawlMeta:
     counters: Mapping[str, int] = field(default_factory=dict)
     filtered: Mapping[str, int] = field(default_factory=dict)  # reason -> count (never silently dropped)
     simulated: bool = False
+    vantage: str = ""  # name of the crawler's vantage point (default: the host name)
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -145,8 +174,10 @@ class Snapshot:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Snapshot:
         schema = data.get("schema")
-        if schema != SCHEMA_VERSION:
-            raise SnapshotError(f"unsupported snapshot schema {schema!r} (this version reads {SCHEMA_VERSION})")
+        if schema not in READABLE_SCHEMAS:
+            raise SnapshotError(
+                f"unsupported snapshot schema {schema!r} (this version reads {sorted(READABLE_SCHEMAS)})"
+            )
         try:
             meta = CrawlMeta(**data["meta"])
             nodes = tuple(node_from_dict(n) for n in data["nodes"])
@@ -175,6 +206,9 @@ def node_from_dict(data: Mapping[str, Any]) -> NodeRecord:
         d["client"] = ClientInfo(**c)
     if d.get("attribution") is not None:
         d["attribution"] = Attribution(**d["attribution"])
+    if d.get("eth2") is not None:
+        d["eth2"] = Eth2Info(**d["eth2"])
+    d["protocols"] = tuple(d.get("protocols") or ())
     d["enr_fields"] = dict(d.get("enr_fields") or {})
     return NodeRecord(**d)
 
@@ -223,6 +257,7 @@ CSV_COLUMNS = (
     "node_id", "ip", "udp_port", "tcp_port", "advertised_ip", "network", "network_reason", "fork_hash", "fork_next",
     "enr_seq", "answered_ping", "bonded", "answered_findnode", "neighbors_returned", "first_seen", "last_seen",
     "source", "client", "rlpx", "provider", "region", "country", "asn", "as_name", "attribution_source", "data_date",
+    "category", "protocols", "layer", "fork_digest",
 )  # fmt: skip
 
 
@@ -235,6 +270,7 @@ def _csv_row(n: NodeRecord) -> list[Any]:
         iso_utc(n.first_seen), iso_utc(n.last_seen), n.source, n.client.raw if n.client else "", n.rlpx,
         a.provider if a else "", a.region if a else "", a.country if a else "", a.asn if a else "",
         a.as_name if a else "", a.source if a else "", a.data_date if a else "",
+        a.category if a else "", "+".join(n.protocols), n.layer, n.eth2.fork_digest if n.eth2 else "",
     ]  # fmt: skip
 
 
