@@ -24,11 +24,11 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from monitor.analysis.claims import load_claims
 from monitor.exporter.analysis_worker import child_analyser
 from monitor.exporter.app import build_app
 from monitor.exporter.history import DB_FILENAME, HistoryStore
 from monitor.exporter.service import ExporterService, ServiceConfig
+from monitor.seeds import load_claims
 from monitor.sim.synthetic import synthetic_snapshot
 from monitor.snapshot import Snapshot
 

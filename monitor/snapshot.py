@@ -14,8 +14,6 @@ import csv
 import dataclasses
 import io
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -23,6 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from monitor.errors import SnapshotError
+from monitor.fileio import atomic_write_text
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -227,16 +226,7 @@ def to_plain(obj: Any) -> Any:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    """Write to a temporary file in the same directory, then rename: a crash never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, text, SnapshotError)
 
 
 def write_json(snapshot: Snapshot, path: Path) -> None:

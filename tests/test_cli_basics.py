@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from monitor.cli import build_parser, main
-from monitor.config import apply_defaults
+from monitor.cli.config import apply_defaults
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -6,7 +6,7 @@ Rendering (rich tables, JSON) lives in :mod:`monitor.analysis.render`, the ``mon
 """
 
 from monitor.analysis.bootstrap import DEFAULT_SAMPLES, BootstrapIntervals, bootstrap_indices
-from monitor.analysis.claims import Claim, ClaimSet, ClaimSource, ExternalFigure, load_claims, parse_claims
+from monitor.analysis.claims import Claim, ClaimSet, ClaimSource, ExternalFigure, parse_claims
 from monitor.analysis.clients import ClientsByProvider, ProviderClients, clients_by_provider
 from monitor.analysis.concentration import (
     DIMENSIONS,
@@ -75,7 +75,6 @@ __all__ = [
     "clients_by_provider",
     "dimension_key",
     "hhi",
-    "load_claims",
     "nakamoto",
     "nodes_per_ip",
     "parse_claims",

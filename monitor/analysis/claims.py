@@ -1,18 +1,14 @@
-"""Claims to check and published reference figures, read from a TOML data file (``seeds/claims.toml``).
+"""Claims to check and published reference figures, parsed from the TOML text of a claims file.
 
-The default file is the repository's ``seeds/claims.toml`` when running from a checkout, so an edit there takes effect
-at once; an installed package falls back to the identical copy shipped as package data (``claims.toml`` beside this
-module). A test keeps both files byte-identical.
+Reading the file is the caller's business (``monitor.seeds.load_claims``): this module stays pure.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib.resources
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 from monitor.errors import ConfigError
@@ -25,15 +21,11 @@ __all__ = [
     "ExternalFigure",
     "ClaimSet",
     "parse_claims",
-    "load_claims",
-    "load_packaged_claims",
-    "default_claims_path",
 ]
 
 CLAIMS_SCHEMA = 1
 Relation = Literal["approx", "above", "equal"]
 _RELATIONS: tuple[Relation, ...] = ("approx", "above", "equal")
-_PACKAGED = "claims.toml"
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,28 +163,3 @@ def _tables(data: Mapping[str, Any], key: str, origin: str) -> list[Mapping[str,
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
         raise ConfigError(f"{origin}: '{key}' must be an array of tables ([[{key}]])")
     return tables
-
-
-def default_claims_path() -> Path | None:
-    """``seeds/claims.toml`` of the checkout this package runs from, or None for an installed package."""
-    candidate = Path(__file__).resolve().parents[2] / "seeds" / "claims.toml"
-    return candidate if candidate.is_file() else None
-
-
-def load_packaged_claims() -> ClaimSet:
-    """The copy of ``seeds/claims.toml`` shipped inside the package."""
-    resource = importlib.resources.files(__package__ or "monitor.analysis").joinpath(_PACKAGED)
-    return parse_claims(resource.read_text(encoding="utf-8"), origin=f"package data {_PACKAGED}")
-
-
-def load_claims(path: Path | None = None) -> ClaimSet:
-    """Read ``path``, or the default file (see the module docstring) when it is None."""
-    if path is None:
-        path = default_claims_path()
-    if path is None:
-        return load_packaged_claims()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"cannot read claims file {path}: {err}") from err
-    return parse_claims(text, origin=str(path))

@@ -19,8 +19,8 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from monitor.analysis.claims import ClaimSet
+from monitor.analysis.jsonform import analysis_to_dict
 from monitor.analysis.population import client_name
-from monitor.analysis.render import analysis_to_dict
 from monitor.analysis.report import analyse
 from monitor.errors import MonitorError
 from monitor.snapshot import Attribution, ClientInfo, CrawlMeta, NetworkVerdict, NodeRecord, Snapshot

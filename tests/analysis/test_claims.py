@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib.resources
 from pathlib import Path
 
 import pytest
 from analysis_factories import node, snapshot
 
-from monitor.analysis.claims import default_claims_path, load_claims, load_packaged_claims, parse_claims
+import monitor.seeds
+from monitor.analysis.claims import parse_claims
 from monitor.analysis.population import PopulationSpec
 from monitor.analysis.stats import Interval, wilson_interval
 from monitor.analysis.verdict import MIN_N_FOR_VERDICT, check_claims, verdict_for
 from monitor.errors import ConfigError
+from monitor.seeds import load_claims
 from monitor.snapshot import Snapshot
 
 REPO = Path(__file__).resolve().parents[2]
@@ -35,14 +36,13 @@ def test_seed_claim_as_designed() -> None:
     }
 
 
-def test_packaged_copy_is_identical_and_default_is_the_checkout() -> None:
-    packaged = importlib.resources.files("monitor.analysis").joinpath("claims.toml").read_bytes()
-    assert packaged == SEEDS.read_bytes(), "monitor/analysis/claims.toml must be a copy of seeds/claims.toml"
-    assert default_claims_path() == SEEDS
-    assert load_claims().origin == str(SEEDS)
-    fallback = load_packaged_claims()
-    assert fallback.origin == "package data claims.toml"
-    assert (fallback.claims, fallback.external) == (load_claims().claims, load_claims().external)
+def test_the_package_reads_the_one_seeds_file() -> None:
+    """seeds/claims.toml is the only copy: the package reaches it through a link, not a duplicate."""
+    shipped = Path(monitor.seeds.__file__).parent / "claims.toml"
+    assert shipped.resolve() == SEEDS.resolve()
+    default = load_claims()
+    assert default.origin == "seeds/claims.toml"
+    assert (default.claims, default.external) == (load_claims(SEEDS).claims, load_claims(SEEDS).external)
 
 
 GOOD = SEEDS.read_text(encoding="utf-8")

@@ -15,9 +15,10 @@ from rich.console import Console
 from monitor.analysis import analyse
 from monitor.analysis.clients import client_columns, clients_by_provider, row_counts
 from monitor.analysis.concentration import UNKNOWN, analyse_dimension, dimension_key
+from monitor.analysis.jsonform import analysis_to_dict
 from monitor.analysis.population import PopulationSpec, client_name, select_population
-from monitor.analysis.render import analysis_to_dict, render_report
 from monitor.analysis.stats import wilson_interval
+from monitor.outputs.terminal.report import render_report
 
 NODE = PopulationSpec("discovered", "node")
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from stack import free_port, require_tool
 
-from monitor.analysis.claims import load_claims
 from monitor.exporter.analysis_worker import thread_analyser
 from monitor.exporter.history import DB_FILENAME, HistoryStore
 from monitor.exporter.service import ExporterService, ServiceConfig
+from monitor.seeds import load_claims
 from monitor.snapshot import Snapshot
 
 __all__ = ["free_port", "require_tool", "make_service", "KNOWN"]

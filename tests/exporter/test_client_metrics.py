@@ -10,13 +10,13 @@ import pytest
 from exporter_helpers import KNOWN
 from prometheus_client import CollectorRegistry
 
-from monitor.analysis.claims import load_claims
 from monitor.exporter import metrics as m
 from monitor.exporter.analysis_worker import analyse_snapshot, child_analyser
 from monitor.exporter.collector import SnapshotCollector
 from monitor.exporter.families import MetricSet, build_metric_set, client_by_provider_rows
 from monitor.exporter.service import snapshot_document
 from monitor.exporter.state import CrawlHealth
+from monitor.seeds import load_claims
 from monitor.sim.synthetic import synthetic_snapshot
 from monitor.snapshot import Snapshot
 

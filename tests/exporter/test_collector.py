@@ -10,13 +10,13 @@ from exporter_helpers import KNOWN, require_tool
 from prometheus_client import CollectorRegistry, generate_latest
 
 from monitor import __version__
-from monitor.analysis.claims import load_claims
 from monitor.exporter import metrics as m
 from monitor.exporter.analysis_worker import analyse_snapshot
 from monitor.exporter.collector import SnapshotCollector
 from monitor.exporter.families import MetricSet, build_metric_set, capped_counts
 from monitor.exporter.service import snapshot_document
 from monitor.exporter.state import CrawlHealth, crawl_totals, failure_totals
+from monitor.seeds import load_claims
 from monitor.sim.synthetic import synthetic_snapshot
 
 NOW = 1_800_000_000.0

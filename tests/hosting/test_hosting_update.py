@@ -177,7 +177,8 @@ def test_data_update_command_rebuilds_the_lookup_cache(
     import asyncio
     import threading
 
-    from monitor.hosting import commands, loading
+    from monitor.cli import data as commands
+    from monitor.hosting import loading
 
     ready = threading.Event()
     state: dict[str, object] = {}
@@ -228,7 +229,7 @@ def test_update_reports_what_happened_to_the_lookup_cache(tmp_path: Path) -> Non
     import os
     import time
 
-    from monitor.hosting.commands import _cache_outcome
+    from monitor.cli.data import _cache_outcome
 
     assert "could not be written" in _cache_outcome(tmp_path, time.time(), 0.5)
     cache = tmp_path / "cache" / "fused-abc.bin"

@@ -17,11 +17,12 @@ import pytest
 from report_factories import HOSTILE_AS, make_snapshot, mixed_nodes, record
 
 from monitor import cli
-from monitor.analysis import analyse, load_claims
+from monitor.analysis import analyse
+from monitor.cli.report import register, report_command
 from monitor.errors import ConfigError, SnapshotError
 from monitor.outputs.html import render_html
-from monitor.outputs.report_command import register, report_command
 from monitor.outputs.svg import Bar, Marker, format_tick, hbar_chart, nice_max
+from monitor.seeds import load_claims
 from monitor.snapshot import Attribution, Snapshot, write_json
 
 SECTIONS = (
@@ -267,9 +268,6 @@ def test_report_command_usage_and_input_errors(tmp_path: Path) -> None:
 def test_report_through_the_cli_exit_codes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Until monitor.cli lists this module in COMMAND_MODULES, add it here the way the lead will.
-    if "monitor.outputs.report_command" not in cli.COMMAND_MODULES:
-        monkeypatch.setattr(cli, "COMMAND_MODULES", (*cli.COMMAND_MODULES, "monitor.outputs.report_command"))
     snap = tmp_path / "s.json"
     write_json(make_snapshot(mixed_nodes(), simulated=True), snap)
     html_path = tmp_path / "r.html"

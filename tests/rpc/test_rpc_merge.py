@@ -79,8 +79,8 @@ def test_report_says_how_many_nodes_only_rpc_saw() -> None:
 
     from rich.console import Console
 
-    from monitor.analysis.render import render_report
     from monitor.analysis.report import analyse
+    from monitor.outputs.terminal.report import render_report
     from monitor.snapshot import CrawlMeta, Snapshot
 
     crawled = [_crawled(0), _crawled(1)]

@@ -1,7 +1,9 @@
-"""The ``monitor`` command line: parse, call the library, render. Subcommands live beside the code they drive.
+"""The ``monitor`` command line: parse, call the library, render. One module per command in this package.
 
-Each area exposes ``register(subparsers)`` that adds its commands with ``set_defaults(func=handler)``; a
-handler takes the parsed namespace and returns the exit code (0 ok, 1 runtime failure, 2 bad usage).
+Each command module exposes ``register(subparsers)`` that adds its parser with ``set_defaults(func=handler)``; a
+handler takes the parsed namespace and returns the exit code (0 ok, 1 runtime failure, 2 bad usage). Shared flag
+groups live in :mod:`monitor.cli.flags`, the flag > environment > config-file precedence in :mod:`monitor.cli.config`.
+Nothing outside this package imports it; domain packages export functions, never argparse.
 """
 
 from __future__ import annotations
@@ -13,22 +15,15 @@ import sys
 from collections.abc import Sequence
 
 from monitor import __version__
-from monitor.config import apply_defaults
+from monitor.cli.config import apply_defaults
 from monitor.errors import ConfigError, MonitorError
 
 __all__ = ["main", "build_parser"]
 
 log = logging.getLogger("monitor")
 
-# Modules that contribute subcommands; an area not built yet is simply absent.
-COMMAND_MODULES = (
-    "monitor.crawl.commands",
-    "monitor.hosting.commands",
-    "monitor.analysis.commands",
-    "monitor.exporter.commands",
-    "monitor.outputs.commands",
-    "monitor.outputs.report_command",
-)
+# One module per command, in the order ``monitor --help`` lists them.
+COMMANDS = ("crawl", "snapshot", "classify", "data", "claim", "report", "serve", "devnet")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,14 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (repeat for debug)")
     parser.add_argument("-q", "--quiet", action="store_true", help="only errors; no progress bar")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as err:
-            if err.name is not None and name.startswith(err.name):
-                continue
-            raise
-        module.register(subparsers)
+    for name in COMMANDS:
+        importlib.import_module(f"monitor.cli.{name}").register(subparsers)
     return parser
 
 

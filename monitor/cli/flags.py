@@ -1,4 +1,4 @@
-"""Crawl flags shared by ``monitor crawl``, ``monitor snapshot`` and ``monitor serve``, and the progress bar."""
+"""Flag groups shared by several commands (crawl, attribution), the settings they build, and the crawl progress bar."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import argparse
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from importlib import resources
 from pathlib import Path
 
 from rich.console import Console
@@ -16,18 +15,12 @@ from monitor.crawl.discv4 import WalkConfig
 from monitor.crawl.engine import EngineProgress
 from monitor.crawl.rlpx_stage import RlpxSettings
 from monitor.crawl.runner import CrawlSettings
-from monitor.discovery.enode import Enode, load_node_urls
+from monitor.discovery.enode import load_node_urls
 from monitor.errors import ConfigError
 from monitor.paths import default_data_dir, load_or_create_nodekey
+from monitor.seeds import mainnet_bootnodes
 
-__all__ = ["add_crawl_args", "settings_from_args", "mainnet_bootnodes", "crawl_progress"]
-
-
-def mainnet_bootnodes() -> list[Enode]:
-    """go-ethereum's mainnet bootnodes (the same list as seeds/mainnet-bootnodes.txt, shipped in the package)."""
-    text = resources.files("monitor.crawl").joinpath("mainnet-bootnodes.txt").read_text(encoding="utf-8")
-    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
-    return load_node_urls(",".join(lines))
+__all__ = ["add_crawl_args", "add_attribution_args", "settings_from_args", "crawl_progress"]
 
 
 def _positive_float(text: str) -> float:
@@ -70,6 +63,27 @@ def add_crawl_args(parser: argparse.ArgumentParser) -> None:
         help="file with the crawler's hex secp256k1 key (default: <data dir>/nodekey, created once)",
     )
     g.add_argument("--config", type=Path, help="TOML file with defaults for these flags")
+
+
+def add_attribution_args(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("attribution")
+    g.add_argument(
+        "--ranges",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="overlay of prefix -> provider/region (CSV or JSON); wins over all data; repeatable",
+    )
+    g.add_argument("--offline", action="store_true", help="local tables only: no ipwhois fallback")
+    g.add_argument(
+        "--rpc",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="also sample admin_peers of your own node (HTTP, WebSocket or IPC path); repeatable",
+    )
+    g.add_argument("--data-dir", type=Path, default=None, help="where refreshed datasets live")
 
 
 def settings_from_args(args: argparse.Namespace) -> CrawlSettings:

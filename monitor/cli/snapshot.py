@@ -12,35 +12,15 @@ from typing import Any
 
 from rich.console import Console
 
-from monitor.analysis.claims import load_claims
-from monitor.analysis.render import analysis_to_dict, render_report
+from monitor.analysis.jsonform import analysis_to_dict
 from monitor.analysis.report import analyse
-from monitor.crawl.options import add_crawl_args, crawl_progress, settings_from_args
+from monitor.cli.flags import add_attribution_args, add_crawl_args, crawl_progress, settings_from_args
 from monitor.hosting import load_default_resolver
+from monitor.outputs.terminal.report import render_report
 from monitor.pipeline import save_snapshot, take_snapshot
+from monitor.seeds import load_claims
 
-__all__ = ["register", "add_attribution_args"]
-
-
-def add_attribution_args(parser: argparse.ArgumentParser) -> None:
-    g = parser.add_argument_group("attribution")
-    g.add_argument(
-        "--ranges",
-        type=Path,
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="overlay of prefix -> provider/region (CSV or JSON); wins over all data; repeatable",
-    )
-    g.add_argument("--offline", action="store_true", help="local tables only: no ipwhois fallback")
-    g.add_argument(
-        "--rpc",
-        action="append",
-        default=[],
-        metavar="URL",
-        help="also sample admin_peers of your own node (HTTP, WebSocket or IPC path); repeatable",
-    )
-    g.add_argument("--data-dir", type=Path, default=None, help="where refreshed datasets live")
+__all__ = ["register"]
 
 
 def register(subparsers: Any) -> None:

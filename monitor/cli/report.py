@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from monitor.analysis.bootstrap import DEFAULT_SAMPLES
-from monitor.analysis.claims import load_claims
 from monitor.analysis.report import analyse
-from monitor.errors import ConfigError, MonitorError
+from monitor.errors import ConfigError
+from monitor.fileio import atomic_write_text
 from monitor.outputs.html import render_html
+from monitor.seeds import load_claims
 from monitor.snapshot import read_json
 
 __all__ = ["register", "report_command", "write_atomic"]
@@ -45,25 +44,9 @@ def register(subparsers: Any) -> None:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it: readers never see half a report."""
     if path.is_dir():
         raise ConfigError(f"--html {path} is a directory; name a file")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as err:
-        raise MonitorError(f"cannot write {path}: {err}") from err
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except OSError as err:
-        Path(tmp).unlink(missing_ok=True)
-        raise MonitorError(f"cannot write {path}: {err}") from err
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, text)
 
 
 def report_command(args: argparse.Namespace) -> int:

@@ -11,10 +11,12 @@ import pytest
 from analysis_factories import node, snapshot
 from rich.console import Console
 
-from monitor.analysis import analyse, load_claims
+from monitor.analysis import analyse
 from monitor.analysis.context import snapshot_context
-from monitor.analysis.render import analysis_to_dict, render_report
+from monitor.analysis.jsonform import analysis_to_dict
 from monitor.cli import main
+from monitor.outputs.terminal.report import render_report
+from monitor.seeds import load_claims
 from monitor.snapshot import Attribution, Snapshot, write_json
 
 

@@ -16,8 +16,8 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from monitor.analysis.claims import ClaimSet, load_claims
-from monitor.crawl.options import add_crawl_args, settings_from_args
+from monitor.analysis.claims import ClaimSet
+from monitor.cli.flags import add_attribution_args, add_crawl_args, settings_from_args
 from monitor.crawl.runner import CrawlSettings
 from monitor.errors import ConfigError
 from monitor.exporter.analysis_worker import child_analyser
@@ -29,8 +29,8 @@ from monitor.hosting import Resolver, load_default_resolver
 from monitor.hosting.asn import ProviderAsns
 from monitor.hosting.store import DatasetStore, default_data_dir
 from monitor.hosting.update import update_datasets
-from monitor.outputs.commands import add_attribution_args
 from monitor.pipeline import take_snapshot
+from monitor.seeds import load_claims
 from monitor.snapshot import Snapshot
 
 __all__ = ["register", "cmd_serve", "parse_listen", "DEFAULT_LISTEN"]

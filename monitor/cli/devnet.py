@@ -1,4 +1,4 @@
-"""``monitor crawl`` and ``monitor devnet``."""
+"""``monitor devnet``: a local discovery network on 127.0.0.0/8 with ground truth and a simulated hosting overlay."""
 
 from __future__ import annotations
 
@@ -6,32 +6,19 @@ import argparse
 import asyncio
 import contextlib
 import json
-import logging
 import signal
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from monitor.crawl.options import add_crawl_args, crawl_progress, settings_from_args
-from monitor.crawl.runner import run_crawl
 from monitor.errors import ConfigError
 from monitor.sim.devnet import Devnet, DevnetSpec, run_devnet
 from monitor.sim.overlay import build_overlay
-from monitor.snapshot import write_jsonl
 
 __all__ = ["register"]
 
-log = logging.getLogger(__name__)
-
 
 def register(subparsers: Any) -> None:
-    crawl = subparsers.add_parser("crawl", help="crawl discv4 and write the raw node records (JSON lines)")
-    add_crawl_args(crawl)
-    crawl.add_argument("--out", type=Path, default=Path("snapshots"), help="output directory (./snapshots)")
-    crawl.add_argument("--json", action="store_true", help="print the crawl summary as JSON")
-    crawl.set_defaults(func=cmd_crawl)
-
     devnet = subparsers.add_parser("devnet", help="run a local discv4 network on 127.0.0.0/8 until Ctrl-C")
     devnet.add_argument("--nodes", type=int, default=100, help="number of nodes (100)")
     devnet.add_argument("--seed", type=int, default=1)
@@ -42,44 +29,6 @@ def register(subparsers: Any) -> None:
     devnet.add_argument("--out", type=Path, default=Path("devnet"), help="where to write bootnodes and truth")
     devnet.add_argument("--duration", type=float, default=None, help="stop after SECONDS (default: run until Ctrl-C)")
     devnet.set_defaults(func=cmd_devnet)
-
-
-def _stamp(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y%m%dT%H%M%SZ")
-
-
-def cmd_crawl(args: argparse.Namespace) -> int:
-    settings = settings_from_args(args)
-    with crawl_progress(args.quiet, settings.duration) as progress:
-        outcome = asyncio.run(run_crawl(settings, on_progress=progress))
-    path = args.out / f"crawl-{_stamp(outcome.meta.started_at)}.jsonl"
-    write_jsonl(outcome.nodes, path, outcome.meta)
-    c = outcome.meta.counters
-    filtered = dict(outcome.meta.filtered)
-    summary: dict[str, Any] = {
-        "file": str(path),
-        "discovered": c["discovered"],
-        "answered_ping": c["answered_ping"],
-        "answered_findnode": c["answered_findnode"],
-        "enr_fetched": c["enr_fetched"],
-        "mainnet": c["network_mainnet"],
-        "other": c["network_other"],
-        "unknown": c["network_unknown"],
-        "filtered": filtered,
-        "seconds": round(outcome.meta.ended_at - outcome.meta.started_at, 1),
-    }
-    if args.json:
-        sys.stdout.write(json.dumps(summary, indent=1) + "\n")
-    else:
-        reasons = ", ".join(f"{k} {v}" for k, v in filtered.items()) or "none"
-        sys.stdout.write(
-            f"{summary['discovered']} nodes discovered in {summary['seconds']} s: "
-            f"{summary['answered_ping']} answered PING, {summary['answered_findnode']} answered FINDNODE, "
-            f"{summary['enr_fetched']} ENRs; network mainnet {summary['mainnet']} / other {summary['other']} / "
-            f"unknown {summary['unknown']}; not contacted (by reason): {reasons}\n"
-            f"wrote {path}\n"
-        )
-    return 0
 
 
 def cmd_devnet(args: argparse.Namespace) -> int:

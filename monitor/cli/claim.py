@@ -9,11 +9,12 @@ from pathlib import Path
 
 from rich.console import Console
 
-from monitor.analysis.claims import load_claims
 from monitor.analysis.context import snapshot_context
-from monitor.analysis.render import claims_to_dict, render_claims
+from monitor.analysis.jsonform import claims_to_dict
 from monitor.analysis.verdict import MIN_N_FOR_VERDICT, check_claims
 from monitor.errors import ConfigError, SnapshotError
+from monitor.outputs.terminal.report import render_claims
+from monitor.seeds import load_claims
 from monitor.snapshot import read_json
 
 __all__ = ["register", "claim_command", "newest_snapshot"]

@@ -6,7 +6,6 @@ Every table title names its denominator and n; a simulated snapshot gets a banne
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -17,22 +16,17 @@ from monitor.analysis.claims import ExternalFigure
 from monitor.analysis.concentration import DimensionAnalysis, Indices
 from monitor.analysis.context import SnapshotContext
 from monitor.analysis.population import NodesPerIp
-from monitor.analysis.render_clients import coverage_text, render_clients
 from monitor.analysis.report import Analysis, PopulationAnalysis
 from monitor.analysis.stats import Interval
 from monitor.analysis.verdict import ClaimResult
-from monitor.snapshot import to_plain
+from monitor.outputs.terminal.clients import coverage_text, render_clients
 
 __all__ = [
-    "ANALYSIS_JSON_SCHEMA",
     "render_report",
     "render_claims",
-    "analysis_to_dict",
-    "claims_to_dict",
     "sources_text",
 ]
 
-ANALYSIS_JSON_SCHEMA = 1
 _VERDICT_STYLE = {"consistent": "green", "higher": "yellow", "lower": "cyan", "insufficient": "dim"}
 _RELATION_TEXT = {"approx": "≈", "above": ">", "equal": ""}
 
@@ -242,23 +236,3 @@ def render_report(console: Console, analysis: Analysis, top: int = 10, providers
     render_claims(console, analysis.context, analysis.claims, analysis.external, analysis.min_n_for_verdict, focus)
     if analysis.context.simulated:
         console.print("[bold red]SIMULATED — none of these figures describes Ethereum.[/bold red]")
-
-
-def analysis_to_dict(analysis: Analysis) -> dict[str, Any]:
-    """The whole analysis as JSON-ready data (lists, dicts, str, int, float, bool, None)."""
-    data: dict[str, Any] = {"schema": ANALYSIS_JSON_SCHEMA, "kind": "analysis"}
-    data.update(to_plain(analysis))
-    return data
-
-
-def claims_to_dict(
-    context: SnapshotContext, results: Sequence[ClaimResult], external: Sequence[ExternalFigure], min_n: int
-) -> dict[str, Any]:
-    return {
-        "schema": ANALYSIS_JSON_SCHEMA,
-        "kind": "claims",
-        "context": to_plain(context),
-        "min_n_for_verdict": min_n,
-        "claims": to_plain(list(results)),
-        "external": to_plain(list(external)),
-    }

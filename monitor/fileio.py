@@ -1,0 +1,34 @@
+"""Writing files so that readers never see half of one: a temporary file beside the target, then a rename."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from monitor.errors import MonitorError
+
+__all__ = ["atomic_write_text"]
+
+
+def atomic_write_text(path: Path, text: str, error: type[MonitorError] = MonitorError) -> None:
+    """Write ``text`` to ``path`` atomically (mode 0644); an OS failure becomes ``error`` naming the file.
+
+    A crash or a full disk leaves the previous file, if any, untouched and no temporary file behind.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:
+        raise error(f"cannot write {path}: {err.strerror or err}") from err
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        raise error(f"cannot write {path}: {err.strerror or err}") from err
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
