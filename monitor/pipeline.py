@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from monitor.crawl.engine import EngineProgress
+from monitor.crawl.merge import merge_rpc, sample_rpc
 from monitor.crawl.runner import CrawlSettings, run_crawl
 from monitor.hosting import Resolver, attribute_snapshot_online
 from monitor.snapshot import Snapshot, write_csv, write_json
-from monitor.sources import merge_sources, sample_rpc
 
 __all__ = ["take_snapshot", "snapshot_paths", "save_snapshot"]
 
@@ -34,7 +34,7 @@ async def take_snapshot(
     nodes, counters = list(outcome.nodes), dict(outcome.meta.counters)
     if rpc_urls:
         samples = await sample_rpc(rpc_urls, per_call=max(settings.timeout * 5, 5.0))
-        nodes, rpc_counters = merge_sources(nodes, samples, clock())
+        nodes, rpc_counters = merge_rpc(nodes, samples, clock())
         counters.update(rpc_counters)
     meta = dataclasses.replace(outcome.meta, simulated=simulated, counters=counters)
     snapshot = Snapshot(meta=meta, nodes=tuple(nodes))

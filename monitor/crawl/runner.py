@@ -8,26 +8,24 @@ import logging
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from monitor import __version__
 from monitor.crawl.discv4 import Discv4Driver, Visit, WalkConfig
 from monitor.crawl.engine import CrawlEngine, EngineConfig, EngineProgress, EngineResult
+from monitor.crawl.records import discv4_records
 from monitor.crawl.rlpx_stage import RlpxSettings, RlpxStage
 from monitor.discovery.enode import Enode
-from monitor.discovery.network import classify_network, mainnet_filter
 from monitor.discovery.v4.service import Discv4Service, Peer, ServiceConfig
 from monitor.errors import ConfigError, CrawlError
-from monitor.p2p.keys import NodeID, PrivateKey
+from monitor.p2p.keys import PrivateKey
 from monitor.p2p.netpolicy import NetRestrict, admissible
 from monitor.p2p.udp import UDPTransport
-from monitor.rlpx.dialer import DialResult
-from monitor.rlpx.eth import status_verdict
-from monitor.snapshot import CrawlMeta, ForkIdInfo, NodeRecord
+from monitor.snapshot import CrawlMeta, NodeRecord
 
-__all__ = ["CrawlSettings", "CrawlOutcome", "run_crawl", "build_records"]
+__all__ = ["CrawlSettings", "CrawlOutcome", "run_crawl"]
 
 log = logging.getLogger(__name__)
 
@@ -158,57 +156,11 @@ async def run_crawl(
             f"({settings.timeout:g}s timeout); check the network connection or --bootnodes"
         )
     dials = stage.results if stage is not None else {}
-    nodes = build_records(result, clock(), dials)
+    nodes = discv4_records(result, clock(), dials)
     meta = _meta(settings, result, driver, service.stats, nodes)
     if stage is not None:
         meta = dataclasses.replace(meta, counters={**meta.counters, **stage.counters()})
     return CrawlOutcome(nodes, meta, result, service.stats)
-
-
-def build_records(
-    result: EngineResult[Peer, Visit], now: float, dials: Mapping[NodeID, DialResult] | None = None
-) -> list[NodeRecord]:
-    filt = mainnet_filter(now)
-    dials = dials or {}
-    records = []
-    for key, peer in result.tasks.items():
-        visit = result.results.get(key)
-        enr = visit.enr if visit is not None else None
-        dialled = dials.get(peer.id)
-        verdict, reason = classify_network(enr, filt)
-        if dialled is not None and dialled.status is not None:
-            verdict, reason = status_verdict(dialled.status, filt)  # the peer's own word over RLPx beats its ENR
-        elif visit is None:
-            reason = "crawl deadline reached before its visit completed"
-        elif not visit.answered_ping:
-            reason = f"no answer to PING ({visit.failure})"
-        fork = enr.eth_fork_id if enr is not None else None
-        first_seen = result.first_seen.get(key, now)
-        records.append(
-            NodeRecord(
-                node_id=peer.id.hex(),
-                pubkey=peer.pubkey.hex(),
-                ip=peer.ip,
-                udp_port=peer.udp,
-                tcp_port=peer.tcp or None,
-                advertised_ip=str(enr.ip or enr.ip6) if enr is not None and (enr.ip or enr.ip6) else None,
-                enr=enr.to_text() if enr is not None else None,
-                enr_seq=enr.seq if enr is not None else (visit.pong_enr_seq if visit else None),
-                enr_fields=enr.fields_text() if enr is not None else {},
-                fork_id=ForkIdInfo(fork.hash.hex(), fork.next) if fork is not None else None,
-                first_seen=first_seen,
-                last_seen=visit.ended if visit is not None and visit.answered_ping else first_seen,
-                answered_ping=bool(visit and visit.answered_ping),
-                bonded=bool(visit and visit.answered_ping and visit.pinged_us),
-                answered_findnode=bool(visit and visit.findnode_answered),
-                neighbors_returned=len(visit.seen) if visit is not None else 0,
-                network=verdict,
-                network_reason=reason,
-                client=dialled.client if dialled is not None else None,
-                rlpx=dialled.kind if dialled is not None else None,
-            )
-        )
-    return records
 
 
 def _meta(

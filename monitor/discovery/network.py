@@ -7,11 +7,13 @@ Nodes without a record or without an ``eth`` entry (consensus-layer and non-eth 
 
 from __future__ import annotations
 
+from typing import Literal
+
 from monitor.discovery.enr import ENR
 from monitor.discovery.forkid import MAINNET, REASON_INCOMPATIBLE, Filter
-from monitor.snapshot import NetworkVerdict
 
 __all__ = [
+    "NetworkVerdict",
     "MERGE_BLOCK",
     "MERGE_TIMESTAMP",
     "SLOT_SECONDS",
@@ -19,6 +21,8 @@ __all__ = [
     "estimate_mainnet_block",
     "mainnet_filter",
 ]
+
+NetworkVerdict = Literal["mainnet", "other", "unknown"]
 
 # First proof-of-stake block of mainnet and its timestamp (2022-09-15 06:42:59 UTC), slot 4,700,013.
 MERGE_BLOCK = 15_537_394

@@ -7,7 +7,7 @@ strings), and ``dialer``, the only module with sockets.
 
 from __future__ import annotations
 
-from monitor.rlpx.clientid import ClientId, client_info, parse_client_id
+from monitor.rlpx.clientid import ClientId, parse_client_id
 from monitor.rlpx.dialer import DIAL_KINDS, DialKind, DialResult, DialTarget, dial, dial_many, our_hello
 from monitor.rlpx.errors import FrameError, HandshakeError, MessageError, RLPxError
 from monitor.rlpx.eth import ETH68, ETH69, Status
@@ -16,7 +16,6 @@ from monitor.rlpx.session import Session
 
 __all__ = [
     "ClientId",
-    "client_info",
     "parse_client_id",
     "DIAL_KINDS",
     "DialKind",

@@ -16,9 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-from monitor.snapshot import ClientInfo, ForkIdInfo
-
-__all__ = ["ClientId", "parse_client_id", "client_info"]
+__all__ = ["ClientId", "parse_client_id"]
 
 _VERSION = re.compile(r"^v?\d+(\.\d+)+")
 _OS_HINTS: Final = ("linux", "windows", "darwin", "macos", "osx", "freebsd", "openbsd", "android", "ios", "unknown")
@@ -95,27 +93,3 @@ def parse_client_id(raw: str) -> ClientId:
         return _parse(raw)
     except Exception:  # a parser bug must never lose a record: keep the raw string
         return ClientId(raw)
-
-
-def client_info(
-    raw: str,
-    capabilities: tuple[str, ...] = (),
-    network_id: int | None = None,
-    genesis: str | None = None,
-    disconnect_reason: str | None = None,
-    fork_id: ForkIdInfo | None = None,
-) -> ClientInfo:
-    """The snapshot's ClientInfo for a Hello's client id (language as its family, e.g. "go")."""
-    parsed = parse_client_id(raw)
-    return ClientInfo(
-        raw=raw,
-        name=parsed.name,
-        version=parsed.version,
-        os=parsed.os,
-        language=parsed.language,
-        capabilities=capabilities,
-        network_id=network_id,
-        genesis=genesis,
-        disconnect_reason=disconnect_reason,
-        fork_id=fork_id,
-    )

@@ -18,13 +18,11 @@ from monitor import __version__
 from monitor.errors import DecodeError
 from monitor.p2p.keys import PrivateKey, PublicKey, decompress_pubkey
 from monitor.p2p.netpolicy import NetRestrict
-from monitor.rlpx.clientid import client_info
 from monitor.rlpx.errors import FrameError, HandshakeError, MessageError, RLPxError
 from monitor.rlpx.eth import ETH68, ETH69, Status
 from monitor.rlpx.handshake import static_pubkey
 from monitor.rlpx.messages import P2P_VERSION, Capability, Disconnect, DisconnectReason, Hello
 from monitor.rlpx.session import DisconnectReceived, HelloReceived, Session, StatusReceived
-from monitor.snapshot import ClientInfo, ForkIdInfo
 
 __all__ = ["DialKind", "DIAL_KINDS", "DialTarget", "DialResult", "DEFAULT_CLIENT_ID", "our_hello", "dial", "dial_many"]
 
@@ -68,21 +66,6 @@ class DialResult:
     @property
     def ok(self) -> bool:
         return self.kind == "ok"
-
-    @property
-    def client(self) -> ClientInfo | None:
-        """The snapshot's ClientInfo, when the peer sent a Hello."""
-        if self.hello is None:
-            return None
-        status = self.status
-        return client_info(
-            self.hello.client_id,
-            capabilities=tuple(str(c) for c in self.hello.capabilities),
-            network_id=status.network_id if status else None,
-            genesis=status.genesis.hex() if status else None,
-            disconnect_reason=self.disconnect.label if self.disconnect else None,
-            fork_id=ForkIdInfo(status.fork_id.hash.hex(), status.fork_id.next) if status else None,
-        )
 
 
 def our_hello(

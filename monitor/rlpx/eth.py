@@ -15,11 +15,11 @@ from typing import Final
 import rlp
 
 from monitor.discovery.forkid import MAINNET_GENESIS_HASH, REASON_INCOMPATIBLE, Filter, ForkId
+from monitor.discovery.network import NetworkVerdict
 from monitor.errors import DecodeError
 from monitor.rlpx import snappy
 from monitor.rlpx.errors import MessageError
 from monitor.rlpx.messages import BASE_PROTOCOL_LENGTH, Capability, as_bytes, as_uint, decode_rlp
-from monitor.snapshot import NetworkVerdict
 
 __all__ = [
     "STATUS",

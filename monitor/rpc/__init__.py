@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from monitor.rpc.admin import SOURCE, RPCFormatError, RPCNodeInfo, RPCPeer, parse_node_info, parse_peers, to_records
-from monitor.rpc.source import AdminUnavailable, RPCError, RPCSample, redact, sample_node
+from monitor.rpc.admin import SOURCE, RPCFormatError, RPCNodeInfo, RPCPeer, parse_node_info, parse_peers
+from monitor.rpc.client import AdminUnavailable, RPCError, RPCSample, redact, sample_node
 
 __all__ = [
     "SOURCE",
@@ -12,7 +12,6 @@ __all__ = [
     "RPCPeer",
     "parse_node_info",
     "parse_peers",
-    "to_records",
     "AdminUnavailable",
     "RPCError",
     "RPCSample",

@@ -1,4 +1,4 @@
-"""geth's ``admin_peers`` / ``admin_nodeInfo`` answers as typed values, and as snapshot node records.
+"""geth's ``admin_peers`` / ``admin_nodeInfo`` answers as typed values (the crawl layer maps them to records).
 
 Pure functions over the decoded JSON (no I/O). Field names follow go-ethereum ``p2p.PeerInfo`` / ``p2p.NodeInfo``:
 
@@ -22,11 +22,9 @@ from typing import Any
 
 from monitor.discovery.forkid import MAINNET_GENESIS_HASH
 from monitor.errors import DecodeError
-from monitor.p2p.keys import PublicKey, node_id
-from monitor.rlpx.clientid import client_info
-from monitor.snapshot import NetworkVerdict, NodeRecord
+from monitor.p2p.keys import PublicKey
 
-__all__ = ["SOURCE", "RPCFormatError", "RPCPeer", "RPCNodeInfo", "parse_peers", "parse_node_info", "to_records"]
+__all__ = ["SOURCE", "RPCFormatError", "RPCPeer", "RPCNodeInfo", "parse_peers", "parse_node_info"]
 
 SOURCE = "rpc"
 _ENODE = re.compile(r"enode://(?P<key>[0-9a-fA-F]{128})@(?P<host>\[[^\]]*\]|[^:/?]*):(?P<port>\d{1,5})(?:\?(?P<q>.*))?")
@@ -166,42 +164,3 @@ def parse_node_info(result: Any) -> RPCNodeInfo:
         genesis=genesis.removeprefix("0x").lower() if isinstance(genesis, str) else None,
         enr=result.get("enr") if isinstance(result.get("enr"), str) else None,
     )
-
-
-def _verdict(info: RPCNodeInfo, peer: RPCPeer) -> tuple[NetworkVerdict, str]:
-    if peer.eth_version is None:
-        return "unknown", "rpc: peer has not completed an eth handshake with the sampling node"
-    if info.mainnet:
-        # geth keeps an eth peer only after its Status matched network id, genesis and fork id.
-        return "mainnet", f"rpc: eth/{peer.eth_version} peer of a mainnet node (Status verified by that node)"
-    return "other", f"rpc: eth peer of a node on network {info.network_id}"
-
-
-def to_records(info: RPCNodeInfo, peers: Sequence[RPCPeer], now: float) -> list[NodeRecord]:
-    """Node records for the sampling node's peers, marked ``source="rpc"``.
-
-    Inbound peers connected from an ephemeral port: their ``tcp_port`` is taken from the enode (the listen port
-    they announced), and ``ip`` is the address the connection came from.
-    """
-    records = []
-    for peer in peers:
-        verdict, reason = _verdict(info, peer)
-        tcp = peer.enode_tcp if peer.inbound else (peer.remote_port or peer.enode_tcp)
-        records.append(
-            NodeRecord(
-                node_id=node_id(peer.pubkey).hex(),
-                pubkey=peer.pubkey.hex(),
-                ip=peer.remote_ip or peer.enode_ip,
-                udp_port=None,
-                tcp_port=tcp or None,
-                advertised_ip=peer.enode_ip,
-                enr=peer.enr,
-                first_seen=now,
-                last_seen=now,
-                network=verdict,
-                network_reason=reason,
-                source=SOURCE,
-                client=client_info(peer.name, peer.caps) if peer.name else None,
-            )
-        )
-    return records

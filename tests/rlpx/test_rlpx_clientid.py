@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.rlpx.clientid import client_info, parse_client_id
+from monitor.crawl.records import client_info
+from monitor.rlpx.clientid import parse_client_id
 
 CASES = [
     ("Geth/v1.14.11-stable-f3c696fa/linux-amd64/go1.23.2", "geth", "1.14.11-stable-f3c696fa", "linux-amd64", "go", ""),

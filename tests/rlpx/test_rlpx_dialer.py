@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
+from monitor.crawl.records import dial_client
 from monitor.discovery.forkid import MAINNET_GENESIS_HASH, ForkId
 from monitor.p2p.keys import PrivateKey, PublicKey
 from monitor.p2p.netpolicy import NetRestrict
@@ -159,14 +160,15 @@ async def test_each_behaviour_has_its_kind(name: str, behaviour: Behaviour, kind
     assert (result.hello is not None) is with_hello
     assert result.duration < TIMEOUT + 1.0  # one bounded timeout at most (plus the close grace)
     if with_hello:
-        assert result.client is not None and result.client.raw == result.hello.client_id  # type: ignore[union-attr]
+        client = dial_client(result)
+        assert client is not None and client.raw == result.hello.client_id
 
 
 async def test_ok_reads_client_and_status() -> None:
     async with serving(_peer()) as port:
         result = await _dial(port)
     assert result.ok and result.status == STATUS
-    client = result.client
+    client = dial_client(result)
     assert client is not None
     assert (client.name, client.version, client.os, client.language) == (
         "geth",
@@ -183,7 +185,8 @@ async def test_too_many_peers_keeps_the_hello_and_reason() -> None:
     async with serving(_peer(then="disconnect")) as port:
         result = await _dial(port)
     assert result.kind == "too_many_peers" and result.disconnect == Disconnect(4)
-    assert result.client is not None and result.client.disconnect_reason == "too_many_peers"
+    client = dial_client(result)
+    assert client is not None and client.disconnect_reason == "too_many_peers"
 
 
 async def test_refused_and_netrestrict() -> None:

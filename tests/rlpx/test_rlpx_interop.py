@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 from peers.rlpx_harness import Network, rlpx_network_fixture
 
+from monitor.crawl.records import dial_client
 from monitor.discovery.forkid import MAINNET_GENESIS_HASH
 from monitor.p2p.keys import PrivateKey, PublicKey
 from monitor.p2p.netpolicy import NetRestrict
@@ -60,11 +61,12 @@ def test_full_peers_say_too_many_peers_after_their_hello(rlpx_network: Network, 
         result = by_ip[node["ip"]]
         assert result.kind == "too_many_peers", result
         assert result.hello is not None and result.hello.client_id == node["client_id"]
-        assert result.client is not None and result.client.disconnect_reason == "too_many_peers"
+        client = dial_client(result)
+        assert client is not None and client.disconnect_reason == "too_many_peers"
 
 
 def test_client_info_is_parsed(results: list[DialResult]) -> None:
-    clients = [r.client for r in results if r.client is not None]
+    clients = [c for c in map(dial_client, results) if c is not None]
     assert clients
     for client in clients:
         assert client.name == "ethereumjs" and client.language == "nodejs" and client.capabilities == ("eth/68",)

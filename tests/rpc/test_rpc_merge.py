@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from monitor.crawl.merge import merge_rpc
 from monitor.discovery.forkid import MAINNET_GENESIS_HASH
 from monitor.p2p.keys import PrivateKey
 from monitor.rpc.admin import RPCNodeInfo, RPCPeer
-from monitor.rpc.source import RPCSample
+from monitor.rpc.client import RPCSample
 from monitor.snapshot import ClientInfo, NodeRecord
-from monitor.sources import merge_sources
 
 KEYS = [PrivateKey.from_seed(f"merge-{i}".encode()) for i in range(4)]
 
@@ -31,7 +31,7 @@ def _crawled(i: int, client: ClientInfo | None = None) -> NodeRecord:
 def test_merge_marks_overlap_adds_rpc_only_and_counts_each_once() -> None:
     crawled = [_crawled(0), _crawled(1, ClientInfo(raw="Nethermind/v1", name="nethermind"))]
     samples = [_sample(_peer(0, False), _peer(2, True)), _sample(_peer(2, True), _peer(3, False), _peer(1, True))]
-    nodes, counters = merge_sources(crawled, samples, now=1.0)
+    nodes, counters = merge_rpc(crawled, samples, now=1.0)
     by_id = {n.node_id: n for n in nodes}
     assert len(nodes) == 4
     assert counters == {"rpc_endpoints": 2, "rpc_peers": 4, "rpc_only": 2, "rpc_only_inbound": 1,
@@ -46,13 +46,13 @@ def test_merge_marks_overlap_adds_rpc_only_and_counts_each_once() -> None:
 
 def test_no_samples_changes_nothing() -> None:
     crawled = [_crawled(0)]
-    nodes, counters = merge_sources(crawled, [], now=1.0)
+    nodes, counters = merge_rpc(crawled, [], now=1.0)
     assert nodes == crawled and counters["rpc_peers"] == 0
 
 
 async def test_snapshot_pipeline_merges_a_local_geth_endpoint() -> None:
     """take_snapshot with --rpc: a devnet crawl plus admin_peers of a fake geth on 127.0.0.1."""
-    from test_rpc_source import IN, OUT, _http_app, _start, geth
+    from test_rpc_client import IN, OUT, _http_app, _start, geth
 
     from monitor.crawl.runner import CrawlSettings
     from monitor.hosting import load_default_resolver
@@ -84,7 +84,7 @@ def test_report_says_how_many_nodes_only_rpc_saw() -> None:
     from monitor.snapshot import CrawlMeta, Snapshot
 
     crawled = [_crawled(0), _crawled(1)]
-    nodes, counters = merge_sources(crawled, [_sample(_peer(0, False), _peer(2, True), _peer(3, True))], now=1.0)
+    nodes, counters = merge_rpc(crawled, [_sample(_peer(0, False), _peer(2, True), _peer(3, True))], now=1.0)
     meta = CrawlMeta(id="m", network="mainnet", started_at=0.0, ended_at=1.0, tool_version="0", counters=counters)
     analysis = analyse(Snapshot(meta, tuple(nodes)), rng=random.Random(1), bootstrap_samples=0)
     assert dict(analysis.sources) == {"discv4": 1, "discv4+rpc": 1, "rpc": 2}

@@ -1,7 +1,7 @@
 """The web3 sampling source: read ``admin_nodeInfo`` and ``admin_peers`` of the user's own node over web3.py.
 
     sample = await sample_node("http://127.0.0.1:8545")      # also ws://, wss://, an IPC path or ipc://path
-    records = sample.records(now=time.time())                # NodeRecord(source="rpc"), inbound peers included
+    sample.peers                                              # typed admin_peers entries, inbound ones included
 
 The admin namespace is what makes this useful (it lists inbound peers that no crawl can reach behind NAT) and it
 is off by default on HTTP/WS in geth: a node that refuses it raises :class:`AdminUnavailable` saying how to
@@ -23,8 +23,7 @@ from web3.providers.async_base import AsyncBaseProvider
 from web3.types import RPCEndpoint
 
 from monitor.errors import NetworkError, RequestTimeout
-from monitor.rpc.admin import RPCFormatError, RPCNodeInfo, RPCPeer, parse_node_info, parse_peers, to_records
-from monitor.snapshot import NodeRecord
+from monitor.rpc.admin import RPCFormatError, RPCNodeInfo, RPCPeer, parse_node_info, parse_peers
 
 __all__ = ["RPCError", "AdminUnavailable", "RPCSample", "redact", "provider_for", "sample_node"]
 
@@ -53,9 +52,6 @@ class RPCSample:
     @property
     def inbound(self) -> int:
         return sum(1 for p in self.peers if p.inbound)
-
-    def records(self, now: float) -> list[NodeRecord]:
-        return to_records(self.node, self.peers, now)
 
 
 def redact(url: str) -> str:

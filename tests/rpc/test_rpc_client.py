@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from aiohttp import WSMsgType, web
 
+from monitor.crawl.records import rpc_records
 from monitor.discovery.forkid import MAINNET_GENESIS_HASH
 from monitor.errors import RequestTimeout
 from monitor.p2p.keys import PrivateKey, node_id
@@ -151,7 +152,7 @@ async def test_http_geth_answers_become_records(http_url: Callable[..., Any]) ->
     assert sample.endpoint.startswith("http://127.0.0.1:")
     assert sample.node.mainnet and sample.node.pubkey == NODE.pubkey and sample.node.listener_port == 30303
     assert len(sample.peers) == 3 and sample.skipped == 1 and sample.inbound == 1
-    records = {r.pubkey: r for r in sample.records(now=1_700_000_000.0)}
+    records = {r.pubkey: r for r in rpc_records(sample.node, sample.peers, now=1_700_000_000.0)}
     out, inbound, handshaking = records[OUT.pubkey.hex()], records[IN.pubkey.hex()], records[SNAP_ONLY.pubkey.hex()]
     assert all(r.source == "rpc" for r in records.values())
     assert (out.ip, out.tcp_port, out.network) == ("127.9.0.1", 30303, "mainnet")

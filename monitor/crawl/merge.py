@@ -10,10 +10,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from monitor.rpc.source import RPCSample, sample_node
+from monitor.crawl.records import rpc_records
+from monitor.rpc.client import RPCSample, sample_node
 from monitor.snapshot import NodeRecord
 
-__all__ = ["sample_rpc", "merge_sources"]
+__all__ = ["sample_rpc", "merge_rpc"]
 
 
 async def sample_rpc(urls: Sequence[str], per_call: float) -> list[RPCSample]:
@@ -21,7 +22,7 @@ async def sample_rpc(urls: Sequence[str], per_call: float) -> list[RPCSample]:
     return [await sample_node(url, timeout=per_call) for url in urls]
 
 
-def merge_sources(
+def merge_rpc(
     crawled: Sequence[NodeRecord], samples: Sequence[RPCSample], now: float
 ) -> tuple[list[NodeRecord], dict[str, int]]:
     by_id = {r.node_id: r for r in crawled}
@@ -30,7 +31,7 @@ def merge_sources(
     seen_rpc: set[str] = set()
     for sample in samples:
         inbound = {p.pubkey.hex() for p in sample.peers if p.inbound}
-        for record in sample.records(now):
+        for record in rpc_records(sample.node, sample.peers, now):
             if record.node_id in seen_rpc:
                 continue  # two of the user's nodes share a peer: count it once
             seen_rpc.add(record.node_id)
