@@ -15,6 +15,7 @@ import rlp
 from monitor.discovery.enr import ENR
 from monitor.discovery.enr_entries import FAR_FUTURE_EPOCH, ClientEntry, ENRForkID, decode_bitvector, encode_bitvector
 from monitor.discovery.forkdigest import MAINNET
+from monitor.discovery.network import classify_consensus
 from monitor.p2p.keys import PrivateKey, compress_pubkey, keccak256
 
 ROOT = Path(__file__).parent.parent.parent
@@ -150,3 +151,13 @@ def test_consensus_bootnodes_decode_verify_and_carry_only_mainnet_digests() -> N
     assert sum(seen.values()) == len(lines)
     assert seen["no eth2 entry"] < len(lines)
     assert len({ENR.from_text(line).node_id for line in lines}) == len(lines)
+
+
+def test_classify_consensus_reads_the_record() -> None:
+    now = MAINNET.epoch_start(419072) + 86400
+    current = ENRForkID(MAINNET.fork_digest(419072), bytes.fromhex("06000000"), FAR_FUTURE_EPOCH)
+    assert classify_consensus(None, now) == ("unknown", "no ENR")
+    assert classify_consensus(with_entries(), now) == ("unknown", "ENR has no eth2 entry")
+    assert classify_consensus(with_entries(eth2=bytes(3)), now) == ("unknown", "ENR eth2 entry is malformed")
+    assert classify_consensus(with_entries(eth2=current.to_ssz()), now)[0] == "mainnet"
+    assert classify_consensus(with_entries(eth2=bytes(16)), now)[0] == "other"
