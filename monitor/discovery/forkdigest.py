@@ -20,6 +20,7 @@ Facts and their sources (the schedule is data; every digest is computed):
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 
@@ -116,6 +117,9 @@ class ConsensusConfig:
 
     def digest_points(self) -> tuple[DigestPoint, ...]:
         """Every digest change in order; BPO forks are named bpo1, bpo2, ... as the configs' comments call them."""
+        return _digest_points(self)
+
+    def _compute_points(self) -> tuple[DigestPoint, ...]:
         epochs = {f.epoch: f.name for f in self.forks}
         bpo = 0
         for entry in self.blob_schedule:
@@ -136,6 +140,12 @@ class ConsensusConfig:
 
     def epoch_start(self, epoch: int) -> int:
         return self.genesis_time + epoch * EPOCH_SECONDS
+
+
+@functools.cache
+def _digest_points(config: ConsensusConfig) -> tuple[DigestPoint, ...]:
+    # A crawl judges every record against the same schedule: hash it once per config, not once per node.
+    return config._compute_points()
 
 
 def _v(hex4: str) -> bytes:
