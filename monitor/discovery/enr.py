@@ -20,6 +20,7 @@ from typing import TypeAlias
 
 import rlp  # untyped (pyrlp has no py.typed; mypy override): every value crossing it is checked here
 
+from monitor.discovery.enr_entries import ATTNETS_BITS, SYNCNETS_BITS, ClientEntry, ENRForkID, decode_bitvector
 from monitor.discovery.forkid import ForkId
 from monitor.errors import DecodeError, SignatureError
 from monitor.p2p.keys import (
@@ -46,7 +47,7 @@ _BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 _PORT_KEYS = frozenset({b"tcp", b"udp", b"tcp6", b"udp6", b"quic", b"quic6"})
 _TEXT_KEYS = frozenset({b"id"})
 
-FieldValue: TypeAlias = "RlpItem | int | str | IPv4Address | IPv6Address | ForkId"
+FieldValue: TypeAlias = "RlpItem | int | str | IPv4Address | IPv6Address | ForkId | ENRForkID | ClientEntry"
 
 
 def _freeze(item: object) -> RlpItem:
@@ -76,6 +77,10 @@ def _to_item(value: FieldValue) -> RlpItem:
         return value.packed
     if isinstance(value, ForkId):
         return (tuple(value.to_rlp_item()),)  # entry-value = [[hash, next]] (devp2p enr-entries/eth.md)
+    if isinstance(value, ENRForkID):
+        return value.to_ssz()
+    if isinstance(value, ClientEntry):
+        return value.to_rlp_item()
     return value
 
 
@@ -300,6 +305,58 @@ class ENR:
         except DecodeError:
             return None
 
+    # Consensus-layer entries (consensus-specs p2p-interface.md, phase0/altair/fulu) and EIP-7636 ``client``.
+
+    @property
+    def quic(self) -> int | None:
+        return self._port(b"quic")
+
+    @property
+    def quic6(self) -> int | None:
+        return self._port(b"quic6")
+
+    @property
+    def eth2(self) -> ENRForkID | None:
+        """The ``eth2`` entry (SSZ ``ENRForkID``), None when absent or not 16 bytes."""
+        raw = self.get(b"eth2")
+        return ENRForkID.from_ssz(raw) if isinstance(raw, bytes) else None
+
+    def _bitvector(self, key: bytes, bits: int) -> frozenset[int] | None:
+        raw = self.get(key)
+        return decode_bitvector(raw, bits) if isinstance(raw, bytes) else None
+
+    @property
+    def attnets(self) -> frozenset[int] | None:
+        """Attestation subnets the node serves (SSZ ``Bitvector[64]``)."""
+        return self._bitvector(b"attnets", ATTNETS_BITS)
+
+    @property
+    def syncnets(self) -> frozenset[int] | None:
+        """Sync-committee subnets the node serves (SSZ ``Bitvector[4]``)."""
+        return self._bitvector(b"syncnets", SYNCNETS_BITS)
+
+    @property
+    def next_fork_digest(self) -> bytes | None:
+        """Fulu's ``nfd`` entry (SSZ Bytes4)."""
+        raw = self.get(b"nfd")
+        return raw if isinstance(raw, bytes) and len(raw) == 4 else None
+
+    @property
+    def custody_group_count(self) -> int | None:
+        """Fulu's ``cgc`` entry (uint64, big endian, no leading zeros)."""
+        raw = self.get(b"cgc")
+        if raw is None:
+            return None
+        try:
+            return _decode_uint(raw, "cgc", 8)
+        except DecodeError:
+            return None
+
+    @property
+    def client(self) -> ClientEntry | None:
+        """EIP-7636 ``client``: ``[name, version, (build)]``."""
+        return ClientEntry.from_rlp_item(self.get(b"client"))
+
     def fields_text(self) -> dict[str, str]:
         """Every entry as text for JSON/CSV: addresses and ports readable, unknown values as 0x-hex."""
         out: dict[str, str] = {}
@@ -318,4 +375,17 @@ class ENR:
             return str(port)
         if key == b"eth" and (fid := self.eth_fork_id) is not None:
             return str(fid)
-        return _render(value)
+        return self._consensus_text(key) or _render(value)
+
+    def _consensus_text(self, key: bytes) -> str | None:
+        readable: object = None
+        if key == b"eth2":
+            readable = self.eth2
+        elif key == b"client":
+            readable = self.client
+        elif key == b"cgc":
+            readable = self.custody_group_count
+        elif key in (b"attnets", b"syncnets"):
+            nets = self.attnets if key == b"attnets" else self.syncnets
+            readable = None if nets is None else ",".join(map(str, sorted(nets))) or "none"
+        return None if readable is None else str(readable)

@@ -3,6 +3,7 @@
 discv4 is shared by every Ethereum-like chain, so a crawl of it finds Ethereum Classic, testnets, L2s and
 others besides mainnet. The ``eth`` entry is the only chain evidence available without an RLPx handshake.
 Nodes without a record or without an ``eth`` entry (consensus-layer and non-eth nodes) stay ``unknown``.
+Consensus-layer nodes are judged the same way from their ``eth2`` entry (``classify_consensus``, see forkdigest).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from typing import Literal
 
 from monitor.discovery.enr import ENR
+from monitor.discovery.forkdigest import consensus_verdict
 from monitor.discovery.forkid import MAINNET, REASON_INCOMPATIBLE, Filter
 
 __all__ = [
@@ -17,6 +19,7 @@ __all__ = [
     "MERGE_BLOCK",
     "MERGE_TIMESTAMP",
     "SLOT_SECONDS",
+    "classify_consensus",
     "classify_network",
     "estimate_mainnet_block",
     "mainnet_filter",
@@ -62,3 +65,14 @@ def classify_network(enr: ENR | None, filt: Filter) -> tuple[NetworkVerdict, str
         # Either another chain, or a fork newer than our schedule: say both, the first is far more common.
         why += f"; unknown to {filt.config.name} schedule (another chain, or a fork this tool does not know)"
     return "other", f"fork id {remote} incompatible: {why}"
+
+
+def classify_consensus(enr: ENR | None, now: float) -> tuple[NetworkVerdict, str]:
+    """``(verdict, reason)`` from the record's ``eth2`` entry against mainnet's consensus fork digests at ``now``."""
+    if enr is None:
+        return "unknown", "no ENR"
+    if enr.get(b"eth2") is None:
+        return "unknown", "ENR has no eth2 entry"
+    if enr.eth2 is None:
+        return "unknown", "ENR eth2 entry is malformed"
+    return consensus_verdict(enr.eth2, now)
