@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from monitor.errors import ConfigError
-from monitor.paths import default_data_dir, load_or_create_nodekey
+from monitor.p2p.nodekey import load_or_create_nodekey
+from monitor.paths import default_data_dir
 
 
 def test_nodekey_is_created_private_and_reused(tmp_path: Path) -> None:

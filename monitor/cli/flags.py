@@ -17,7 +17,8 @@ from monitor.crawl.rlpx_stage import RlpxSettings
 from monitor.crawl.runner import CrawlSettings
 from monitor.discovery.enode import load_node_urls
 from monitor.errors import ConfigError
-from monitor.paths import default_data_dir, load_or_create_nodekey
+from monitor.p2p.nodekey import load_or_create_nodekey
+from monitor.paths import default_data_dir
 from monitor.seeds import mainnet_bootnodes
 
 __all__ = ["add_crawl_args", "add_attribution_args", "settings_from_args", "crawl_progress"]

@@ -13,7 +13,6 @@ import sys
 import time
 from pathlib import Path
 
-from monitor.cli import main as cli_main
 from monitor.errors import CrawlError
 
 __all__ = ["run_demo"]
@@ -31,6 +30,11 @@ def _wait_for(path: Path, proc: subprocess.Popen[bytes], timeout: float) -> None
         time.sleep(0.1)
 
 
+def _monitor(*args: str) -> int:
+    """Run one ``monitor`` command as a user would, in its own process."""
+    return subprocess.run([sys.executable, "-m", "monitor", *args], check=False).returncode
+
+
 def run_demo(out: Path, nodes: int) -> int:
     devnet_dir = out / "devnet"
     (devnet_dir / "truth.json").unlink(missing_ok=True)
@@ -40,16 +44,16 @@ def run_demo(out: Path, nodes: int) -> int:
     try:
         _wait_for(devnet_dir / "truth.json", devnet, 60)
         sys.stdout.write(f"{BANNER}\n\n")
-        code = cli_main([
+        code = _monitor(
             "snapshot", "--bootnodes", str(devnet_dir / "bootnodes.txt"), "--netrestrict", "127.0.0.0/8",
             "--network", "devnet", "--ranges", str(devnet_dir / "overlay.json"), "--offline", "--simulated",
             "--out", str(out), "--timeout", "1.0", "--concurrency", "64", "--duration", "120", "--bootstrap", "300",
-        ])  # fmt: skip
+        )  # fmt: skip
         if code != 0:
             return code
         snapshots = sorted(out.glob("snapshot-*.json"))
         html = out / "report.html"
-        code = cli_main(["report", str(snapshots[-1]), "--html", str(html), "--bootstrap", "300"])
+        code = _monitor("report", str(snapshots[-1]), "--html", str(html), "--bootstrap", "300")
         if code == 0:
             sys.stdout.write(f"\nHTML report: {html}\n")
         sys.stdout.write(f"\n{BANNER}\n")
