@@ -25,7 +25,7 @@ import hashlib
 from dataclasses import dataclass
 
 from monitor.discovery.enr_entries import FAR_FUTURE_EPOCH, ENRForkID
-from monitor.snapshot import Eth2Info, NetworkVerdict
+from monitor.discovery.forkid import NetworkVerdict
 
 __all__ = [
     "MAINNET",
@@ -38,7 +38,6 @@ __all__ = [
     "ConsensusConfig",
     "compute_fork_data_root",
     "consensus_verdict",
-    "eth2_info",
 ]
 
 MAINNET_GENESIS_VALIDATORS_ROOT = bytes.fromhex("4b363db94e286120d76eb905340fdd4e54bfe9f06bf33ff6cf5ad27f511bfe95")
@@ -169,11 +168,6 @@ MAINNET = ConsensusConfig(
     default_blobs=BlobParameters(364032, 9),
     fulu_epoch=411392,
 )
-
-
-def eth2_info(fork: ENRForkID) -> Eth2Info:
-    """The snapshot's form of an ``eth2`` entry."""
-    return Eth2Info(fork.fork_digest.hex(), fork.next_fork_version.hex(), fork.next_fork_epoch)
 
 
 def _known_name(digest: bytes, points: tuple[DigestPoint, ...], config: ConsensusConfig) -> str | None:

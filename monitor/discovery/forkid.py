@@ -16,11 +16,13 @@ from __future__ import annotations
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from monitor.errors import DecodeError
 from monitor.p2p.rlp import uint_bytes
 
 __all__ = [
+    "NetworkVerdict",
     "ForkId",
     "ChainConfig",
     "Filter",
@@ -35,6 +37,9 @@ __all__ = [
     "checksum_update",
     "fork_id",
 ]
+
+NetworkVerdict = Literal["mainnet", "other", "unknown"]
+"""Which network a node serves, as judged from a record or a handshake (the snapshot stores the same three words)."""
 
 _UINT64_MAX = 2**64 - 1
 

@@ -8,11 +8,9 @@ Consensus-layer nodes are judged the same way from their ``eth2`` entry (``class
 
 from __future__ import annotations
 
-from typing import Literal
-
 from monitor.discovery.enr import ENR
 from monitor.discovery.forkdigest import consensus_verdict
-from monitor.discovery.forkid import MAINNET, REASON_INCOMPATIBLE, Filter
+from monitor.discovery.forkid import MAINNET, REASON_INCOMPATIBLE, Filter, NetworkVerdict
 
 __all__ = [
     "NetworkVerdict",
@@ -24,8 +22,6 @@ __all__ = [
     "estimate_mainnet_block",
     "mainnet_filter",
 ]
-
-NetworkVerdict = Literal["mainnet", "other", "unknown"]
 
 # First proof-of-stake block of mainnet and its timestamp (2022-09-15 06:42:59 UTC), slot 4,700,013.
 MERGE_BLOCK = 15_537_394

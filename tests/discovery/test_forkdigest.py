@@ -19,9 +19,7 @@ from monitor.discovery.forkdigest import (
     Fork,
     compute_fork_data_root,
     consensus_verdict,
-    eth2_info,
 )
-from monitor.snapshot import Eth2Info
 
 VECTORS = json.loads((Path(__file__).parent.parent / "vectors" / "consensus_fork_digests.json").read_text())
 POINTS = {p.name: p for p in MAINNET.digest_points()}
@@ -164,7 +162,3 @@ def test_foreign_digest_is_other() -> None:
     verdict, reason = consensus_verdict(eth2("deadbeef"), at("bpo2", 86400))
     assert verdict == "other"
     assert "0xdeadbeef is not mainnet's" in reason and "after bpo2" in reason
-
-
-def test_eth2_info_is_the_snapshot_form() -> None:
-    assert eth2_info(eth2("8c9f62fe", "06000000", 5)) == Eth2Info("8c9f62fe", "06000000", 5)
