@@ -42,8 +42,8 @@ _SLACK_S = 300.0  # default crawl timeout = --duration + this, for attribution a
 
 
 def register(subparsers: Any) -> None:
-    # "resolve": the crawl flags define --listen for the UDP socket; here --listen is the HTTP address (DESIGN.md), so
-    # the crawl's one moves to --udp-listen.
+    # "resolve": the crawl flags define --listen for the UDP socket; here --listen is the HTTP address, so the crawl's
+    # one moves to --udp-listen.
     serve = subparsers.add_parser(
         "serve", help="scheduled crawls, history and Prometheus metrics over HTTP", conflict_handler="resolve"
     )

@@ -1,4 +1,4 @@
-"""``monitor serve``: a long-running exporter of hosting-concentration figures (DESIGN.md "Metrics").
+"""``monitor serve``: a long-running exporter of hosting-concentration figures (docs/ARCHITECTURE.md "Metrics").
 
 - :mod:`~monitor.exporter.metrics` the metric contract (names and fixed label sets);
 - :mod:`~monitor.exporter.families` snapshot document + crawl health -> rendered metric families;

@@ -1,4 +1,4 @@
-"""The metric contract of ``monitor serve``: names, help texts and the fixed label sets (DESIGN.md "Metrics").
+"""The metric contract of ``monitor serve``: names, help texts and the fixed label sets.
 
 Dashboards and alert rules are written against exactly these names; renaming one is a breaking change.
 

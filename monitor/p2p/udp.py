@@ -92,7 +92,7 @@ class UDPTransport:
             self._counters["datagrams_in"] += 1
             try:
                 self._handler.datagram_received(data, (str(addr[0]), int(addr[1])))
-            except Exception:  # a handler bug must never stop the socket (STYLE rule 5): counted and logged
+            except Exception:  # a handler bug must never stop the socket (docs/ARCHITECTURE.md): counted and logged
                 self._counters["err:handler"] += 1
                 log.exception("datagram handler failed")
 
