@@ -173,12 +173,19 @@ def test_message_round_trip(message: Message) -> None:
 
 
 def test_spec_message_encodings() -> None:
-    # devp2p discv5-wire-test-vectors.md (v5.0 edition, 'Protocol Message Encodings'): PING, PONG, empty NODES.
-    assert encode_message(Ping(b"\x01", 1)).hex() == "01c20101"
-    assert (
-        encode_message(Pong(b"\x01", 1, ipaddress.IPv4Address("127.0.0.1"), 5000)).hex() == "02ca0101847f000001821388"
+    v = VECTORS["message_encodings"]
+    ping, pong, nodes = v["ping"], v["pong"], v["nodes_empty"]
+    pong_message = Pong(
+        bytes.fromhex(pong["id"]), pong["enr_seq"], ipaddress.ip_address(pong["recipient_ip"]), pong["recipient_port"]
     )
-    assert encode_message(Nodes(b"\x01", 1, ())).hex() == "04c30101c0"
+    cases = [
+        (Ping(bytes.fromhex(ping["id"]), ping["enr_seq"]), ping["rlp"]),
+        (pong_message, pong["rlp"]),
+        (Nodes(bytes.fromhex(nodes["id"]), nodes["total"], ()), nodes["rlp"]),
+    ]
+    for message, expected in cases:
+        assert encode_message(message).hex() == expected
+        assert decode_message(bytes.fromhex(expected)) == message
 
 
 def test_packet_round_trip_and_wrong_key() -> None:
