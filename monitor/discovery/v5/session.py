@@ -177,12 +177,36 @@ class SessionLayer:
         self.stats["session:random_sent"] += 1
         return [(encode_packet(packet, contact.node_id), contact.addr)]
 
+    def timed_out(self, contact: Contact) -> None:
+        """A request to the peer went unanswered: an unfinished handshake with it is void, the next send restarts.
+
+        Without this a retry sooner than ``handshake_timeout`` would only queue behind a handshake that is dead.
+        Whatever else waited for it is dropped too; its requesters retry on their own timeouts.
+        """
+        key = (contact.node_id, contact.addr)
+        session = self._sessions.get(key)
+        if session is not None and not session.confirmed:
+            del self._sessions[key]
+        self._handshaking.pop(key, None)
+        self._queued.pop(key, None)
+
+    def reply(self, node: NodeID, addr: Address, message: Message, now: float) -> list[Datagram]:
+        """Answer a request over the session it came by; nothing if that session is gone (the peer will retry)."""
+        session = self._session((node, addr), now)
+        if session is None:
+            self.stats["session:reply_without_session"] += 1
+            return []
+        record = self._records.get(node)
+        contact = Contact(node, record.pubkey if record is not None else PublicKey(b""), addr)
+        return [self._ordinary(contact, session, message, now)]
+
     def _ordinary(self, contact: Contact, session: _Session, message: Message, now: float) -> Datagram:
         # Nonce = 32-bit message counter || 64 random bits, as the spec recommends: never reused under one key.
         nonce = (session.counter & 0xFFFFFFFF).to_bytes(4, "big") + self.rng(8)
         session.counter += 1
         packet = seal(Ordinary(self.node_id, nonce, self.rng(16)), session.write_key, encode_message(message))
-        self._remember(nonce, _Sent(contact, message, now, handshake=False))
+        if message.REQUEST:  # a WHOAREYOU is only ever valid as the answer to a request
+            self._remember(nonce, _Sent(contact, message, now, handshake=False))
         return encode_packet(packet, contact.node_id), contact.addr
 
     def _remember(self, nonce: bytes, sent: _Sent) -> None:
