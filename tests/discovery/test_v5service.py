@@ -151,10 +151,10 @@ async def test_malformed_and_unsolicited_datagrams_are_counted_not_raised(
 
 async def test_ping_from_a_known_node_is_reported(pair: tuple[MemNet, Discv5Service, Discv5Service]) -> None:
     _net, crawler, server = pair
-    seen: list[tuple[Peer, int]] = []
-    server.on_ping = lambda peer, seq: seen.append((peer, seq))
+    seen: list[Peer] = []
+    server.on_ping = seen.append
     await crawler.ping(_peer(server))
-    assert [(p.id, p.addr, seq) for p, seq in seen] == [(crawler.own_id, CRAWLER, 3)]
+    assert [(p.id, p.addr, p.enr_seq) for p in seen] == [(crawler.own_id, CRAWLER, 3)]
 
 
 def test_split_nodes_keeps_every_packet_within_the_limit() -> None:

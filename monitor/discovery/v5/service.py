@@ -49,11 +49,14 @@ class Peer:
     pubkey: PublicKey
     ip: str
     udp: int
-    enr: ENR | None = field(default=None, compare=False)  # the record we learned the node from, if any
+    enr: ENR | None = field(default=None, compare=False, repr=False)  # the record we learned the node from
+    enr_seq: int | None = field(default=None, compare=False)  # newest seq known: the record's, or one announced
     id: NodeID = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "id", node_id(self.pubkey))
+        if self.enr_seq is None and self.enr is not None:
+            object.__setattr__(self, "enr_seq", self.enr.seq)
 
     @property
     def addr(self) -> Address:
@@ -62,10 +65,6 @@ class Peer:
     @property
     def contact(self) -> Contact:
         return Contact(self.id, self.pubkey, self.addr)
-
-    @property
-    def enr_seq(self) -> int | None:
-        return self.enr.seq if self.enr is not None else None
 
     @classmethod
     def from_enr(cls, record: ENR, ipv6: bool = False) -> Peer:
@@ -123,7 +122,7 @@ class Discv5Service:
     stats: Counter[str] = field(default_factory=Counter)
     rng: Callable[[int], bytes] = secrets.token_bytes
     sender: Sender | None = None
-    on_ping: Callable[[Peer, int], None] | None = None  # a verified PING from a node whose key we know, its seq
+    on_ping: Callable[[Peer], None] | None = None  # a PING from a node whose key we know; enr_seq as announced
     local_address: Address = ("127.0.0.1", 0)
 
     def __post_init__(self) -> None:
@@ -185,7 +184,7 @@ class Discv5Service:
             return
         record = self.sessions.record_of(node) or (self.known_record(node) if self.known_record else None)
         if record is not None:
-            self.on_ping(Peer(record.pubkey, addr[0], addr[1], record), seq)
+            self.on_ping(Peer(record.pubkey, addr[0], addr[1], record, seq))
 
     # -- serving ------------------------------------------------------------------------------------------------
 
