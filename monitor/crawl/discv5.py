@@ -2,7 +2,7 @@
 
 Per node: PING (with retries; the first request also runs the handshake) for the ENR seq the node announces ->
 FINDNODE at distance 0 for the record itself, when that seq is newer than the record we learned the node from
-(or we have none) -> FINDNODE at log distances 256, 255, ... ``distances_per_request`` at a time.
+(or we have none) -> FINDNODE at log distances 256, 255, ... ``distances_per_request`` at a time (one by default).
 
 Stop rules (the discv4 driver's, adapted to a protocol that asks by distance rather than by target):
 
@@ -27,7 +27,7 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 
 from monitor.discovery.enr import ENR
-from monitor.discovery.v5.service import Discv5Service, FindNodeResult, Peer
+from monitor.discovery.v5.service import BUCKET_SIZE, Discv5Service, FindNodeResult, Peer
 from monitor.errors import DecodeError, MonitorError, NetrestrictError, RequestTimeout
 from monitor.p2p.keys import NodeID, PublicKey, log_distance
 from monitor.p2p.netpolicy import NetRestrict, admissible
@@ -37,11 +37,13 @@ __all__ = ["WalkConfig", "Visit", "Discv5Driver"]
 
 @dataclass(frozen=True)
 class WalkConfig:
-    distances_per_request: int = 2
+    # One distance a request: peers cap an answer at 16 records over all the distances asked, so asking for two
+    # full buckets at once returns one of them. More per request saves round trips where buckets are sparse.
+    distances_per_request: int = 1
     empty_limit: int = 2
     stale_limit: int = 2
     timeout_limit: int = 2
-    max_findnode: int = 16  # 32 distances at 2 a request: buckets down to 225, ~2^31 nodes' worth
+    max_findnode: int = 24  # buckets down to 233: a network of ~2^23 nodes
     fetch_enr: bool = True
 
 
@@ -238,8 +240,13 @@ class Discv5Driver:
             timeouts = 0
             visit.findnode_answered += 1
             new = self._take(visit, reply)
-            if reply.complete:
-                present = {log_distance(r.node_id, visit.peer.id) for r in reply.records}
+            present = {log_distance(r.node_id, visit.peer.id) for r in reply.records}
+            if len(reply.records) >= BUCKET_SIZE and len(batch) > 1:
+                # The 16-record cap spans the whole request: distances below the deepest one returned may have
+                # been cut. Resume there (re-asking it, unless it was the first) and judge no distance empty.
+                deepest = min(present)
+                distance = deepest if deepest < batch[0] else deepest - 1
+            elif reply.complete:
                 for d in batch:
                     empty = 0 if d in present else empty + 1
             stale = stale + 1 if new == 0 else 0

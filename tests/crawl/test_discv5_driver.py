@@ -30,7 +30,9 @@ def _records_at(distance: int, count: int, ip: str = "127.51.8.1") -> list[ENR]:
     return out
 
 
-def _setup(table: dict[int, list[ENR]], server_seq: int = 3) -> tuple[MemNet, Discv5Driver, Discv5Service, Peer]:
+def _setup(
+    table: dict[int, list[ENR]], server_seq: int = 3, per_request: int = 1
+) -> tuple[MemNet, Discv5Driver, Discv5Service, Peer]:
     net, clock = MemNet(), Clock()
     config = ServiceConfig(timeout=0.2, retries=1)
 
@@ -42,7 +44,12 @@ def _setup(table: dict[int, list[ENR]], server_seq: int = 3) -> tuple[MemNet, Di
     server.attach(net.endpoint(SERVER, server), SERVER)
     crawler = Discv5Service(PrivateKey.from_seed(b"driver-crawler"), None, config, now=clock)
     crawler.attach(net.endpoint(CRAWLER, crawler), CRAWLER)
-    return net, Discv5Driver(crawler, LOOPBACK, WalkConfig()), server, Peer.from_enr(record)
+    return (
+        net,
+        Discv5Driver(crawler, LOOPBACK, WalkConfig(distances_per_request=per_request)),
+        server,
+        Peer.from_enr(record),
+    )
 
 
 async def test_walk_stops_after_two_empty_distances_in_a_row() -> None:
@@ -50,15 +57,23 @@ async def test_walk_stops_after_two_empty_distances_in_a_row() -> None:
     _net, driver, server, peer = _setup(table)
     visit = await driver.visit(peer)
     assert visit.answered_ping and visit.pong_enr_seq == 3 and not visit.enr_fetched
-    assert visit.findnode_sent == 2 and visit.deepest_distance == 253  # [256, 255] then [254, 253]: both empty
-    assert len(visit.neighbors) == 5 and server.stats["recv:findnode"] == 2
+    assert visit.findnode_sent == 4 and visit.deepest_distance == 253  # 254 and 253 came back empty
+    assert len(visit.neighbors) == 5 and server.stats["recv:findnode"] == 4
 
 
 async def test_a_sparse_bucket_does_not_stop_the_walk() -> None:
     table = {256: _records_at(256, 3), 254: _records_at(254, 1), 252: _records_at(252, 1)}
     _net, driver, _server, peer = _setup(table)
     visit = await driver.visit(peer)
-    assert len(visit.seen) == 5 and visit.deepest_distance == 249  # stopped by 250 and 249, after 252's node
+    assert len(visit.seen) == 5 and visit.deepest_distance == 250  # stopped by 251 and 250, after 252's node
+
+
+async def test_several_distances_a_request_resume_where_the_16_record_cap_cut_the_answer() -> None:
+    table = {256: _records_at(256, 16), 255: _records_at(255, 3)}
+    _net, driver, _server, peer = _setup(table, per_request=2)
+    visit = await driver.visit(peer)
+    assert len(visit.seen) == 19  # [256, 255] gave 256's 16 only; [255, 254] then gave 255's 3
+    assert visit.findnode_sent == 3 and visit.deepest_distance == 252
 
 
 async def test_record_fetched_only_when_the_pong_announces_a_newer_one() -> None:
