@@ -148,9 +148,9 @@ class Discv5Driver:
 
     # The walk --------------------------------------------------------------------------------------------------
 
-    def admit(self, record: ENR) -> Peer | None:
+    def admit(self, record: ENR, node: NodeID | None = None) -> Peer | None:
         """Turn a listed record into a task, or count why not (each node once). One Peer object per node."""
-        node = record.node_id
+        node = record.node_id if node is None else node
         known = self._peers.get(node)
         if known is not None and (known.enr_seq or 0) >= record.seq:
             return known
@@ -240,7 +240,7 @@ class Discv5Driver:
             timeouts = 0
             visit.findnode_answered += 1
             new = self._take(visit, reply)
-            present = {log_distance(r.node_id, visit.peer.id) for r in reply.records}
+            present = {log_distance(node, visit.peer.id) for node in reply.records}
             if len(reply.records) >= BUCKET_SIZE and len(batch) > 1:
                 # The 16-record cap spans the whole request: distances below the deepest one returned may have
                 # been cut. Resume there (re-asking it, unless it was the first) and judge no distance empty.
@@ -255,12 +255,12 @@ class Discv5Driver:
 
     def _take(self, visit: Visit, reply: FindNodeResult) -> int:
         new = 0
-        for record in reply.records:
-            if record.node_id in visit.seen:
+        for node, record in reply.records.items():
+            if node in visit.seen:
                 continue
-            visit.seen.add(record.node_id)
+            visit.seen.add(node)
             new += 1
-            peer = self.admit(record)
+            peer = self.admit(record, node)
             if peer is not None:
                 visit.neighbors[peer.id] = peer
         return new

@@ -10,8 +10,9 @@ import pytest
 from memnet import Clock, MemNet
 
 from monitor.discovery.enr import ENR
+from monitor.discovery.v5.messages import Nodes, encode_message
 from monitor.discovery.v5.service import Discv5Service, Peer, ServiceConfig, split_nodes
-from monitor.discovery.v5.wire import MAX_PACKET_SIZE, Nodes, Ordinary, encode_message, encode_packet, seal
+from monitor.discovery.v5.wire import MAX_PACKET_SIZE, Ordinary, encode_packet, seal
 from monitor.errors import RequestTimeout
 from monitor.p2p.keys import PrivateKey, log_distance
 from monitor.p2p.udp import Address
@@ -80,7 +81,7 @@ async def test_findnode_collects_every_nodes_message(pair: tuple[MemNet, Discv5S
     result = await crawler.findnode(_peer(server), [256, 255])
     assert result.complete and result.packets > 1 and result.invalid == 0
     assert len(result.records) == 16  # served up to the limit, nearest bucket first
-    assert all(log_distance(r.node_id, server.own_id) == 256 for r in result.records)
+    assert all(log_distance(node, server.own_id) == 256 for node in result.records)
     assert all(len(data) <= MAX_PACKET_SIZE for _s, _d, data in net.log)
     only_255 = await crawler.findnode(_peer(server), [255])
     assert len(only_255.records) == 3 and only_255.packets == 1
@@ -108,7 +109,7 @@ async def test_records_at_unrequested_distances_are_dropped_and_counted() -> Non
         net, "liar", SERVER, clock, nodes_at=lambda _d: _records_at(PrivateKey.from_seed(b"liar").node_id, 250, 2)
     )
     result = await crawler.findnode(_peer(liar), [256])
-    assert result.records == [] and result.invalid == 2 and crawler.stats["err:nodes_record"] == 2
+    assert result.records == {} and result.invalid == 2 and crawler.stats["err:nodes_record"] == 2
 
 
 async def test_talkreq_is_answered_with_an_empty_talkresp(pair: tuple[MemNet, Discv5Service, Discv5Service]) -> None:

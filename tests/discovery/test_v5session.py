@@ -8,8 +8,9 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 
 from monitor.discovery.enr import ENR
+from monitor.discovery.v5.messages import FindNode, Message, Ping, Pong
 from monitor.discovery.v5.session import Contact, SessionConfig, SessionLayer
-from monitor.discovery.v5.wire import FindNode, Handshake, Message, Ordinary, Ping, Pong, WhoAreYou, decode_packet
+from monitor.discovery.v5.wire import Handshake, Ordinary, WhoAreYou, decode_packet
 from monitor.discovery.v5.wire import encode_packet as encode
 from monitor.p2p.keys import NodeID, PrivateKey
 from monitor.p2p.udp import Address

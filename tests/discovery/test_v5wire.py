@@ -15,20 +15,22 @@ from hypothesis import strategies as st
 
 from monitor.discovery.enr import ENR
 from monitor.discovery.v5.crypto import aes_ctr, derive_keys, ecdh, gcm_decrypt, gcm_encrypt, id_sign, id_verify
-from monitor.discovery.v5.wire import (
+from monitor.discovery.v5.messages import (
     FindNode,
-    Handshake,
     Message,
     Nodes,
-    Ordinary,
     Ping,
     Pong,
     TalkReq,
     TalkResp,
-    WhoAreYou,
     decode_message,
-    decode_packet,
     encode_message,
+)
+from monitor.discovery.v5.wire import (
+    Handshake,
+    Ordinary,
+    WhoAreYou,
+    decode_packet,
     encode_packet,
     open_message,
     seal,

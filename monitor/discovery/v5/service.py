@@ -13,14 +13,12 @@ import asyncio
 import ipaddress
 import secrets
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from monitor.discovery.enr import ENR
-from monitor.discovery.v5.session import Contact, Datagram, SessionConfig, SessionLayer
-from monitor.discovery.v5.wire import (
-    MAX_PACKET_SIZE,
+from monitor.discovery.v5.messages import (
     MESSAGE_NAMES,
     FindNode,
     Message,
@@ -31,6 +29,8 @@ from monitor.discovery.v5.wire import (
     TalkResp,
     encode_message,
 )
+from monitor.discovery.v5.session import Contact, Datagram, SessionConfig, SessionLayer
+from monitor.discovery.v5.wire import MAX_PACKET_SIZE
 from monitor.errors import DecodeError, MonitorError, NetworkError, RequestTimeout
 from monitor.p2p.keys import NodeID, PrivateKey, PublicKey, log_distance, node_id
 from monitor.p2p.udp import Address, Sender
@@ -75,7 +75,7 @@ class Peer:
 
 @dataclass(frozen=True)
 class FindNodeResult:
-    records: list[ENR]  # verified, deduplicated, and at one of the requested distances
+    records: dict[NodeID, ENR]  # verified, deduplicated, and at one of the requested distances
     complete: bool  # all ``total`` NODES messages arrived
     packets: int
     invalid: int = 0  # records that failed to verify or sat at a distance we did not ask for
@@ -87,6 +87,7 @@ class ServiceConfig:
     retries: int = 1  # extra attempts after a timeout
     max_total: int = 16  # NODES messages we wait for per request; the spec lets us cap `total`
     max_nodes: int = BUCKET_SIZE  # records we serve per FINDNODE
+    record_cache: int = 32768  # verified records kept by their bytes: a crawl sees each one listed by many peers
 
 
 @dataclass(eq=False)
@@ -134,6 +135,8 @@ class Discv5Service:
         )
         self.own_id = self.key.node_id
         self._calls: dict[tuple[NodeID, bytes], _Call] = {}
+        self._verified: OrderedDict[bytes, tuple[NodeID, ENR]] = OrderedDict()
+        self._encoded: OrderedDict[ENR, bytes] = OrderedDict()
 
     def attach(self, sender: Sender, local_address: Address) -> None:
         self.sender = sender
@@ -195,8 +198,27 @@ class Discv5Service:
         wanted = [d for d in request.distances if d != 0]
         if wanted and self.nodes_at is not None:
             records.extend(self.nodes_at(wanted))
-        for message in split_nodes(request.request_id, [r.to_rlp() for r in records[: self.config.max_nodes]]):
+        encoded = [self._encode(r) for r in records[: self.config.max_nodes]]
+        for message in split_nodes(request.request_id, encoded):
             self._reply(node, addr, message)
+
+    def _encode(self, record: ENR) -> bytes:
+        raw = self._encoded.get(record)
+        if raw is None:
+            raw = self._encoded[record] = record.to_rlp()
+            if len(self._encoded) > self.config.record_cache:
+                self._encoded.popitem(last=False)
+        return raw
+
+    def _verify(self, raw: bytes) -> tuple[NodeID, ENR]:
+        """Verify a listed record once: the same bytes arrive from many peers (DecodeError when invalid)."""
+        hit = self._verified.get(raw)
+        if hit is None:
+            record = ENR.from_rlp(raw)
+            hit = self._verified[raw] = (record.node_id, record)
+            if len(self._verified) > self.config.record_cache:
+                self._verified.popitem(last=False)
+        return hit
 
     # -- requests -----------------------------------------------------------------------------------------------
 
@@ -242,8 +264,7 @@ class Discv5Service:
         invalid = 0
         for raw in call.raw:
             try:
-                record = ENR.from_rlp(raw)
-                found = record.node_id
+                found, record = self._verify(raw)
             except DecodeError:
                 invalid += 1
                 continue
@@ -253,14 +274,15 @@ class Discv5Service:
             records.setdefault(found, record)
         if invalid:
             self.stats["err:nodes_record"] += invalid
-        return FindNodeResult(list(records.values()), call.packets >= call.total, call.packets, invalid)
+        return FindNodeResult(records, call.packets >= call.total, call.packets, invalid)
 
     async def request_enr(self, peer: Peer) -> ENR:
         """FINDNODE at distance 0: the peer's current record."""
         result = await self.findnode(peer, [0])
-        if not result.records:
+        record = result.records.get(peer.id)
+        if record is None:
             raise DecodeError("FINDNODE distance 0 returned no valid record of the node")
-        return result.records[0]
+        return record
 
     async def talkreq(self, peer: Peer, protocol: bytes, request: bytes) -> bytes:
         call = await self._request(peer, "talkresp", lambda rid: TalkReq(rid, protocol, request))

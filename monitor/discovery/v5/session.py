@@ -25,13 +25,12 @@ from typing import TypeAlias, TypeVar
 
 from monitor.discovery.enr import ENR
 from monitor.discovery.v5.crypto import derive_keys, ecdh, id_sign, id_verify
+from monitor.discovery.v5.messages import Message, encode_message
 from monitor.discovery.v5.wire import (
     Handshake,
-    Message,
     Ordinary,
     WhoAreYou,
     decode_packet,
-    encode_message,
     encode_packet,
     open_message,
     seal,

@@ -10,22 +10,19 @@ Three packet kinds differ by ``flag`` and ``authdata``: an ordinary message (0: 
 || enr-seq(8), no message) and a handshake message (2: src-id || sig-size || eph-key-size || id-signature ||
 eph-pubkey || record). Decoding is split: :func:`decode_packet` unmasks the header (needs only our node id), then
 :func:`open_message` decrypts with the session key, which only the session layer knows. Both raise DecodeError (or
-its SignatureError child) and nothing else. Nothing here touches a socket.
+its SignatureError child) and nothing else. Messages live in :mod:`monitor.discovery.v5.messages`. Nothing here
+touches a socket.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Final, TypeAlias
-
-import rlp
+from typing import ClassVar, Final, TypeAlias
 
 from monitor.discovery.v5.crypto import aes_ctr, gcm_decrypt, gcm_encrypt
+from monitor.discovery.v5.messages import Message, decode_message
 from monitor.errors import DecodeError
-from monitor.p2p.rlp import as_bytes, as_list, as_uint, uint_bytes
 
 __all__ = [
     "PROTOCOL_ID",
@@ -38,20 +35,10 @@ __all__ = [
     "WhoAreYou",
     "Handshake",
     "Packet",
-    "Ping",
-    "Pong",
-    "FindNode",
-    "Nodes",
-    "TalkReq",
-    "TalkResp",
-    "Message",
-    "MESSAGE_NAMES",
     "encode_packet",
     "decode_packet",
     "seal",
     "open_message",
-    "encode_message",
-    "decode_message",
 ]
 
 PROTOCOL_ID: Final = b"discv5"
@@ -64,9 +51,6 @@ NONCE_SIZE: Final = 12
 FLAG_MESSAGE: Final = 0
 FLAG_WHOAREYOU: Final = 1
 FLAG_HANDSHAKE: Final = 2
-MAX_REQUEST_ID: Final = 8
-
-IPAddress: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 # -- packets ----------------------------------------------------------------------------------------------------
@@ -205,157 +189,3 @@ def _handshake(authdata: bytes, nonce: bytes, iv: bytes, message: bytes) -> Hand
 def open_message(packet: Ordinary | Handshake, key: bytes) -> Message:
     """Authenticate, decrypt and parse the packet's message (SignatureError when the key is wrong)."""
     return decode_message(gcm_decrypt(key, packet.nonce, packet.message, packet.ad))
-
-
-# -- messages ---------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Ping:
-    request_id: bytes
-    enr_seq: int
-    TYPE: ClassVar[int] = 1
-    REQUEST: ClassVar[bool] = True
-
-
-@dataclass(frozen=True, slots=True)
-class Pong:
-    request_id: bytes
-    enr_seq: int
-    ip: IPAddress  # the UDP envelope address the responder saw us at
-    port: int
-    TYPE: ClassVar[int] = 2
-    REQUEST: ClassVar[bool] = False
-
-
-@dataclass(frozen=True, slots=True)
-class FindNode:
-    request_id: bytes
-    distances: tuple[int, ...]  # log2 distances from the recipient; 0 asks for its own record
-    TYPE: ClassVar[int] = 3
-    REQUEST: ClassVar[bool] = True
-
-
-@dataclass(frozen=True, slots=True)
-class Nodes:
-    request_id: bytes
-    total: int  # how many NODES messages answer the request
-    records: tuple[bytes, ...]  # RLP-encoded ENRs; verify with monitor.discovery.enr.ENR.from_rlp
-    TYPE: ClassVar[int] = 4
-    REQUEST: ClassVar[bool] = False
-
-
-@dataclass(frozen=True, slots=True)
-class TalkReq:
-    request_id: bytes
-    protocol: bytes
-    request: bytes
-    TYPE: ClassVar[int] = 5
-    REQUEST: ClassVar[bool] = True
-
-
-@dataclass(frozen=True, slots=True)
-class TalkResp:
-    request_id: bytes
-    response: bytes
-    TYPE: ClassVar[int] = 6
-    REQUEST: ClassVar[bool] = False
-
-
-Message: TypeAlias = Ping | Pong | FindNode | Nodes | TalkReq | TalkResp
-MESSAGE_NAMES: Final[dict[int, str]] = {1: "ping", 2: "pong", 3: "findnode", 4: "nodes", 5: "talkreq", 6: "talkresp"}
-
-
-def _items(message: Message) -> list[Any]:
-    if isinstance(message, Ping):
-        return [message.request_id, uint_bytes(message.enr_seq)]
-    if isinstance(message, Pong):
-        return [message.request_id, uint_bytes(message.enr_seq), message.ip.packed, uint_bytes(message.port)]
-    if isinstance(message, FindNode):
-        return [message.request_id, [uint_bytes(d) for d in message.distances]]
-    if isinstance(message, Nodes):
-        return [message.request_id, uint_bytes(message.total), [rlp.decode(r) for r in message.records]]
-    if isinstance(message, TalkReq):
-        return [message.request_id, message.protocol, message.request]
-    return [message.request_id, message.response]
-
-
-def encode_message(message: Message) -> bytes:
-    """message-pt = message-type || rlp(message-data)."""
-    encoded: bytes = rlp.encode(_items(message))
-    return bytes([message.TYPE]) + encoded
-
-
-def _request_id(items: list[Any]) -> bytes:
-    request_id = as_bytes(items[0], "request-id")
-    if len(request_id) > MAX_REQUEST_ID:
-        raise DecodeError(f"request-id of {len(request_id)} bytes (at most {MAX_REQUEST_ID})")
-    return request_id
-
-
-def _ping(items: list[Any]) -> Ping:
-    as_list(items, "ping", 2)
-    return Ping(_request_id(items), as_uint(items[1], "ping enr-seq"))
-
-
-def _pong(items: list[Any]) -> Pong:
-    as_list(items, "pong", 4)
-    raw_ip = as_bytes(items[2], "pong recipient-ip")
-    if len(raw_ip) not in (4, 16):
-        raise DecodeError(f"pong recipient-ip of {len(raw_ip)} bytes")
-    ip: IPAddress = ipaddress.IPv4Address(raw_ip) if len(raw_ip) == 4 else ipaddress.IPv6Address(raw_ip)
-    return Pong(_request_id(items), as_uint(items[1], "pong enr-seq"), ip, as_uint(items[3], "pong port", 2))
-
-
-def _findnode(items: list[Any]) -> FindNode:
-    as_list(items, "findnode", 2)
-    distances = tuple(as_uint(d, "findnode distance", 2) for d in as_list(items[1], "findnode distances", 0))
-    if any(d > 256 for d in distances):
-        raise DecodeError("findnode distance above 256")
-    return FindNode(_request_id(items), distances)
-
-
-def _nodes(items: list[Any]) -> Nodes:
-    as_list(items, "nodes", 3)
-    records = tuple(rlp.encode(as_list(r, "nodes record", 0)) for r in as_list(items[2], "nodes records", 0))
-    return Nodes(_request_id(items), as_uint(items[1], "nodes total"), records)
-
-
-def _talkreq(items: list[Any]) -> TalkReq:
-    as_list(items, "talkreq", 3)
-    return TalkReq(_request_id(items), as_bytes(items[1], "talkreq protocol"), as_bytes(items[2], "talkreq request"))
-
-
-def _talkresp(items: list[Any]) -> TalkResp:
-    as_list(items, "talkresp", 2)
-    return TalkResp(_request_id(items), as_bytes(items[1], "talkresp response"))
-
-
-_PARSERS: dict[int, Callable[[list[Any]], Message]] = {
-    1: _ping,
-    2: _pong,
-    3: _findnode,
-    4: _nodes,
-    5: _talkreq,
-    6: _talkresp,
-}
-
-
-def decode_message(plaintext: bytes) -> Message:
-    """Parse message-type || rlp(message-data); extra list elements are ignored for forward compatibility."""
-    if not plaintext:
-        raise DecodeError("empty message")
-    parser = _PARSERS.get(plaintext[0])
-    if parser is None:
-        raise DecodeError(f"unknown message type {plaintext[0]}")
-    name = MESSAGE_NAMES[plaintext[0]]
-    try:
-        items = rlp.decode(plaintext[1:], strict=True)
-    except rlp.exceptions.DecodingError as err:
-        raise DecodeError(f"{name}: invalid RLP") from err
-    if not isinstance(items, list):
-        raise DecodeError(f"{name}: message data is not a list")
-    try:
-        return parser(items)
-    except (ValueError, rlp.exceptions.RLPException) as err:
-        raise DecodeError(f"{name}: {err}") from err
