@@ -7,6 +7,9 @@ import random
 from collections import defaultdict, deque
 from collections.abc import Callable
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from monitor.discovery.enr import ENR
 from monitor.discovery.v5.messages import FindNode, Message, Ping, Pong
 from monitor.discovery.v5.session import Contact, SessionConfig, SessionLayer
@@ -246,3 +249,21 @@ def test_a_timed_out_request_voids_the_unfinished_handshake_at_once() -> None:
     assert pipe.send(A_ADDR, B_ADDR, Ping(b"\x03", 1)) == 1  # ... but the requester gave up: start over now
     pipe.pump()
     assert pipe.received[B_ADDR] == [(a.node_id, Ping(b"\x03", 1))]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.binary(max_size=80),
+    st.binary(max_size=40),
+    st.one_of(st.none(), st.binary(min_size=1, max_size=300)),
+    st.binary(max_size=120),
+)
+def test_forged_handshakes_against_a_live_challenge_are_counted_never_raised(
+    signature: bytes, eph_pubkey: bytes, record: bytes | None, message: bytes
+) -> None:
+    a, b = _layer("a", A_ADDR), _layer("b", B_ADDR)
+    assert len(b.receive(_random_packet(a, b, 1), A_ADDR, 1000.0).datagrams) == 1  # B now holds a challenge for A
+    forged = Handshake(a.node_id, b"\x01" * 12, b"\x02" * 16, signature, eph_pubkey, record, message)
+    out = b.receive(encode(forged, b.node_id), A_ADDR, 1000.0)
+    assert out.message is None and out.datagrams == []
+    assert b.stats["handshake:bad_signature"] + b.stats["handshake:invalid"] + b.stats["err:packet"] == 1
