@@ -1,0 +1,266 @@
+"""The discv5 crawler driver: PING each node, fetch its record when newer, walk its table by log distance.
+
+Per node: PING (with retries; the first request also runs the handshake) for the ENR seq the node announces ->
+FINDNODE at distance 0 for the record itself, when that seq is newer than the record we learned the node from
+(or we have none) -> FINDNODE at log distances 256, 255, ... ``distances_per_request`` at a time (one by default).
+
+Stop rules (the discv4 driver's, adapted to a protocol that asks by distance rather than by target):
+
+* ``empty_limit`` consecutive requested distances that came back empty in complete answers: bucket ``256 - i``
+  of a table over N nodes holds about N / 2^(i+1) of them, so past two empty buckets in a row the deeper ones are
+  almost surely empty too. Distances in an answer that lost a NODES message count neither way.
+* ``stale_limit`` consecutive answers adding no node new to this visit (peers that ignore the distances asked);
+* ``timeout_limit`` consecutive timeouts: the peer went away;
+* at most ``max_findnode`` requests.
+
+Counters match the discv4 driver's: ``filtered`` (reason -> distinct nodes not contacted, decided by
+``monitor.p2p.netpolicy.admissible`` before any node is queued) and ``errors`` (failure kind -> visits).
+Results are protocol types (:class:`Visit`); the crawl layer maps them to snapshot records.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
+
+from monitor.discovery.enr import ENR
+from monitor.discovery.v5.service import BUCKET_SIZE, Discv5Service, FindNodeResult, Peer
+from monitor.errors import DecodeError, MonitorError, NetrestrictError, RequestTimeout
+from monitor.p2p.keys import NodeID, PublicKey, log_distance
+from monitor.p2p.netpolicy import NetRestrict, admissible
+
+__all__ = ["WalkConfig", "Visit", "Discv5Driver"]
+
+
+@dataclass(frozen=True)
+class WalkConfig:
+    # One distance a request: peers cap an answer at 16 records over all the distances asked, so asking for two
+    # full buckets at once returns one of them. More per request saves round trips where buckets are sparse.
+    distances_per_request: int = 1
+    empty_limit: int = 2
+    stale_limit: int = 2
+    timeout_limit: int = 2
+    max_findnode: int = 24  # buckets down to 233: a network of ~2^23 nodes
+    fetch_enr: bool = True
+
+
+@dataclass
+class Visit:
+    """What one visit of a node produced."""
+
+    peer: Peer
+    started: float
+    ended: float = 0.0
+    answered_ping: bool = False
+    pong_enr_seq: int | None = None
+    enr: ENR | None = None  # the freshest record: fetched, else the one the node was listed with
+    enr_fetched: bool = False  # ``enr`` came from the node itself (FINDNODE distance 0) during this visit
+    enr_error: str | None = None
+    findnode_sent: int = 0
+    findnode_answered: int = 0
+    deepest_distance: int | None = None  # the smallest log distance asked
+    neighbors: dict[NodeID, Peer] = field(default_factory=dict)  # admitted: will be crawled
+    seen: set[NodeID] = field(default_factory=set)  # every distinct node id returned, admitted or not
+    failure: str | None = None  # "timeout", "netrestrict", ... when the node never answered
+
+    @property
+    def node_id(self) -> NodeID:
+        return self.peer.id
+
+    @property
+    def pubkey(self) -> PublicKey:
+        return self.peer.pubkey
+
+    @property
+    def ip(self) -> str:
+        return self.peer.ip
+
+    @property
+    def udp(self) -> int:
+        return self.peer.udp
+
+    @property
+    def enr_seq(self) -> int | None:
+        return self.enr.seq if self.enr is not None else self.pong_enr_seq
+
+
+class Discv5Driver:
+    """Implements the engine's Driver protocol for discv5."""
+
+    def __init__(
+        self,
+        service: Discv5Service,
+        netrestrict: NetRestrict,
+        walk: WalkConfig = WalkConfig(),
+        clock: Callable[[], float] = time.time,
+        ip_versions: frozenset[int] = frozenset({4}),
+    ) -> None:
+        self.service = service
+        self.netrestrict = netrestrict
+        self.walk = walk
+        self.clock = clock
+        self.ip_versions = ip_versions
+        self.filtered: Counter[str] = Counter()  # reason -> distinct nodes not contacted
+        self._filtered_ids: set[NodeID] = set()
+        self.errors: Counter[str] = Counter()  # failure kind -> visits
+        self.on_answered: Callable[[Peer], None] | None = None
+        self._peers: dict[NodeID, Peer] = {}  # node id -> the one Peer object for its newest record
+        self.known_seq: dict[NodeID, int] = {}  # newest ENR seq each node announced (PONG) or served
+
+    # Driver protocol -----------------------------------------------------------------------------------------
+
+    def key(self, task: Peer) -> Hashable:
+        return task.id
+
+    def version(self, task: Peer) -> int:
+        return task.enr_seq or 0
+
+    def result_version(self, result: Visit) -> int:
+        return result.enr_seq or 0
+
+    def answered(self, result: Visit) -> bool:
+        return result.answered_ping
+
+    def discovered(self, result: Visit) -> Iterable[Peer]:
+        return result.neighbors.values()
+
+    def pinged(self, peer: Peer) -> Peer | None:
+        """A node pinged us: a task if admissible and announcing a seq newer than any we know (engine revisits)."""
+        if peer.enr_seq is None or peer.id == self.service.own_id:
+            return None
+        if peer.enr_seq <= self.known_seq.get(peer.id, -1):
+            return None
+        ip = ipaddress.ip_address(peer.ip)
+        if ip.version not in self.ip_versions or admissible(ip, peer.udp, self.netrestrict) is not None:
+            return None
+        return peer
+
+    async def visit(self, task: Peer) -> Visit:
+        visit = Visit(peer=task, started=self.clock(), enr=task.enr)
+        try:
+            await self._visit(visit)
+        finally:
+            visit.ended = self.clock()
+        return visit
+
+    # The walk --------------------------------------------------------------------------------------------------
+
+    def admit(self, record: ENR, node: NodeID | None = None) -> Peer | None:
+        """Turn a listed record into a task, or count why not (each node once). One Peer object per node."""
+        node = record.node_id if node is None else node
+        known = self._peers.get(node)
+        if known is not None and (known.enr_seq or 0) >= record.seq:
+            return known
+        if node == self.service.own_id:
+            return None
+        peer = self._endpoint(record)
+        ip = ipaddress.ip_address(peer.ip) if peer.ip else None
+        reason = admissible(ip, peer.udp, self.netrestrict)
+        if reason is None and ip is not None and ip.version not in self.ip_versions:
+            reason = f"ipv{ip.version}_no_socket"  # our one socket speaks the other family
+        if reason is not None:
+            if node not in self._filtered_ids:
+                self._filtered_ids.add(node)
+                self.filtered[reason] += 1
+            return None
+        self._peers[node] = peer
+        return peer
+
+    def _endpoint(self, record: ENR) -> Peer:
+        """The record's IPv4 endpoint when we speak IPv4 and it has one, else its IPv6 one if any."""
+        if record.ip6 is not None and (record.ip is None or 4 not in self.ip_versions):
+            return Peer.from_enr(record, ipv6=True)
+        return Peer.from_enr(record)
+
+    async def _visit(self, visit: Visit) -> None:
+        peer = visit.peer
+        try:
+            seq = await self.service.ping(peer)
+        except NetrestrictError:
+            visit.failure = "netrestrict"
+        except RequestTimeout:
+            visit.failure = "timeout"
+        except MonitorError as err:
+            visit.failure = type(err).__name__
+        if visit.failure is not None:
+            self.errors[f"ping_{visit.failure}"] += 1
+            return
+        visit.answered_ping = True
+        visit.pong_enr_seq = seq
+        self._learn_seq(peer.id, seq)
+        if self.on_answered is not None:
+            self.on_answered(peer)  # e.g. start another stage now, beside the walk
+        if self.walk.fetch_enr and (visit.enr is None or seq > visit.enr.seq):
+            await self._fetch_enr(visit)
+        await self._walk_table(visit)
+
+    def _learn_seq(self, node: NodeID, seq: int | None) -> None:
+        if seq is not None and seq > self.known_seq.get(node, -1):
+            self.known_seq[node] = seq
+
+    async def _fetch_enr(self, visit: Visit) -> None:
+        try:
+            record = await self.service.request_enr(visit.peer)
+        except RequestTimeout:
+            visit.enr_error = "timeout"
+        except DecodeError as err:
+            visit.enr_error = f"invalid: {err}"
+        except MonitorError as err:
+            visit.enr_error = type(err).__name__
+        else:
+            visit.enr, visit.enr_fetched = record, True
+            self._learn_seq(visit.peer.id, record.seq)
+            return
+        self.errors[f"enr_{visit.enr_error.split(':')[0]}"] += 1
+
+    async def _walk_table(self, visit: Visit) -> None:
+        empty = stale = timeouts = 0
+        distance = 256
+        for _ in range(self.walk.max_findnode):
+            if distance < 1:
+                return
+            batch = list(range(distance, max(distance - self.walk.distances_per_request, 0), -1))
+            distance -= len(batch)
+            visit.findnode_sent += 1
+            visit.deepest_distance = batch[-1]
+            try:
+                reply = await self.service.findnode(visit.peer, batch)
+            except RequestTimeout:
+                timeouts += 1
+                self.errors["findnode_timeout"] += 1
+                if timeouts >= self.walk.timeout_limit:
+                    return
+                continue
+            except MonitorError as err:
+                self.errors[f"findnode_{type(err).__name__}"] += 1
+                return
+            timeouts = 0
+            visit.findnode_answered += 1
+            new = self._take(visit, reply)
+            present = {log_distance(node, visit.peer.id) for node in reply.records}
+            if len(reply.records) >= BUCKET_SIZE and len(batch) > 1:
+                # The 16-record cap spans the whole request: distances below the deepest one returned may have
+                # been cut. Resume there (re-asking it, unless it was the first) and judge no distance empty.
+                deepest = min(present)
+                distance = deepest if deepest < batch[0] else deepest - 1
+            elif reply.complete:
+                for d in batch:
+                    empty = 0 if d in present else empty + 1
+            stale = stale + 1 if new == 0 else 0
+            if empty >= self.walk.empty_limit or stale >= self.walk.stale_limit:
+                return
+
+    def _take(self, visit: Visit, reply: FindNodeResult) -> int:
+        new = 0
+        for node, record in reply.records.items():
+            if node in visit.seen:
+                continue
+            visit.seen.add(node)
+            new += 1
+            peer = self.admit(record, node)
+            if peer is not None:
+                visit.neighbors[peer.id] = peer
+        return new
