@@ -11,7 +11,6 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from monitor.crawl.discv4 import WalkConfig
 from monitor.crawl.engine import EngineProgress
 from monitor.crawl.rlpx_stage import RlpxSettings
 from monitor.crawl.runner import CrawlSettings
@@ -19,7 +18,7 @@ from monitor.discovery.enode import load_node_urls
 from monitor.errors import ConfigError
 from monitor.p2p.nodekey import load_or_create_nodekey
 from monitor.paths import default_data_dir
-from monitor.seeds import mainnet_bootnodes
+from monitor.seeds import consensus_bootnodes, mainnet_bootnodes
 
 __all__ = ["add_crawl_args", "add_attribution_args", "settings_from_args", "crawl_progress"]
 
@@ -47,13 +46,22 @@ def _positive_int(text: str) -> int:
 def add_crawl_args(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("crawl")
     g.add_argument("--bootnodes", help="comma-separated enode:// or enr: URLs, or a file of them (default: mainnet)")
+    g.add_argument(
+        "--discovery",
+        choices=("v4", "v5", "both"),
+        default=None,
+        help="discovery protocols to crawl, at once under one deadline: v4 (execution layer), v5 (consensus layer "
+        "and execution clients that run it) or both (default: both on mainnet, v4 with --bootnodes)",
+    )
     g.add_argument("--network", default=None, help="label for the crawled network (default: mainnet, or 'custom')")
     g.add_argument("--netrestrict", help="CIDR list; never send a packet outside it (e.g. 127.0.0.0/8)")
     g.add_argument("--duration", type=_positive_float, default=600.0, help="stop the crawl after SECONDS (600)")
     g.add_argument("--concurrency", type=_positive_int, default=256, help="nodes visited at once (256)")
     g.add_argument("--timeout", type=_positive_float, default=1.0, help="seconds to wait for each reply (1.0)")
     g.add_argument("--retries", type=int, default=1, help="extra attempts after a timeout (1)")
-    g.add_argument("--listen", default=None, help="HOST:PORT for our UDP socket (default: ephemeral port)")
+    g.add_argument(
+        "--listen", default=None, help="HOST:PORT for our discv4 UDP socket; discv5 takes PORT+1 (default: ephemeral)"
+    )
     g.add_argument("--no-rlpx", action="store_true", help="skip the RLPx dial (no client names, no eth Status)")
     g.add_argument("--rlpx-concurrency", type=_positive_int, default=64, help="RLPx dials at once (64)")
     g.add_argument("--rlpx-timeout", type=_positive_float, default=5.0, help="seconds per RLPx dial (5)")
@@ -87,13 +95,21 @@ def add_attribution_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--data-dir", type=Path, default=None, help="where refreshed datasets live")
 
 
+_PROTOCOLS = {"v4": ("discv4",), "v5": ("discv5",), "both": ("discv4", "discv5")}
+
+
 def settings_from_args(args: argparse.Namespace) -> CrawlSettings:
+    bootnodes_v5 = None
     if args.bootnodes:
         bootnodes = load_node_urls(args.bootnodes)
         network = args.network or "custom"
+        discovery = _PROTOCOLS[args.discovery or "v4"]
     else:
         bootnodes = mainnet_bootnodes()
+        # discv5 starts from the consensus bootnodes and geth's (which run both protocols on one port)
+        bootnodes_v5 = [*consensus_bootnodes(), *bootnodes]
         network = args.network or "mainnet"
+        discovery = _PROTOCOLS[args.discovery or "both"]
     host, port = None, 0
     if args.listen:
         host, _, port_text = args.listen.rpartition(":")
@@ -106,6 +122,8 @@ def settings_from_args(args: argparse.Namespace) -> CrawlSettings:
         raise ConfigError("--retries must be 0 or more")
     settings = CrawlSettings(
         bootnodes=bootnodes,
+        bootnodes_v5=bootnodes_v5,
+        discovery=discovery,
         network=network,
         netrestrict=args.netrestrict,
         listen_host=host,
@@ -114,7 +132,6 @@ def settings_from_args(args: argparse.Namespace) -> CrawlSettings:
         concurrency=args.concurrency,
         timeout=args.timeout,
         retries=args.retries,
-        walk=WalkConfig(),
         rlpx=RlpxSettings(not args.no_rlpx, args.rlpx_concurrency, args.rlpx_timeout),
         key=load_or_create_nodekey(args.nodekey or default_data_dir() / "nodekey"),
     )

@@ -8,13 +8,13 @@ sources saw keeps its crawl record, is marked ``discv4+rpc`` and borrows the cli
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from monitor.crawl.records import rpc_records
 from monitor.rpc.client import RPCSample, sample_node
 from monitor.snapshot import NodeRecord
 
-__all__ = ["sample_rpc", "merge_rpc"]
+__all__ = ["sample_rpc", "merge_rpc", "merge_protocols"]
 
 
 async def sample_rpc(urls: Sequence[str], per_call: float) -> list[RPCSample]:
@@ -43,7 +43,7 @@ def merge_rpc(
                 continue
             both += 1
             merged[record.node_id] = dataclasses.replace(
-                crawl, source="discv4+rpc", client=crawl.client or record.client
+                crawl, source=f"{crawl.source}+rpc", client=crawl.client or record.client
             )
     counters = {
         "rpc_endpoints": len(samples),
@@ -53,3 +53,39 @@ def merge_rpc(
         "rpc_also_crawled": both,
     }
     return list(merged.values()), counters
+
+
+def _merge_pair(a: NodeRecord, b: NodeRecord) -> NodeRecord:
+    """One node seen by two discovery protocols (same key, so the same node id).
+
+    The record with the newer ENR (else the one that answered) gives the node's facts and verdict; reachability is
+    what either protocol saw; the protocols are both.
+    """
+    newer = max((a, b), key=lambda r: (r.enr_seq or -1, r.answered_ping, r.enr is not None))
+    other = b if newer is a else a
+    return dataclasses.replace(
+        newer,
+        ip=newer.ip or other.ip,
+        udp_port=newer.udp_port or other.udp_port,
+        tcp_port=newer.tcp_port or other.tcp_port,
+        first_seen=min(a.first_seen, b.first_seen),
+        last_seen=max(a.last_seen, b.last_seen),
+        answered_ping=a.answered_ping or b.answered_ping,
+        bonded=a.bonded or b.bonded,
+        answered_findnode=a.answered_findnode or b.answered_findnode,
+        neighbors_returned=max(a.neighbors_returned, b.neighbors_returned),
+        source="+".join(sorted({*a.source.split("+"), *b.source.split("+")})),
+        client=newer.client or other.client,
+        rlpx=newer.rlpx or other.rlpx,
+        protocols=tuple(sorted({*a.protocols, *b.protocols})),
+    )
+
+
+def merge_protocols(found: Iterable[Sequence[NodeRecord]]) -> list[NodeRecord]:
+    """Records of every protocol, one per node id, in the order first found."""
+    merged: dict[str, NodeRecord] = {}
+    for records in found:
+        for record in records:
+            known = merged.get(record.node_id)
+            merged[record.node_id] = record if known is None else _merge_pair(known, record)
+    return list(merged.values())

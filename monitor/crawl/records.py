@@ -7,21 +7,25 @@ visits, RLPx dial results and ``admin_peers`` samples to :class:`~monitor.snapsh
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 
-from monitor.crawl.discv4 import Visit
+from monitor.crawl import discv4, discv5
 from monitor.crawl.engine import EngineResult
-from monitor.discovery.network import NetworkVerdict, classify_network, mainnet_filter
-from monitor.discovery.v4.service import Peer
+from monitor.discovery.enr import ENR
+from monitor.discovery.forkid import Filter
+from monitor.discovery.network import NetworkVerdict, classify_consensus, classify_network, mainnet_filter
+from monitor.discovery.v4.service import Peer as Peer4
+from monitor.discovery.v5.service import Peer as Peer5
 from monitor.p2p.keys import NodeID, node_id
 from monitor.rlpx.clientid import parse_client_id
 from monitor.rlpx.dialer import DialResult
 from monitor.rlpx.eth import status_verdict
 from monitor.rpc.admin import SOURCE as RPC_SOURCE
 from monitor.rpc.admin import RPCNodeInfo, RPCPeer
-from monitor.snapshot import ClientInfo, ForkIdInfo, NodeRecord
+from monitor.snapshot import ClientInfo, Eth2Info, ForkIdInfo, Layer, NodeRecord
 
-__all__ = ["discv4_records", "dial_client", "client_info", "rpc_records"]
+__all__ = ["discv4_records", "discv5_records", "dial_client", "client_info", "rpc_records", "judge", "with_record"]
 
 
 def client_info(
@@ -63,8 +67,48 @@ def dial_client(dial: DialResult) -> ClientInfo | None:
     )
 
 
+def judge(enr: ENR | None, dial: DialResult | None, filt: Filter, now: float) -> tuple[NetworkVerdict, str, Layer]:
+    """Network verdict, its reason and the layer, from the best evidence: an RLPx Status (the peer's own word over an
+    authenticated session) beats the record; a record's ``eth`` entry says execution layer, ``eth2`` consensus."""
+    if dial is not None and dial.status is not None:
+        return (*status_verdict(dial.status, filt), "execution")
+    if enr is not None and enr.get(b"eth") is not None:
+        return (*classify_network(enr, filt), "execution")
+    if enr is not None and enr.get(b"eth2") is not None:
+        return (*classify_consensus(enr, now), "consensus")
+    if enr is None:
+        return "unknown", "no ENR", "unknown"
+    return "unknown", "ENR has neither an eth nor an eth2 entry", "unknown"
+
+
+def with_record(record: NodeRecord, enr: ENR | None) -> NodeRecord:
+    """``record`` with what its node's ENR says, in the snapshot's terms (unchanged without one)."""
+    if enr is None:
+        return record
+    fork, eth2, ip = enr.eth_fork_id, enr.eth2, enr.ip or enr.ip6
+    return dataclasses.replace(
+        record,
+        advertised_ip=str(ip) if ip else None,
+        enr=enr.to_text(),
+        enr_seq=enr.seq,
+        enr_fields=enr.fields_text(),
+        fork_id=ForkIdInfo(fork.hash.hex(), fork.next) if fork is not None else None,
+        eth2=Eth2Info(eth2.fork_digest.hex(), eth2.next_fork_version.hex(), eth2.next_fork_epoch) if eth2 else None,
+    )
+
+
+def _why_unanswered(visit: discv4.Visit | discv5.Visit | None, reason: str, enr: ENR | None) -> str:
+    if enr is not None and reason not in ("no ENR",):
+        return reason
+    if visit is None:
+        return "crawl deadline reached before its visit completed"
+    if not visit.answered_ping:
+        return f"no answer to PING ({visit.failure})"
+    return reason
+
+
 def discv4_records(
-    result: EngineResult[Peer, Visit], now: float, dials: Mapping[NodeID, DialResult] | None = None
+    result: EngineResult[Peer4, discv4.Visit], now: float, dials: Mapping[NodeID, DialResult] | None = None
 ) -> list[NodeRecord]:
     filt = mainnet_filter(now)
     dials = dials or {}
@@ -73,39 +117,70 @@ def discv4_records(
         visit = result.results.get(key)
         enr = visit.enr if visit is not None else None
         dialled = dials.get(peer.id)
-        verdict, reason = classify_network(enr, filt)
-        if dialled is not None and dialled.status is not None:
-            verdict, reason = status_verdict(dialled.status, filt)  # the peer's own word over RLPx beats its ENR
-        elif visit is None:
-            reason = "crawl deadline reached before its visit completed"
-        elif not visit.answered_ping:
-            reason = f"no answer to PING ({visit.failure})"
-        fork = enr.eth_fork_id if enr is not None else None
+        verdict, reason, layer = judge(enr, dialled, filt, now)
+        if dialled is None or dialled.status is None:
+            reason = _why_unanswered(visit, reason, enr)
         first_seen = result.first_seen.get(key, now)
-        records.append(
-            NodeRecord(
-                node_id=peer.id.hex(),
-                pubkey=peer.pubkey.hex(),
-                ip=peer.ip,
-                udp_port=peer.udp,
-                tcp_port=peer.tcp or None,
-                advertised_ip=str(enr.ip or enr.ip6) if enr is not None and (enr.ip or enr.ip6) else None,
-                enr=enr.to_text() if enr is not None else None,
-                enr_seq=enr.seq if enr is not None else (visit.pong_enr_seq if visit else None),
-                enr_fields=enr.fields_text() if enr is not None else {},
-                fork_id=ForkIdInfo(fork.hash.hex(), fork.next) if fork is not None else None,
-                first_seen=first_seen,
-                last_seen=visit.ended if visit is not None and visit.answered_ping else first_seen,
-                answered_ping=bool(visit and visit.answered_ping),
-                bonded=bool(visit and visit.answered_ping and visit.pinged_us),
-                answered_findnode=bool(visit and visit.findnode_answered),
-                neighbors_returned=len(visit.seen) if visit is not None else 0,
-                network=verdict,
-                network_reason=reason,
-                client=dial_client(dialled) if dialled is not None else None,
-                rlpx=dialled.kind if dialled is not None else None,
-            )
+        record = NodeRecord(
+            node_id=peer.id.hex(),
+            pubkey=peer.pubkey.hex(),
+            ip=peer.ip,
+            udp_port=peer.udp,
+            tcp_port=peer.tcp or None,
+            first_seen=first_seen,
+            last_seen=visit.ended if visit is not None and visit.answered_ping else first_seen,
+            answered_ping=bool(visit and visit.answered_ping),
+            bonded=bool(visit and visit.answered_ping and visit.pinged_us),
+            answered_findnode=bool(visit and visit.findnode_answered),
+            neighbors_returned=len(visit.seen) if visit is not None else 0,
+            network=verdict,
+            network_reason=reason,
+            client=dial_client(dialled) if dialled is not None else None,
+            rlpx=dialled.kind if dialled is not None else None,
+            protocols=("discv4",),
+            layer=layer,
+            enr_seq=visit.pong_enr_seq if visit else None,
         )
+        records.append(with_record(record, enr))
+    return records
+
+
+def discv5_records(
+    result: EngineResult[Peer5, discv5.Visit], now: float, dials: Mapping[NodeID, DialResult] | None = None
+) -> list[NodeRecord]:
+    """discv5 nodes: every node listed in a NODES answer came with its signed record, visited or not."""
+    filt = mainnet_filter(now)
+    dials = dials or {}
+    records = []
+    for key, peer in result.tasks.items():
+        visit = result.results.get(key)
+        enr = visit.enr if visit is not None and visit.enr is not None else peer.enr
+        dialled = dials.get(peer.id)
+        verdict, reason, layer = judge(enr, dialled, filt, now)
+        if dialled is None or dialled.status is None:
+            reason = _why_unanswered(visit, reason, enr)
+        first_seen = result.first_seen.get(key, now)
+        record = NodeRecord(
+            node_id=peer.id.hex(),
+            pubkey=peer.pubkey.hex(),
+            ip=peer.ip or None,
+            udp_port=peer.udp or None,
+            tcp_port=enr.tcp if enr is not None else None,
+            first_seen=first_seen,
+            last_seen=visit.ended if visit is not None and visit.answered_ping else first_seen,
+            answered_ping=bool(visit and visit.answered_ping),
+            answered_findnode=bool(visit and visit.findnode_answered),
+            neighbors_returned=len(visit.seen) if visit is not None else 0,
+            network=verdict,
+            network_reason=reason,
+            source="discv5",
+            client=dial_client(dialled) if dialled is not None else None,
+            rlpx=dialled.kind if dialled is not None else None,
+            protocols=("discv5",),
+            layer=layer,
+            enr_seq=visit.pong_enr_seq if visit else None,
+        )
+        records.append(with_record(record, enr))
     return records
 
 

@@ -12,8 +12,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
-from monitor.discovery.v4.service import Peer
-from monitor.p2p.keys import NodeID, PrivateKey
+from monitor.p2p.keys import NodeID, PrivateKey, PublicKey, node_id
 from monitor.p2p.netpolicy import NetRestrict
 from monitor.rlpx.dialer import DialResult, dial, our_hello
 
@@ -38,20 +37,22 @@ class RlpxStage:
         self.results: dict[NodeID, DialResult] = {}
         self.skipped: Counter[str] = Counter()  # reason -> nodes not dialled
 
-    def submit(self, peer: Peer) -> None:
-        if peer.id in self._tasks:
+    def submit(self, pubkey: PublicKey, ip: str, tcp: int | None) -> None:
+        """Dial the node once (whichever discovery protocol found it), beside the walk."""
+        node = node_id(pubkey)
+        if node in self._tasks:
             return
-        if not peer.tcp:
+        if not tcp:
             self.skipped["no_tcp_port"] += 1
             return
-        self._tasks[peer.id] = asyncio.create_task(self._dial(peer))
+        self._tasks[node] = asyncio.create_task(self._dial(node, pubkey, ip, tcp))
 
-    async def _dial(self, peer: Peer) -> None:
+    async def _dial(self, node: NodeID, pubkey: PublicKey, ip: str, tcp: int) -> None:
         async with self._slots:
-            self.results[peer.id] = await dial(
-                peer.pubkey,
-                peer.ip,
-                peer.tcp,
+            self.results[node] = await dial(
+                pubkey,
+                ip,
+                tcp,
                 self._key,
                 timeout=self._settings.timeout,
                 netrestrict=self._netrestrict,

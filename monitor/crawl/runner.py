@@ -1,28 +1,30 @@
-"""Run a discv4 crawl end to end: socket, service, driver, engine -> node records and crawl metadata."""
+"""Run a crawl end to end: one part per discovery protocol (socket, service, driver, engine), the RLPx stage beside
+them, then one merged list of node records and the crawl's metadata."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import ipaddress
 import logging
 import time
-import uuid
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from monitor import __version__
-from monitor.crawl.discv4 import Discv4Driver, Visit, WalkConfig
-from monitor.crawl.engine import CrawlEngine, EngineConfig, EngineProgress, EngineResult
-from monitor.crawl.records import discv4_records
+from monitor.crawl import discv4, discv5
+from monitor.crawl.engine import EngineProgress
+from monitor.crawl.merge import merge_protocols
+from monitor.crawl.protocols import PROTOCOLS, ProgressSum, ProtocolPart, Timing, open_discv4, open_discv5
+from monitor.crawl.records import discv4_records, discv5_records
 from monitor.crawl.rlpx_stage import RlpxSettings, RlpxStage
+from monitor.crawl.summary import crawl_meta
 from monitor.discovery.enode import Enode
-from monitor.discovery.v4.service import Discv4Service, Peer, ServiceConfig
+from monitor.discovery.v4.service import Peer as Peer4
+from monitor.discovery.v5.service import Peer as Peer5
 from monitor.errors import ConfigError, CrawlError
 from monitor.p2p.keys import PrivateKey
-from monitor.p2p.netpolicy import NetRestrict, admissible
-from monitor.p2p.udp import UDPTransport
+from monitor.p2p.netpolicy import NetRestrict
 from monitor.snapshot import CrawlMeta, NodeRecord
 
 __all__ = ["CrawlSettings", "CrawlOutcome", "run_crawl"]
@@ -34,6 +36,8 @@ log = logging.getLogger(__name__)
 class CrawlSettings:
     bootnodes: Sequence[Enode]
     network: str = "mainnet"
+    discovery: tuple[str, ...] = ("discv4",)  # protocols crawled at once: "discv4", "discv5"
+    bootnodes_v5: Sequence[Enode] | None = None  # None: discv5 starts from ``bootnodes`` too
     netrestrict: str | None = None
     listen_host: str | None = None  # default: 127.0.0.1 when netrestrict is loopback-only, else 0.0.0.0
     listen_port: int = 0
@@ -42,13 +46,16 @@ class CrawlSettings:
     timeout: float = 1.0
     retries: int = 1
     bond_wait: float = 0.5
-    walk: WalkConfig = field(default_factory=WalkConfig)
+    walk: discv4.WalkConfig = field(default_factory=discv4.WalkConfig)
+    walk_v5: discv5.WalkConfig = field(default_factory=discv5.WalkConfig)
     rlpx: RlpxSettings = field(default_factory=RlpxSettings)
     key: PrivateKey | None = None
 
     def validate(self) -> None:
-        if not self.bootnodes:
+        if not self.bootnodes and not self.bootnodes_v5:
             raise ConfigError("no bootnodes given")
+        if not self.discovery or any(p not in PROTOCOLS for p in self.discovery):
+            raise ConfigError(f"--discovery: protocols must be among {', '.join(PROTOCOLS)}")
         if self.concurrency < 1:
             raise ConfigError("--concurrency must be at least 1")
         if self.timeout <= 0:
@@ -61,6 +68,7 @@ class CrawlSettings:
 
     def public_dict(self) -> dict[str, Any]:
         return {
+            "discovery": list(self.discovery),
             "bootnodes": len(self.bootnodes),
             "netrestrict": self.netrestrict,
             "duration": self.duration,
@@ -80,8 +88,6 @@ class CrawlSettings:
 class CrawlOutcome:
     nodes: list[NodeRecord]
     meta: CrawlMeta
-    engine: EngineResult[Peer, Visit]
-    packets: Counter[str]
 
     def __repr__(self) -> str:
         # Short on purpose: asyncio.run() reprs its main task's result while restoring the SIGINT handler
@@ -104,95 +110,48 @@ async def run_crawl(
     on_progress: Callable[[EngineProgress], None] | None = None,
     clock: Callable[[], float] = time.time,
 ) -> CrawlOutcome:
+    """Crawl every protocol in ``settings.discovery`` at once, under one deadline, and merge what they found."""
     settings.validate()
     netrestrict = NetRestrict.parse(settings.netrestrict)
     key = settings.key or PrivateKey.generate()
-    service = Discv4Service(
-        key,
-        config=ServiceConfig(timeout=settings.timeout, retries=settings.retries, bond_wait=settings.bond_wait),
-        now=clock,
-    )
     host = _listen_host(settings, netrestrict)
-    transport = await UDPTransport.open(service, host, settings.listen_port, netrestrict, service.stats)
-    service.attach(transport, transport.local_address)
-    ip_versions = frozenset({6}) if ":" in host else frozenset({4})
-    driver = Discv4Driver(service, netrestrict, settings.walk, clock, ip_versions)
-    engine: CrawlEngine[Peer, Visit] = CrawlEngine(
-        driver, EngineConfig(concurrency=settings.concurrency, duration=settings.duration), on_progress=on_progress
-    )
-
-    def on_ping(peer: Peer) -> None:
-        task = driver.pinged(peer)
-        if task is not None and engine.running:
-            engine.submit(task)
-
-    service.on_ping = on_ping
+    timing = Timing(settings.concurrency, settings.duration, settings.timeout, settings.retries, settings.bond_wait)
+    progress = ProgressSum(on_progress, len(settings.discovery))
     stage = RlpxStage(key, netrestrict, settings.rlpx) if settings.rlpx.enabled else None
-    if stage is not None:
-        driver.on_answered = stage.submit
-    seeds = []
-    for boot in settings.bootnodes:
-        reason = admissible(boot.ip, boot.udp_port, netrestrict)
-        if reason is None and boot.ip.version not in ip_versions:
-            reason = f"ipv{boot.ip.version}_no_socket"
-        if reason is not None:
-            driver.filtered[f"bootnode_{reason}"] += 1
-            continue
-        seeds.append(Peer(boot.pubkey, str(boot.ip), boot.udp_port, boot.tcp_port))
-    if not seeds:
-        transport.close()
-        raise CrawlError(f"no usable bootnode: all {len(settings.bootnodes)} are outside --netrestrict {netrestrict}")
+    v4: ProtocolPart[Peer4, discv4.Visit] | None = None
+    v5: ProtocolPart[Peer5, discv5.Visit] | None = None
     try:
-        result = await engine.run(seeds)
+        if "discv4" in settings.discovery:
+            v4 = await open_discv4(key, settings.bootnodes, host, settings.listen_port, netrestrict, timing,
+                                   settings.walk, clock, progress.part(), stage)  # fmt: skip
+        if "discv5" in settings.discovery:
+            port5 = settings.listen_port + 1 if settings.listen_port else 0
+            boot5 = settings.bootnodes if settings.bootnodes_v5 is None else settings.bootnodes_v5
+            v5 = await open_discv5(key, boot5, host, port5, netrestrict, timing, settings.walk_v5, clock,
+                                   progress.part(), stage)  # fmt: skip
+        parts: list[ProtocolPart[Any, Any]] = [p for p in (v4, v5) if p is not None]
+        if not any(p.seeds for p in parts):
+            raise CrawlError(f"no usable bootnode: every one is outside --netrestrict {netrestrict}")
+        await asyncio.gather(*(p.run() for p in parts))
         if stage is not None:
             await stage.finish(grace=settings.rlpx.timeout + 1.0)
     finally:
-        await service.close()
-        transport.close()
-    answered = [v for v in result.results.values() if v.answered_ping]
-    if not answered:
+        for part in (v4, v5):
+            if part is not None:
+                await part.close()
+    tried = sum(len(p.seeds) for p in parts)
+    if not any(v.answered_ping for p in parts if p.result is not None for v in p.result.results.values()):
         raise CrawlError(
-            f"no bootnode answered: {len(seeds)} tried with {1 + settings.retries} PINGs each "
+            f"no bootnode answered: {tried} tried with {1 + settings.retries} PINGs each "
             f"({settings.timeout:g}s timeout); check the network connection or --bootnodes"
         )
+    now = clock()
     dials = stage.results if stage is not None else {}
-    nodes = discv4_records(result, clock(), dials)
-    meta = _meta(settings, result, driver, service.stats, nodes)
+    found = [discv4_records(v4.result, now, dials)] if v4 is not None and v4.result is not None else []
+    if v5 is not None and v5.result is not None:
+        found.append(discv5_records(v5.result, now, dials))
+    nodes = merge_protocols(found)
+    meta = crawl_meta(settings, parts, nodes)
     if stage is not None:
         meta = dataclasses.replace(meta, counters={**meta.counters, **stage.counters()})
-    return CrawlOutcome(nodes, meta, result, service.stats)
-
-
-def _meta(
-    settings: CrawlSettings,
-    result: EngineResult[Peer, Visit],
-    driver: Discv4Driver,
-    packets: Counter[str],
-    nodes: list[NodeRecord],
-) -> CrawlMeta:
-    visits = list(result.results.values())
-    counters: dict[str, int] = {
-        "discovered": len(result.tasks),
-        "contacted": len(visits),
-        "not_contacted_deadline": len(result.tasks) - len(visits),
-        "answered_ping": sum(v.answered_ping for v in visits),
-        "answered_findnode": sum(v.findnode_answered > 0 for v in visits),
-        "enr_fetched": sum(v.enr is not None for v in visits),
-        "findnode_sent": sum(v.findnode_sent for v in visits),
-        "revisits": result.revisits,
-        "deadline_hit": int(result.deadline_hit),
-    }
-    for verdict in ("mainnet", "other", "unknown"):
-        counters[f"network_{verdict}"] = sum(n.network == verdict for n in nodes)
-    counters.update({f"packets_{k.replace(':', '_')}": v for k, v in sorted(packets.items())})
-    counters.update({f"error_{k}": v for k, v in sorted(driver.errors.items())})
-    return CrawlMeta(
-        id=str(uuid.uuid4()),
-        network=settings.network,
-        started_at=result.started_at,
-        ended_at=result.ended_at,
-        tool_version=__version__,
-        settings=settings.public_dict(),
-        counters=counters,
-        filtered=dict(driver.filtered),
-    )
+    return CrawlOutcome(nodes, meta)

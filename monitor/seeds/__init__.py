@@ -1,4 +1,4 @@
-"""Seed data the tool starts from: the mainnet bootnode lists and the claims file.
+"""Seed data the tool starts from: the mainnet bootnode lists (execution and consensus) and the claims file.
 
 The files live once, in the repository's top-level ``seeds/`` directory, where a reader finds them. This package holds
 symbolic links to them, so a checkout (or an editable install) reads the very same bytes and a wheel build copies them
@@ -14,10 +14,11 @@ from monitor.analysis.claims import ClaimSet, parse_claims
 from monitor.discovery.enode import Enode, load_node_urls
 from monitor.errors import ConfigError
 
-__all__ = ["read_seed", "load_claims", "mainnet_bootnodes"]
+__all__ = ["read_seed", "load_claims", "mainnet_bootnodes", "consensus_bootnodes"]
 
 CLAIMS = "claims.toml"
 MAINNET_BOOTNODES = "mainnet-bootnodes.txt"
+CONSENSUS_BOOTNODES = "consensus-bootnodes.txt"
 
 
 def read_seed(name: str) -> str:
@@ -44,3 +45,8 @@ def load_claims(path: Path | None = None) -> ClaimSet:
 def mainnet_bootnodes() -> list[Enode]:
     """go-ethereum's mainnet discv4 bootnodes (``seeds/mainnet-bootnodes.txt``)."""
     return load_node_urls(",".join(seed_lines(MAINNET_BOOTNODES)))
+
+
+def consensus_bootnodes() -> list[Enode]:
+    """Mainnet consensus-layer bootnodes (``seeds/consensus-bootnodes.txt``): ENRs, for discv5."""
+    return load_node_urls(",".join(seed_lines(CONSENSUS_BOOTNODES)))

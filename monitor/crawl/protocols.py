@@ -1,0 +1,204 @@
+"""One discovery protocol's part of a crawl: its socket, service, driver and engine, opened and closed together.
+
+A crawl runs one part per protocol (``--discovery v4|v5|both``), each on its own UDP socket, concurrently and under
+one deadline. One socket each rather than one shared: geth shares a port by telling the packet formats apart, but a
+crawler gains nothing from that and would lose the per-protocol receive buffer, counters and rate accounting; it
+costs one more local port (the discv5 socket binds the discv4 port + 1 when a port is given).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from monitor.crawl import discv4, discv5
+from monitor.crawl.engine import CrawlEngine, EngineConfig, EngineProgress, EngineResult
+from monitor.crawl.rlpx_stage import RlpxStage
+from monitor.discovery.enode import Enode
+from monitor.discovery.v4.service import Discv4Service
+from monitor.discovery.v4.service import Peer as Peer4
+from monitor.discovery.v4.service import ServiceConfig as Service4Config
+from monitor.discovery.v5.service import Discv5Service
+from monitor.discovery.v5.service import Peer as Peer5
+from monitor.discovery.v5.service import ServiceConfig as Service5Config
+from monitor.p2p.keys import PrivateKey
+from monitor.p2p.netpolicy import NetRestrict, admissible
+from monitor.p2p.udp import UDPTransport
+
+__all__ = ["ProtocolPart", "ProgressSum", "Timing", "open_discv4", "open_discv5", "PROTOCOLS"]
+
+PROTOCOLS = ("discv4", "discv5")
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Timing:
+    concurrency: int
+    duration: float | None
+    timeout: float
+    retries: int
+    bond_wait: float = 0.5
+
+
+@dataclass(repr=False)
+class ProtocolPart(Generic[T, R]):
+    """A protocol ready to crawl: ``run()`` walks from the seeds, ``close()`` releases the socket."""
+
+    name: str
+    engine: CrawlEngine[T, R]
+    seeds: list[T]
+    stats: Counter[str]  # packets and errors of the service and its socket
+    filtered: Counter[str]  # reason -> distinct nodes not contacted
+    errors: Counter[str]  # failure kind -> visits
+    transport: UDPTransport
+    service: Any
+    result: EngineResult[T, R] | None = field(default=None)
+
+    async def run(self) -> EngineResult[T, R]:
+        self.result = await self.engine.run(self.seeds)
+        return self.result
+
+    async def close(self) -> None:
+        await self.service.close()
+        self.transport.close()
+
+
+class ProgressSum:
+    """One progress report for several engines running at once: the sum of each one's latest report."""
+
+    def __init__(self, sink: Callable[[EngineProgress], None] | None, parts: int) -> None:
+        self._sink = sink
+        self._latest: list[EngineProgress | None] = [None] * parts
+        self._next = 0
+
+    def part(self) -> Callable[[EngineProgress], None] | None:
+        if self._sink is None:
+            return None
+        index = self._next
+        self._next += 1
+
+        def report(progress: EngineProgress) -> None:
+            self._latest[index] = progress
+            known = [p for p in self._latest if p is not None]
+            if self._sink is not None:
+                self._sink(
+                    EngineProgress(
+                        found=sum(p.found for p in known),
+                        visited=sum(p.visited for p in known),
+                        answered=sum(p.answered for p in known),
+                        in_flight=sum(p.in_flight for p in known),
+                        queued=sum(p.queued for p in known),
+                        elapsed=max(p.elapsed for p in known),
+                    )
+                )
+
+        return report
+
+
+def _seed_filter(
+    netrestrict: NetRestrict, ip_versions: frozenset[int], filtered: Counter[str], ip: Any, udp: int
+) -> bool:
+    reason = admissible(ip, udp, netrestrict)
+    if reason is None and ip is not None and ip.version not in ip_versions:
+        reason = f"ipv{ip.version}_no_socket"
+    if reason is not None:
+        filtered[f"bootnode_{reason}"] += 1
+    return reason is None
+
+
+async def open_discv4(
+    key: PrivateKey,
+    bootnodes: Sequence[Enode],
+    host: str,
+    port: int,
+    netrestrict: NetRestrict,
+    timing: Timing,
+    walk: discv4.WalkConfig,
+    clock: Callable[[], float] = time.time,
+    on_progress: Callable[[EngineProgress], None] | None = None,
+    rlpx: RlpxStage | None = None,
+) -> ProtocolPart[Peer4, discv4.Visit]:
+    config = Service4Config(timeout=timing.timeout, retries=timing.retries, bond_wait=timing.bond_wait)
+    service = Discv4Service(key, config=config, now=clock)
+    transport = await UDPTransport.open(service, host, port, netrestrict, service.stats)
+    service.attach(transport, transport.local_address)
+    ip_versions = frozenset({6}) if ":" in host else frozenset({4})
+    driver = discv4.Discv4Driver(service, netrestrict, walk, clock, ip_versions)
+    engine: CrawlEngine[Peer4, discv4.Visit] = CrawlEngine(
+        driver, EngineConfig(concurrency=timing.concurrency, duration=timing.duration), on_progress=on_progress
+    )
+
+    def on_ping(peer: Peer4) -> None:
+        task = driver.pinged(peer)
+        if task is not None and engine.running:
+            engine.submit(task)
+
+    service.on_ping = on_ping
+    if rlpx is not None:
+        driver.on_answered = lambda peer: rlpx.submit(peer.pubkey, peer.ip, peer.tcp)
+    seeds = [
+        Peer4(b.pubkey, str(b.ip), b.udp_port, b.tcp_port)
+        for b in bootnodes
+        if _seed_filter(netrestrict, ip_versions, driver.filtered, b.ip, b.udp_port)
+    ]
+    return ProtocolPart("discv4", engine, seeds, service.stats, driver.filtered, driver.errors, transport, service)
+
+
+def _dial_execution(rlpx: RlpxStage, peer: Peer5) -> None:
+    """Execution clients run discv5 too: dial those whose record has an ``eth`` entry and a TCP port."""
+    record = peer.enr
+    if record is not None and record.get(b"eth") is not None:
+        rlpx.submit(peer.pubkey, peer.ip, record.tcp)
+
+
+async def open_discv5(
+    key: PrivateKey,
+    bootnodes: Sequence[Enode],
+    host: str,
+    port: int,
+    netrestrict: NetRestrict,
+    timing: Timing,
+    walk: discv5.WalkConfig,
+    clock: Callable[[], float] = time.time,
+    on_progress: Callable[[EngineProgress], None] | None = None,
+    rlpx: RlpxStage | None = None,
+) -> ProtocolPart[Peer5, discv5.Visit]:
+    config = Service5Config(timeout=timing.timeout, retries=timing.retries)
+    service = Discv5Service(key, enr=None, config=config, now=clock)
+    transport = await UDPTransport.open(service, host, port, netrestrict, service.stats)
+    service.attach(transport, transport.local_address)
+    ip_versions = frozenset({6}) if ":" in host else frozenset({4})
+    driver = discv5.Discv5Driver(service, netrestrict, walk, clock, ip_versions)
+    engine: CrawlEngine[Peer5, discv5.Visit] = CrawlEngine(
+        driver, EngineConfig(concurrency=timing.concurrency, duration=timing.duration), on_progress=on_progress
+    )
+
+    def on_ping(peer: Peer5) -> None:
+        task = driver.pinged(peer)
+        if task is not None and engine.running:
+            engine.submit(task)
+
+    service.on_ping = on_ping
+    if rlpx is not None:
+        driver.on_answered = lambda peer: _dial_execution(rlpx, peer)
+    seeds = []
+    for boot in bootnodes:
+        # A record gives the endpoint discv5 listens on (consensus clients: often not the discv4 port).
+        peer = Peer5.from_enr(boot.enr, ipv6=6 in ip_versions) if boot.enr is not None else None
+        if peer is None or not peer.ip:
+            peer = Peer5(boot.pubkey, str(boot.ip), boot.udp_port, boot.enr)
+        if _seed_filter(netrestrict, ip_versions, driver.filtered, _ip_or_none(peer.ip), peer.udp):
+            seeds.append(peer)
+    return ProtocolPart("discv5", engine, seeds, service.stats, driver.filtered, driver.errors, transport, service)
+
+
+def _ip_or_none(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
