@@ -189,7 +189,8 @@ def render_nodes_per_ip(console: Console, rows: Sequence[NodesPerIp], buckets: i
     hists = []
     for r in rows:
         hist = ", ".join(f"{size}: {count:,}" for size, count in r.histogram[:buckets])
-        hists.append((hist + (", …" if len(r.histogram) > buckets else "")) or "—")
+        more = len(r.histogram) - buckets
+        hists.append((hist + (f" (+{more} more sizes)" if more > 0 else "")) or "—")
     scopes = [r.denominator.name.split("/")[0] for r in rows]
     cols = [
         Col("scope", scopes),
