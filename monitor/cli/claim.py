@@ -77,6 +77,6 @@ def claim_command(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(data, indent=1) + "\n")
     else:
         console = report_console()
-        console.print(f"Snapshot file: {path}   claims: {claims.origin}", markup=False)
+        console.print(f"Snapshot file: {path}\nClaims file: {claims.origin}", markup=False)
         render_claims(console, ctx, results, claims.external, args.min_n)
     return 0

@@ -87,6 +87,8 @@ def render_claims(
     conclusions_for: Sequence[str] | None = None,
 ) -> None:
     """Verdict tables, conclusions (all, or only for the named denominators) and the external figures."""
+    if context.simulated:
+        console.print()
     render_banner(console, context)
     render_claim_tables(console, results, min_n)
     for r in results:

@@ -64,7 +64,7 @@ def render_clients_by_provider(console: Console, crosstab: ClientsByProvider, co
         if fitted.fits:
             break
     assert fitted is not None
-    print_title(console, f"Clients per provider — {d.name}: % of each provider's units (95% CI), row n = its units")
+    print_title(console, f"Clients per provider — {d.name}: % of the provider's n units (95% CI)")
     console.print(fitted.table)
     console.print(
         Text(

@@ -216,7 +216,7 @@ def _render_primary(console: Console, primary: PopulationAnalysis, top: int, pro
             render_clients(console, primary)
     render_indices(
         console,
-        f"Concentration indices — {primary.denominator.name} (attributed units only; client: units with client info)",
+        f"Concentration indices — {primary.denominator.name} (attributed units; client: with client info)",
         [(d.dimension, d.indices) for d in primary.dimensions],
     )
 
