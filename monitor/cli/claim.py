@@ -7,13 +7,12 @@ import json
 import sys
 from pathlib import Path
 
-from rich.console import Console
-
 from monitor.analysis.context import snapshot_context
 from monitor.analysis.jsonform import claims_to_dict
 from monitor.analysis.verdict import MIN_N_FOR_VERDICT, check_claims
 from monitor.errors import ConfigError, SnapshotError
-from monitor.outputs.terminal.report import render_claims
+from monitor.outputs.terminal.claims import render_claims
+from monitor.outputs.terminal.layout import report_console
 from monitor.seeds import load_claims
 from monitor.snapshot import read_json
 
@@ -77,7 +76,7 @@ def claim_command(args: argparse.Namespace) -> int:
         data["claims_file"] = claims.origin
         sys.stdout.write(json.dumps(data, indent=1) + "\n")
     else:
-        console = Console()
-        console.print(f"Snapshot file: {path}   claims: {claims.origin}", markup=False)
+        console = report_console()
+        console.print(f"Snapshot file: {path}\nClaims file: {claims.origin}", markup=False)
         render_claims(console, ctx, results, claims.external, args.min_n)
     return 0

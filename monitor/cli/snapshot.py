@@ -10,12 +10,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-
 from monitor.analysis.jsonform import analysis_to_dict
 from monitor.analysis.report import analyse
 from monitor.cli.flags import add_attribution_args, add_crawl_args, crawl_progress, settings_from_args
 from monitor.hosting import load_default_resolver
+from monitor.outputs.terminal.layout import report_console
 from monitor.outputs.terminal.report import render_report
 from monitor.pipeline import save_snapshot, take_snapshot
 from monitor.seeds import load_claims
@@ -50,7 +49,7 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
         payload = {"snapshot": str(json_path), "csv": str(csv_path), "analysis": analysis_to_dict(analysis)}
         sys.stdout.write(json.dumps(payload, indent=1) + "\n")
     else:
-        console = Console()
+        console = report_console()
         render_report(console, analysis)
-        console.print(f"wrote {json_path} and {csv_path}")
+        console.print(f"wrote {json_path}\nwrote {csv_path}", markup=False)
     return 0

@@ -17,7 +17,8 @@ from monitor.errors import CrawlError
 
 __all__ = ["run_demo"]
 
-BANNER = "SIMULATED DEMO: a loopback devnet with made-up hosting labels. None of these figures describes Ethereum."
+# Two short lines: the demo is read in 80-column terminals and in files.
+BANNER = "SIMULATED DEMO: a loopback devnet with made-up hosting labels.\nNone of these figures describes Ethereum."
 
 
 def _wait_for(path: Path, proc: subprocess.Popen[bytes], timeout: float) -> None:

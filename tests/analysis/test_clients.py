@@ -187,7 +187,7 @@ def test_analysis_carries_the_cross_tab_into_json_and_the_report() -> None:
         "Clients — reachable/node, n = 8",
         "Client known for 6 of 8 units (75.0 %): only nodes dialed over RLPx",
         "Clients per provider — reachable/node",
-        "50.0 % [15, 85]",  # aws geth: 2 of 4 with its Wilson interval
+        "50 (15-85)",  # aws geth: 2 of 4 with its Wilson interval
     ):
         assert expected in text, expected
 

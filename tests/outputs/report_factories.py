@@ -6,9 +6,10 @@ import dataclasses
 import random
 from collections.abc import Iterable, Sequence
 
+from monitor.sim.overlay import SIMULATED_MIX
 from monitor.snapshot import Attribution, ClientInfo, CrawlMeta, NetworkVerdict, NodeRecord, Snapshot
 
-__all__ = ["HOSTILE_AS", "HOSTILE_CLIENT", "mixed_nodes", "make_snapshot", "record", "with_clients"]
+__all__ = ["HOSTILE_AS", "HOSTILE_CLIENT", "demo_like_nodes", "mixed_nodes", "make_snapshot", "record", "with_clients"]
 
 HOSTILE_AS = "<script>alert(1)</script> & \"quoted\" 'AS'"
 HOSTILE_CLIENT = "<img src=x onerror=alert(2)>"
@@ -106,3 +107,20 @@ def with_clients(nodes: Sequence[NodeRecord], dialed: float = 0.6, seed: int = 5
         dataclasses.replace(n, client=ClientInfo(raw=name, name=name)) if rng.random() < dialed else n
         for n, name in ((n, rng.choices(names, weights)[0]) for n in nodes)
     ]
+
+
+def demo_like_nodes(count: int = 300, seed: int = 11) -> list[NodeRecord]:
+    """Records like those of ``make demo``: providers, regions and AS facts drawn from the devnet's simulated overlay
+    mix (its weights, its "other:<AS name>" networks), every node reachable, some not on mainnet, no client info."""
+    rng = random.Random(seed)
+    providers = list(SIMULATED_MIX)
+    weights = [SIMULATED_MIX[p][0] for p in providers]
+    nodes = []
+    for i in range(count):
+        provider = rng.choices(providers, weights)[0]
+        _, asn, as_name, places = SIMULATED_MIX[provider]
+        region, country = rng.choice(places)
+        attr = Attribution(provider, region or None, country, asn, as_name, "overlay:overlay.json", "2026-12-06")
+        network: NetworkVerdict = "mainnet" if rng.random() < 0.85 else rng.choice(("other", "unknown"))
+        nodes.append(record(i + 1, f"127.10.{i // 250}.{i % 250 + 1}", attr, network=network))
+    return nodes

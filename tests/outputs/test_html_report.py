@@ -247,9 +247,9 @@ def test_report_command_writes_the_file_atomically(tmp_path: Path, capsys: pytes
     assert report_command(args) == 0 and out.read_text(encoding="utf-8") == first  # same seed, same file
 
 
-def test_report_command_usage_and_input_errors(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="--html"):
-        report_command(_args(tmp_path, html=None))
+def test_report_command_usage_and_input_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert report_command(_args(tmp_path, html=None)) == 0  # no --html: the terminal report, no file
+    assert "Providers — reachable/node" in capsys.readouterr().out
     with pytest.raises(ConfigError, match="--bootstrap"):
         report_command(_args(tmp_path, bootstrap=-1))
     with pytest.raises(ConfigError, match="directory"):
@@ -273,10 +273,13 @@ def test_report_through_the_cli_exit_codes(
     html_path = tmp_path / "r.html"
     assert cli.main(["-q", "report", str(snap), "--html", str(html_path), "--bootstrap", "10"]) == 0
     assert "SIMULATED" in html_path.read_text(encoding="utf-8")
-    assert cli.main(["report", str(snap)]) == 2
+    capsys.readouterr()
+    assert cli.main(["report", str(snap), "--bootstrap", "0"]) == 0  # without --html: the terminal report
+    assert "SIMULATED" in capsys.readouterr().out
+    assert cli.main(["report", str(snap), "--bootstrap", "-1"]) == 2
     assert cli.main(["report", str(tmp_path / "nope.json"), "--html", str(html_path)]) == 1
     err = capsys.readouterr().err
-    assert "--html FILE is required" in err and "cannot read snapshot" in err
+    assert "--bootstrap must be 0 or more" in err and "cannot read snapshot" in err
 
 
 # --- headless Chromium ------------------------------------------------------------------------------------------------

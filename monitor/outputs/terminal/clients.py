@@ -7,30 +7,22 @@ units that is, so a client share is never read as if it covered the whole popula
 from __future__ import annotations
 
 from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
+from rich.text import Text
 
 from monitor.analysis.clients import ClientsByProvider, client_columns, row_counts
 from monitor.analysis.concentration import DimensionAnalysis
 from monitor.analysis.report import PopulationAnalysis
-from monitor.analysis.stats import Interval, wilson_interval
+from monitor.analysis.stats import wilson_interval
+from monitor.outputs.terminal.layout import Col, Fitted, fit_table, print_title
 
 __all__ = ["CLIENT_COLUMNS", "coverage_text", "render_clients", "render_clients_by_provider"]
 
-CLIENT_COLUMNS = 6  # clients shown by name in the provider x client table; the rest is "other"
-
-
-def _pct(x: float | None) -> str:
-    return "—" if x is None else f"{100 * x:.1f} %"
-
-
-def _ci(ci: Interval) -> str:
-    return f"[{100 * ci.low:.0f}, {100 * ci.high:.0f}]"
+CLIENT_COLUMNS = 6  # most clients shown by name in the provider x client table; the rest is "other"
 
 
 def coverage_text(known: int, n: int) -> str:
     """The denominator behind every client figure, as "client known for X of N units (p %)"."""
-    share = f" ({_pct(known / n)})" if n else ""
+    share = f" ({100 * known / n:.1f} %)" if n else ""
     return f"client known for {known:,} of {n:,} units{share}"
 
 
@@ -43,35 +35,50 @@ def _coverage_note(dim: DimensionAnalysis) -> str:
     )
 
 
+def _cell(count: int, n: int) -> str:
+    """A client's share of a provider's units in whole percent, with its Wilson interval: "50 (15-85)"."""
+    ci = wilson_interval(count, n)
+    return f"{100 * count / n:.0f} ({100 * ci.low:.0f}-{100 * ci.high:.0f})"
+
+
+def _columns(crosstab: ClientsByProvider, limit: int) -> list[Col]:
+    names = client_columns(crosstab, limit)
+    rows = crosstab.rows
+    cols = [
+        Col("provider", [r.provider for r in rows] or ["(no attributed units)"], label=True),
+        Col("n", [f"{r.n:,}" for r in rows] or ["0"], right=True),
+        Col("known", [f"{r.client_known:,}" for r in rows] or ["0"], right=True),
+    ]
+    counts = [row_counts(r, names) for r in rows]
+    for i, name in enumerate(names):
+        cols.append(Col(name, [_cell(c[i][1], r.n) for c, r in zip(counts, rows, strict=True)] or ["—"], right=True))
+    return cols
+
+
 def render_clients_by_provider(console: Console, crosstab: ClientsByProvider, columns: int = CLIENT_COLUMNS) -> None:
+    """Up to ``columns`` clients by name, fewer when the console is narrow: the others add up in "other"."""
     d = crosstab.denominator
-    names = client_columns(crosstab, columns)
-    table = Table(
-        title=f"Clients per provider — {d.name}: client share within each provider (row n = that provider's units)",
-        caption=(
-            f"{coverage_text(crosstab.client_known, d.n)}; 'unknown' = no client info; [Wilson 95 %]. "
-            f"{crosstab.providers_left_out:,} smaller providers and the unattributed units "
-            f"({crosstab.units_left_out:,} units) are in no row."
-        ),
+    fitted: Fitted | None = None
+    for limit in range(columns, -1, -1):
+        fitted = fit_table(console, _columns(crosstab, limit))
+        if fitted.fits:
+            break
+    assert fitted is not None
+    print_title(console, f"Clients per provider — {d.name}: % of the provider's n units (95% CI)")
+    console.print(fitted.table)
+    console.print(
+        Text(
+            f"{coverage_text(crosstab.client_known, d.n).capitalize()}; known = units with client info, 'unknown' = "
+            f"none; 'other' = every client not shown by name. {crosstab.providers_left_out:,} smaller providers and "
+            f"the unattributed units ({crosstab.units_left_out:,} units) are in no row."
+        )
     )
-    table.add_column("provider")
-    table.add_column("n", justify="right")
-    table.add_column("client known", justify="right")
-    for name in names:
-        table.add_column(escape(name), justify="right")
-    for row in crosstab.rows:
-        cells = [f"{_pct(c / row.n)} {_ci(wilson_interval(c, row.n))}" for _, c in row_counts(row, names)]
-        table.add_row(escape(row.provider), f"{row.n:,}", f"{row.client_known:,}", *cells)
-    if not crosstab.rows:
-        table.add_row("(no attributed units)", "0", "0", *("—" for _ in names))
-    console.print(table)
 
 
 def render_clients(console: Console, primary: PopulationAnalysis) -> None:
     """What follows the client share table: its coverage (the dialed units behind it), then clients per provider."""
     if not primary.has_dimension("client"):
         return
-    console.print(escape(_coverage_note(primary.dimension("client"))))
-    console.print()
+    console.print(Text(_coverage_note(primary.dimension("client"))))
     if primary.clients_by_provider is not None:
         render_clients_by_provider(console, primary.clients_by_provider)

@@ -1,6 +1,9 @@
-"""Presenting an analysis: rich tables for the terminal and a plain JSON form for ``--json`` and the HTTP API.
+"""The terminal report of an analysis, laid out for 80 columns and wider.
 
-Every table title names its denominator and n; a simulated snapshot gets a banner on top of everything.
+Every table title names its denominator and n; abbreviations are explained once in a legend near the top; a column a
+narrow console cannot hold moves to a line below its table or is named there (the JSON form keeps everything); a
+simulated snapshot gets a banner on top and a line at the end. The sections iterate over what the analysis holds
+(populations, dimensions, thresholds), so a new denominator or dimension renders without changes here.
 """
 
 from __future__ import annotations
@@ -8,58 +11,35 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.console import Console
-from rich.markup import escape
-from rich.panel import Panel
-from rich.table import Table
+from rich.text import Text
 
-from monitor.analysis.claims import ExternalFigure
 from monitor.analysis.concentration import DimensionAnalysis, Indices
-from monitor.analysis.context import SnapshotContext
-from monitor.analysis.population import NodesPerIp
+from monitor.analysis.population import Denominator, NodesPerIp
 from monitor.analysis.report import Analysis, PopulationAnalysis
-from monitor.analysis.stats import Interval
-from monitor.analysis.verdict import ClaimResult
+from monitor.outputs.terminal.claims import render_banner, render_claims
 from monitor.outputs.terminal.clients import coverage_text, render_clients
+from monitor.outputs.terminal.layout import (
+    Col,
+    ci_num,
+    ci_pct,
+    count_ci,
+    num,
+    pct,
+    print_pairs,
+    print_table,
+    print_title,
+)
 
-__all__ = [
-    "render_report",
-    "render_claims",
-    "sources_text",
-]
+__all__ = ["render_report", "render_claims", "sources_text", "legend_pairs"]
 
-_VERDICT_STYLE = {"consistent": "green", "higher": "yellow", "lower": "cyan", "insufficient": "dim"}
-_RELATION_TEXT = {"approx": "≈", "above": ">", "equal": ""}
-
-
-def _pct(x: float | None) -> str:
-    return "—" if x is None else f"{100 * x:.1f} %"
-
-
-def _ci_pct(ci: Interval | None) -> str:
-    return "—" if ci is None else f"{100 * ci.low:.1f} to {100 * ci.high:.1f} %"
-
-
-def _num(x: float | None, digits: int = 3) -> str:
-    return "—" if x is None else f"{x:.{digits}f}"
-
-
-def _ci_num(ci: Interval | None, digits: int = 3) -> str:
-    return "" if ci is None else f" [{ci.low:.{digits}f}, {ci.high:.{digits}f}]"
-
-
-def _ci_int(ci: Interval | None) -> str:
-    return "" if ci is None else f" [{ci.low:.0f}, {ci.high:.0f}]"
-
-
-def render_banner(console: Console, ctx: SnapshotContext) -> None:
-    if ctx.simulated:
-        console.print(
-            Panel(
-                "SIMULATED: a local devnet with a made-up hosting overlay. No figure here describes Ethereum.",
-                title="SIMULATED",
-                style="bold red",
-            )
-        )
+# Titles of the share tables of the primary population; a dimension not named here is titled by its own name.
+_SHARE_TITLES = {
+    "provider": "Providers",
+    "region": "Top regions",
+    "country": "Countries",
+    "asn": "Networks (AS)",
+    "client": "Clients",
+}
 
 
 def sources_text(sources: tuple[tuple[str, int], ...]) -> str:
@@ -70,169 +50,194 @@ def sources_text(sources: tuple[tuple[str, int], ...]) -> str:
 
 def render_header(console: Console, analysis: Analysis) -> None:
     ctx = analysis.context
-    table = Table(title=f"Snapshot {escape(ctx.snapshot_id)}", show_header=False)
-    table.add_column("field", style="bold")
-    table.add_column("value")
-    table.add_row("network", escape(ctx.network) + (" (SIMULATED)" if ctx.simulated else ""))
-    table.add_row("crawl", ctx.period)
-    table.add_row("node records", f"{analysis.nodes_total:,}")
-    table.add_row("client info (RLPx Hello)", coverage_text(analysis.nodes_with_client, analysis.nodes_total))
-    table.add_row("sources", escape(sources_text(analysis.sources)))
-    table.add_row("attribution data", escape(ctx.datasets_text()))
-    table.add_row("bootstrap replicates", str(analysis.bootstrap_samples) if analysis.bootstrap_samples else "off")
+    print_title(console, f"Snapshot {ctx.snapshot_id}")
     filtered = ", ".join(f"{reason}: {count:,}" for reason, count in ctx.filtered) or "none"
-    table.add_row("filtered while crawling", escape(filtered))
-    console.print(table)
+    print_pairs(
+        console,
+        [
+            ("network", ctx.network + (" (SIMULATED)" if ctx.simulated else "")),
+            ("crawl", ctx.period),
+            ("node records", f"{analysis.nodes_total:,}"),
+            ("client info (RLPx Hello)", coverage_text(analysis.nodes_with_client, analysis.nodes_total)),
+            ("sources", sources_text(analysis.sources)),
+            ("attribution data", ctx.datasets_text()),
+            ("bootstrap replicates", str(analysis.bootstrap_samples) if analysis.bootstrap_samples else "off"),
+            ("filtered while crawling", filtered),
+        ],
+    )
+
+
+def _any_indices(analysis: Analysis) -> Indices | None:
+    return next((d.indices for p in analysis.populations for d in p.dimensions), None)
+
+
+def _nakamoto_header(threshold: float) -> str:
+    return f"N{100 * threshold:.0f}"
+
+
+def _top_header(ix: Indices) -> str:
+    return "top" + "/".join(str(t.k) for t in ix.top)
+
+
+def legend_pairs(analysis: Analysis) -> list[tuple[str, str]]:
+    """Every abbreviation the tables use, once; thresholds and k come from the analysis itself."""
+    boot = f"bootstrap ({analysis.bootstrap_samples} replicates)" if analysis.bootstrap_samples else "bootstrap (off)"
+    pairs = [
+        ("n", "units in the denominator: node ids, IPs or prefixes, as its name says"),
+        ("%", "share of n in percent ('unknown' included, so a table's shares add up to 100)"),
+        ("95% CI", f"95 % interval low-high: Wilson for shares, {boot} for HHI and Nakamoto"),
+        ("x (a-b)", "a figure x with its 95 % interval"),
+        ("unk", "units with no attribution (client: no client info); left out of every index"),
+    ]
+    ix = _any_indices(analysis)
+    if ix is not None:
+        naka = ", ".join(_nakamoto_header(f.threshold) for f in ix.nakamoto)
+        more = " / ".join(f"{100 * f.threshold:.0f} %" for f in ix.nakamoto)
+        ks = ", ".join(str(t.k) for t in ix.top)
+        pairs += [
+            ("HHI", "Herfindahl-Hirschman index of the attributed units, 0 to 1 (1: one category holds all)"),
+            (naka, f"Nakamoto coefficient: fewest categories holding more than {more} of the attributed units"),
+            (_top_header(ix), f"percent of the attributed units held by the largest {ks} categories"),
+            ("cat", "categories with at least one attributed unit"),
+            ("H", "Shannon entropy of the attributed units, in bits"),
+        ]
+    pairs.append(
+        (
+            "verdict",
+            "consistent: the claimed share lies inside our 95% CI; higher / lower: the whole interval lies above / "
+            "below it; insufficient: n below the minimum, no verdict",
+        )
+    )
+    return pairs
+
+
+def render_legend(console: Console, analysis: Analysis) -> None:
+    print_title(console, "Legend")
+    print_pairs(console, legend_pairs(analysis))
+
+
+def _name_parts(denominators: Sequence[Denominator]) -> list[tuple[str, str]]:
+    """What each part of the denominator names means ("reachable", "ip"), when names and descriptions split alike
+    ("scope/dedup" and "scope text, dedup text"); otherwise each full name with its description."""
+    by_position: list[dict[str, str]] = []
+    for d in denominators:
+        names, texts = d.name.split("/"), d.description.split(", ")
+        if len(names) != len(texts):
+            return [(d.name, d.description) for d in denominators]
+        for i, (name, text) in enumerate(zip(names, texts, strict=True)):
+            if i == len(by_position):
+                by_position.append({})
+            if by_position[i].setdefault(name, text) != text:
+                return [(d.name, d.description) for d in denominators]
+    return [pair for part in by_position for pair in part.items()]
 
 
 def render_denominators(console: Console, analysis: Analysis) -> None:
-    table = Table(title="Denominators: what each one counts and leaves out (node records)")
-    for col in ("denominator", "counts", "n", "unknown"):
-        table.add_column(col, justify="right" if col in ("n", "unknown") else "left")
-    table.add_column("left out")
-    for p in analysis.populations:
-        left_out = ", ".join(f"{r}: {c:,}" for r, c in p.excluded.items() if c) or "nothing"
-        table.add_row(
-            p.denominator.name, p.denominator.description, f"{p.denominator.n:,}", f"{p.unattributed:,}", left_out
-        )
-    console.print(table)
+    pops = analysis.populations
+    cols = [
+        Col("denominator", [p.denominator.name for p in pops]),
+        Col("n", [f"{p.denominator.n:,}" for p in pops], right=True),
+        Col("unk", [f"{p.unattributed:,}" for p in pops], right=True),
+        Col(
+            "left out",
+            [", ".join(f"{r}: {c:,}" for r, c in p.excluded.items() if c) or "nothing" for p in pops],
+            label=True,
+        ),
+    ]
+    print_table(console, "Denominators: what each one counts and leaves out (node records)", cols)
+    console.print(Text("What the parts of a denominator's name mean:"))
+    print_pairs(console, _name_parts([p.denominator for p in pops]), indent=2)
 
 
 def render_shares(console: Console, dim: DimensionAnalysis, top: int | None = None, title: str | None = None) -> None:
     d = dim.denominator
     shown = dim.shares if top is None else dim.shares[:top]
     more = "" if len(shown) == len(dim.shares) else f", top {len(shown)} of {len(dim.shares)}"
-    table = Table(title=f"{title or dim.dimension.capitalize()} — {d.name}, n = {d.n:,}{more}")
-    table.add_column(dim.dimension)
-    table.add_column("count", justify="right")
-    table.add_column("share", justify="right")
-    table.add_column("95 % CI (Wilson)", justify="right")
-    for s in shown:
-        table.add_row(escape(s.key), f"{s.count:,}", _pct(s.share), _ci_pct(s.ci))
-    if not dim.shares:
-        table.add_row("(no units)", "0", "—", "—")
-    console.print(table)
-
-
-def _indices_row(label: str, ix: Indices) -> list[str]:
-    naka = {f.threshold: f for f in ix.nakamoto}
-    cells = [label, f"{ix.denominator.n:,}", f"{ix.unknown_excluded:,}", str(ix.categories)]
-    cells.append(_num(ix.hhi) + _ci_num(ix.hhi_ci))
-    for t in sorted(naka):
-        f = naka[t]
-        cells.append(("—" if f.value is None else str(f.value)) + _ci_int(f.ci))
-    cells.append(" / ".join(_pct(t.share) for t in ix.top))
-    cells.append(_num(ix.entropy_bits, 2))
-    return cells
+    cols = [
+        Col(dim.dimension, [s.key for s in shown] or ["(no units)"], label=True),
+        Col("count", [f"{s.count:,}" for s in shown] or ["0"], right=True),
+        Col("%", [pct(s.share) for s in shown] or ["—"], right=True),
+        Col("95% CI", [ci_pct(s.ci) for s in shown] or ["—"], right=True),
+    ]
+    print_table(console, f"{title or dim.dimension.capitalize()} — {d.name}, n = {d.n:,}{more}", cols)
 
 
 def render_indices(console: Console, title: str, rows: Sequence[tuple[str, Indices]]) -> None:
-    table = Table(title=title)
-    for col in ("", "n attributed", "unknown left out", "categories", "HHI [95 % bootstrap]"):
-        table.add_column(col, justify="left" if col == "" else "right")
-    thresholds = sorted({f.threshold for _, ix in rows for f in ix.nakamoto})
+    """One row per (label, indices); entropy, categories and top-k go first when the console is narrow."""
+    ixs = [ix for _, ix in rows]
+    cols = [
+        Col("", [label for label, _ in rows], label=True),
+        Col("n", [f"{ix.denominator.n:,}" for ix in ixs], right=True),
+        Col("unk", [f"{ix.unknown_excluded:,}" for ix in ixs], right=True),
+        Col("HHI", [ci_num(ix.hhi, ix.hhi_ci) for ix in ixs], right=True),
+    ]
+    thresholds = sorted({f.threshold for ix in ixs for f in ix.nakamoto})
     for t in thresholds:
-        table.add_column(f"Nakamoto >{100 * t:.0f} %", justify="right")
-    ks = "/".join(str(t.k) for t in rows[0][1].top) if rows else ""
-    table.add_column(f"top {ks}", justify="right")
-    table.add_column("entropy (bits)", justify="right")
-    for label, ix in rows:
-        table.add_row(*_indices_row(label, ix))
-    console.print(table)
-
-
-def render_claim_table(console: Console, results: Sequence[ClaimResult], min_n: int) -> None:
-    table = Table(title=f"Claims against our measurement (Wilson 95 %; no verdict below n = {min_n})")
-    for col in ("claim", "claimed", "denominator", "n", "count", "share", "95 % CI", "verdict"):
-        table.add_column(col, justify="right" if col in ("claimed", "n", "count", "share", "95 % CI") else "left")
-    for r in results:
-        style = _VERDICT_STYLE[r.verdict]
-        table.add_row(
-            escape(r.claim_id), _pct(r.claimed_share), r.denominator.name, f"{r.denominator.n:,}", f"{r.count:,}",
-            _pct(r.share), _ci_pct(r.ci), f"[{style}]{r.verdict}[/{style}]",
-        )  # fmt: skip
-    if not results:
-        table.add_row("(no claims)", "", "", "", "", "", "", "")
-    console.print(table)
-
-
-def render_external(console: Console, figures: Sequence[ExternalFigure]) -> None:
-    if not figures:
-        return
-    table = Table(title="EXTERNAL published figures: context only, not our measurement; each has its own denominator")
-    for col in ("date", "source", "layer", "provider", "share", "of (their denominator)", "n"):
-        table.add_column(col, justify="right" if col in ("share", "n") else "left")
-    for f in figures:
-        n = "—" if f.population_n is None else f"{f.population_n:,}"
-        denominator = f.denominator + (f" ({f.population_note})" if f.population_note else "")
-        share = f"{_RELATION_TEXT[f.relation]}{_pct(f.share)}"
-        table.add_row(*(escape(x) for x in (f.date, f.source, f.layer, f.provider, share, denominator, n)))
-    console.print(table)
+        figures = [next((f for f in ix.nakamoto if f.threshold == t), None) for ix in ixs]
+        cells = ["—" if f is None else count_ci(f.value, f.ci) for f in figures]
+        cols.append(Col(_nakamoto_header(t), cells, right=True))
+    if ixs:
+        top_cells = ["/".join("—" if t.share is None else f"{100 * t.share:.0f}" for t in ix.top) for ix in ixs]
+        cols.append(Col(_top_header(ixs[0]), top_cells, right=True, drop=1))
+    cols.append(Col("cat", [str(ix.categories) for ix in ixs], right=True, drop=2))
+    cols.append(Col("H", [num(ix.entropy_bits, 2) for ix in ixs], right=True, drop=3))
+    print_table(console, title, cols)
 
 
 def render_nodes_per_ip(console: Console, rows: Sequence[NodesPerIp], buckets: int = 6) -> None:
-    table = Table(title="Node ids per IP (many ids behind one IP inflate node counts)")
-    for col in ("scope", "unique IPs", "node records", "no IP", "IPs with >1 id", "max ids at one IP"):
-        table.add_column(col, justify="left" if col == "scope" else "right")
-    table.add_column("ids per IP: number of IPs")
+    """The ids-per-IP histogram is a column when it fits, else one line per scope below the table."""
+    hists = []
     for r in rows:
         hist = ", ".join(f"{size}: {count:,}" for size, count in r.histogram[:buckets])
-        if len(r.histogram) > buckets:
-            hist += ", …"
-        scope = r.denominator.name.split("/")[0]
-        table.add_row(
-            scope, f"{r.denominator.n:,}", f"{r.nodes:,}", f"{r.without_ip:,}", f"{r.ips_with_several:,}",
-            str(r.max_nodes_per_ip), hist or "—",
-        )  # fmt: skip
-    console.print(table)
-
-
-def render_claims(
-    console: Console,
-    context: SnapshotContext,
-    results: Sequence[ClaimResult],
-    external: Sequence[ExternalFigure],
-    min_n: int,
-    conclusions_for: Sequence[str] | None = None,
-) -> None:
-    """Verdict table, conclusions (all, or only for the named denominators) and the external figures."""
-    render_banner(console, context)
-    render_claim_table(console, results, min_n)
-    for r in results:
-        if conclusions_for is None or r.denominator.name in conclusions_for:
-            console.print(f"[bold]{escape(r.claim_id)} — {r.denominator.name}:[/bold] {escape(r.conclusion)}")
-            console.print()
-    render_external(console, external)
+        more = len(r.histogram) - buckets
+        hists.append((hist + (f" (+{more} more sizes)" if more > 0 else "")) or "—")
+    scopes = [r.denominator.name.split("/")[0] for r in rows]
+    cols = [
+        Col("scope", scopes),
+        Col("IPs", [f"{r.denominator.n:,}" for r in rows], right=True),
+        Col("records", [f"{r.nodes:,}" for r in rows], right=True),
+        Col("no IP", [f"{r.without_ip:,}" for r in rows], right=True),
+        Col("IPs >1 id", [f"{r.ips_with_several:,}" for r in rows], right=True),
+        Col("max ids/IP", [str(r.max_nodes_per_ip) for r in rows], right=True),
+        Col("ids per IP: IPs", hists, drop=1),
+    ]
+    title = "Node ids per IP (many ids behind one IP inflate node counts; IPs = unique IPs)"
+    fitted = print_table(console, title, cols, note_dropped=False)
+    if fitted.dropped:
+        console.print(Text("Ids per IP: number of IPs with that many ids"))
+        print_pairs(console, list(zip(scopes, hists, strict=True)), indent=2)
 
 
 def _render_primary(console: Console, primary: PopulationAnalysis, top: int, providers: int) -> None:
-    render_shares(console, primary.dimension("provider"), top=providers or None, title="Providers")
-    render_shares(console, primary.dimension("region"), top=top or None, title="Top regions")
-    render_shares(console, primary.dimension("country"), top=top or None, title="Countries")
-    if primary.has_dimension("client"):
-        render_shares(console, primary.dimension("client"), top=top or None, title="Clients")
-        render_clients(console, primary)
+    for dim in primary.dimensions:
+        limit = providers if dim.dimension == "provider" else top
+        render_shares(console, dim, top=limit or None, title=_SHARE_TITLES.get(dim.dimension))
+        if dim.dimension == "client":
+            render_clients(console, primary)
     render_indices(
         console,
-        f"Concentration indices — {primary.denominator.name} (attributed units only; client: units with client info)",
+        f"Concentration indices — {primary.denominator.name} (attributed units; client: with client info)",
         [(d.dimension, d.indices) for d in primary.dimensions],
     )
 
 
 def render_report(console: Console, analysis: Analysis, top: int = 10, providers: int = 20) -> None:
-    """The terminal report of ``monitor snapshot``; ``top`` limits region and country rows, ``providers`` the
-    provider rows (0: all). Conclusions are printed for the primary denominator; the table covers every one."""
+    """The terminal report of ``monitor snapshot`` and ``monitor report``; ``top`` limits the rows of every share
+    table but the providers', ``providers`` the provider rows (0: all). Conclusions are printed for the primary
+    denominator; the claim tables cover every one."""
     render_banner(console, analysis.context)
     render_header(console, analysis)
+    render_legend(console, analysis)
     render_denominators(console, analysis)
     primary = analysis.primary()
     if primary is not None:
         _render_primary(console, primary, top, providers)
-    provider_rows = [(p.denominator.name, p.dimension("provider").indices) for p in analysis.populations]
-    if provider_rows and all(any(d.dimension == "provider" for d in p.dimensions) for p in analysis.populations):
+    if analysis.populations and all(p.has_dimension("provider") for p in analysis.populations):
+        provider_rows = [(p.denominator.name, p.dimension("provider").indices) for p in analysis.populations]
         render_indices(console, "Provider concentration under every denominator (attributed units only)", provider_rows)
     render_nodes_per_ip(console, analysis.nodes_per_ip)
     focus = [primary.denominator.name] if primary is not None else []
     render_claims(console, analysis.context, analysis.claims, analysis.external, analysis.min_n_for_verdict, focus)
     if analysis.context.simulated:
-        console.print("[bold red]SIMULATED — none of these figures describes Ethereum.[/bold red]")
+        console.print()
+        console.print(Text("SIMULATED — none of these figures describes Ethereum.", style="bold red"))

@@ -1,0 +1,98 @@
+"""The claim part of the terminal report: one small table per claim (every denominator, a verdict each), the plain
+conclusions, and the external published figures with their own denominators."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.text import Text
+
+from monitor.analysis.claims import ExternalFigure
+from monitor.analysis.context import SnapshotContext
+from monitor.analysis.verdict import ClaimResult
+from monitor.outputs.terminal.layout import Col, ci_pct, pct, print_pairs, print_table, print_title
+
+__all__ = ["render_banner", "render_claim_tables", "render_external", "render_claims"]
+
+_VERDICT_STYLE = {"consistent": "green", "higher": "yellow", "lower": "cyan", "insufficient": "dim"}
+_RELATION_TEXT = {"approx": "≈", "above": ">", "equal": ""}
+
+
+def render_banner(console: Console, ctx: SnapshotContext) -> None:
+    if ctx.simulated:
+        console.print(
+            Panel(
+                "SIMULATED: a local devnet with a made-up hosting overlay. No figure here describes Ethereum.",
+                title="SIMULATED",
+                style="bold red",
+            )
+        )
+
+
+def _grouped(results: Sequence[ClaimResult]) -> list[list[ClaimResult]]:
+    """Results of the same claim together, in the order the claims come: the claim goes in the title, not each row."""
+    groups: dict[tuple[str, str, float], list[ClaimResult]] = {}
+    for r in results:
+        groups.setdefault((r.claim_id, r.provider, r.claimed_share), []).append(r)
+    return list(groups.values())
+
+
+def render_claim_tables(console: Console, results: Sequence[ClaimResult], min_n: int) -> None:
+    print_title(console, f"Claims against our measurement (% and 95% CI: Wilson; no verdict below n = {min_n})")
+    if not results:
+        console.print("(no claims)")
+    for group in _grouped(results):
+        first = group[0]
+        cols = [
+            Col("denominator", [r.denominator.name for r in group]),
+            Col("n", [f"{r.denominator.n:,}" for r in group], right=True),
+            Col("count", [f"{r.count:,}" for r in group], right=True),
+            Col("%", [pct(r.share) for r in group], right=True),
+            Col("95% CI", [ci_pct(r.ci) for r in group], right=True),
+            Col("verdict", [Text(r.verdict, style=_VERDICT_STYLE[r.verdict]) for r in group]),
+        ]
+        print_table(console, f"{first.claim_id}: {first.provider} at {pct(first.claimed_share)} % claimed", cols)
+
+
+def render_external(console: Console, figures: Sequence[ExternalFigure]) -> None:
+    """Short rows keyed by id; what each figure counted (long prose) and its source follow as numbered notes."""
+    if not figures:
+        return
+    cols = [
+        Col("id", [f.id for f in figures], label=True),
+        Col("date", [f.date for f in figures]),
+        Col("layer", [f.layer for f in figures]),
+        Col("provider", [f.provider for f in figures]),
+        Col("%", [f"{_RELATION_TEXT[f.relation]}{pct(f.share)}" for f in figures], right=True),
+        Col("n", ["—" if f.population_n is None else f"{f.population_n:,}" for f in figures], right=True),
+    ]
+    title = "EXTERNAL published figures: context only, not our measurement; each has its own denominator"
+    print_table(console, title, cols)
+    notes = []
+    for f in figures:
+        counted = f.denominator + (f" ({f.population_note})" if f.population_note else "")
+        notes.append((f.id, f"{f.source}. Of: {counted}."))
+    console.print(Text("≈ about, > more than; n = their population, — when not published. Sources and denominators:"))
+    print_pairs(console, notes)
+
+
+def render_claims(
+    console: Console,
+    context: SnapshotContext,
+    results: Sequence[ClaimResult],
+    external: Sequence[ExternalFigure],
+    min_n: int,
+    conclusions_for: Sequence[str] | None = None,
+) -> None:
+    """Verdict tables, conclusions (all, or only for the named denominators) and the external figures."""
+    if context.simulated:
+        console.print()
+    render_banner(console, context)
+    render_claim_tables(console, results, min_n)
+    for r in results:
+        if conclusions_for is None or r.denominator.name in conclusions_for:
+            console.print()
+            console.print(Text.assemble((f"{r.claim_id} — {r.denominator.name}: ", "bold"), r.conclusion))
+    render_external(console, external)
