@@ -8,7 +8,6 @@ import random
 from pathlib import Path
 
 import pytest
-from analysis_factories import node, snapshot
 from rich.console import Console
 
 from monitor.analysis import analyse
@@ -17,6 +16,7 @@ from monitor.analysis.jsonform import analysis_to_dict
 from monitor.cli import main
 from monitor.outputs.terminal.report import render_report
 from monitor.seeds import load_claims
+from monitor.sim.synthetic import node, snapshot
 from monitor.snapshot import Attribution, Snapshot, write_json
 
 
