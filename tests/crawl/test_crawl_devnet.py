@@ -180,7 +180,7 @@ async def test_misbehaving_nodes_are_recorded_as_they_behave() -> None:
         8: NodeBehaviour(die_after=0),
     }
     async with run_devnet(spec, behaviours) as net:
-        settings = CrawlSettings(bootnodes=net.bootnodes[:1], netrestrict="127.0.0.0/8", timeout=0.3, duration=30)
+        settings = CrawlSettings(bootnodes=net.bootnodes[:1], netrestrict="127.0.0.0/8", timeout=0.5, duration=30)
         outcome = await run_crawl(settings)
         stats = {i: net.nodes[i].service.stats for i in behaviours}  # type: ignore[union-attr]
         ids = {i: net.nodes[i].key.node_id.hex() for i in range(spec.nodes)}
@@ -203,7 +203,7 @@ async def test_node_that_dies_mid_crawl_stops_answering() -> None:
     """A node that goes silent after a few datagrams answered the crawler's first PING, and nothing after its death."""
     spec = DevnetSpec(nodes=12, seed=14, first_ip="127.56.3.1", port=26303, other_share=0, no_eth_share=0)
     async with run_devnet(spec, {4: NodeBehaviour(die_after=1)}) as net:
-        settings = CrawlSettings(bootnodes=net.bootnodes[:1], netrestrict="127.0.0.0/8", timeout=0.3, duration=30)
+        settings = CrawlSettings(bootnodes=net.bootnodes[:1], netrestrict="127.0.0.0/8", timeout=0.5, duration=30)
         outcome = await run_crawl(settings)
         script, service = net.nodes[4].script, net.nodes[4].service
         target = net.nodes[4].key.node_id.hex()
