@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from external_tools import require_tool
 
 __all__ = [
     "JOB",
@@ -72,16 +72,6 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
-
-
-def require_tool(name: str) -> str:
-    """The tool's path; in CI a missing tool fails the test (it must be installed), elsewhere it skips."""
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{name} is not installed; .ci/run must install the Debian 'prometheus' package")
-        pytest.skip(f"{name} not installed (apt-get install prometheus)")
-    return path
 
 
 def tail(log: Path | None, chars: int = 3000) -> str:

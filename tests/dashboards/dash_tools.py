@@ -1,23 +1,21 @@
 """Helpers for the tests of dashboards/, Prometheus rules, Alertmanager config and docker-compose.yml.
 
 External tools (Debian ``prometheus``, ``prometheus-alertmanager``, ``docker-compose``; npm packages in
-dashboards/schema-tools) are looked up here. Without one, a test skips with the reason, except under CI (``CI=true``),
-where a missing tool fails the test: a green CI must mean every check ran.
+dashboards/schema-tools) are looked up through tests/external_tools.py: without one a test skips with the reason,
+except under CI, where a missing tool fails the test.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import pytest
+from external_tools import missing, require_tool
 
 REPO = Path(__file__).resolve().parents[2]
 DASHBOARDS = REPO / "dashboards"
@@ -30,33 +28,6 @@ RULE_TESTS_DIR = PROMETHEUS_DIR / "tests"
 ALERTMANAGER_CONFIG = DASHBOARDS / "alertmanager" / "alertmanager.yml"
 SCHEMA_TOOLS = DASHBOARDS / "schema-tools"
 COMPOSE_FILE = REPO / "docker-compose.yml"
-
-APT_PACKAGE = {
-    "promtool": "prometheus",
-    "prometheus": "prometheus",
-    "amtool": "prometheus-alertmanager",
-    "docker-compose": "docker-compose",
-    "node": "nodejs",
-}
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() == "true"
-
-
-def missing(reason: str) -> None:
-    """Skip the test, or fail it under CI."""
-    if in_ci():
-        pytest.fail(f"{reason} (CI=true: a missing tool is a failure, not a skip)", pytrace=False)
-    pytest.skip(reason)
-
-
-def require_tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        missing(f"`{name}` not found: install the Debian package `{APT_PACKAGE.get(name, name)}`")
-    assert path is not None
-    return path
 
 
 def require_schema_tools() -> Path:

@@ -27,10 +27,12 @@ def _entries(n: int, seed: str = "n") -> list[NodeEntry]:
     return [NodeEntry(ipaddress.IPv4Address(f"127.0.9.{i + 1}"), 30303, 30303, k.pubkey) for i, k in enumerate(keys)]
 
 
-def _server(net: MemNet, clock: Clock, table: list[NodeEntry], addr: tuple[str, int] = B) -> Discv4Service:
-    key = PrivateKey.from_seed(b"server")
-    record = ENR.create(key, 5, ip=ipaddress.IPv4Address(addr[0]), udp=addr[1], tcp=addr[1])
-    return make_service(net, "server", addr, clock, ServiceConfig(), enr=record, neighbors_of=lambda _t: table)
+def _server(
+    net: MemNet, clock: Clock, table: list[NodeEntry], addr: tuple[str, int] = B, seed: str = "server", seq: int = 5
+) -> Discv4Service:
+    key = PrivateKey.from_seed(seed.encode())
+    record = ENR.create(key, seq, ip=ipaddress.IPv4Address(addr[0]), udp=addr[1], tcp=addr[1])
+    return make_service(net, seed, addr, clock, ServiceConfig(), enr=record, neighbors_of=lambda _t: table)
 
 
 async def test_ping_pong_carries_enr_seq_and_bonds_both_ways() -> None:
@@ -100,16 +102,24 @@ async def test_enr_replies_are_matched_by_peer_and_hash() -> None:
     """Two ENRREQUESTs in the same second share a hash; each reply must go to the request for its own peer."""
     net, clock = MemNet(), Clock()
     client = make_service(net, "client", A, clock)
-    s1, s2 = _server(net, clock, [], B), _server(net, clock, [], C)
-    s2.key = PrivateKey.from_seed(b"server-two")  # a different node behind C
-    s2.own_id = s2.key.node_id
-    s2.enr = ENR.create(s2.key, 9, ip=ipaddress.IPv4Address(C[0]), udp=C[1])
-    s2._enr_rlp = s2.enr.to_rlp()
+    s1, s2 = _server(net, clock, [], B), _server(net, clock, [], C, seed="server-two", seq=9)  # a different node
     await asyncio.gather(client.bond(peer_of(s1)), client.bond(peer_of(s2)))
     await asyncio.sleep(0.01)
     r1, r2 = await asyncio.gather(client.request_enr(peer_of(s1)), client.request_enr(peer_of(s2)))
     assert (r1.seq, r1.node_id) == (5, s1.own_id)
     assert (r2.seq, r2.node_id) == (9, s2.own_id)
+
+
+async def test_updated_enr_is_announced_in_pong_and_served() -> None:
+    net, clock = MemNet(), Clock()
+    client, server = make_service(net, "client", A, clock), _server(net, clock, [])
+    await client.bond(peer_of(server))
+    newer = ENR.create(server.key, 6, ip=ipaddress.IPv4Address(B[0]), udp=B[1], tcp=B[1])
+    server.update_enr(newer)
+    assert (await client.ping(peer_of(server))).enr_seq == 6
+    assert await client.request_enr(peer_of(server)) == newer
+    with pytest.raises(ValueError, match="another node"):
+        server.update_enr(ENR.create(PrivateKey.from_seed(b"someone-else"), 7))
 
 
 async def test_expired_and_malformed_packets_are_counted_and_dropped() -> None:

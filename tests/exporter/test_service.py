@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -210,8 +212,8 @@ def test_node_retention_drops_details_but_keeps_aggregates(tmp_path: Path) -> No
         observations = [NodeRecord(f"{i}{j:063x}", "00" * 64, "127.0.0.1", 30303, 30303) for j in range(3)]
         store.record_success(doc, observations, {}, started, 5)
 
-    def count(table: str) -> int:
-        with store._transaction() as db:
+    def count(table: str) -> int:  # read the database file as any other SQLite client would
+        with contextlib.closing(sqlite3.connect(tmp_path / DB_FILENAME)) as db:
             return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
     before = (count("observations"), count("aggregates"), count("documents"))

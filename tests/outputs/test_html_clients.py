@@ -8,17 +8,17 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from report_factories import HOSTILE_CLIENT, make_snapshot, mixed_nodes, record, with_clients
 
 from monitor.analysis import analyse
 from monitor.analysis.report import Analysis
 from monitor.outputs.html import render_html
 from monitor.outputs.html_clients import clients_by_provider_table
+from monitor.sim.synthetic import HOSTILE_CLIENT, mixed_nodes, record, report_snapshot, with_clients
 from monitor.snapshot import Attribution, ClientInfo
 
 
 def _analysis(nodes: list) -> Analysis:  # type: ignore[type-arg]
-    return analyse(make_snapshot(nodes), rng=random.Random(1), bootstrap_samples=20)
+    return analyse(report_snapshot(nodes), rng=random.Random(1), bootstrap_samples=20)
 
 
 def _section(page: str) -> str:

@@ -14,7 +14,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from report_factories import HOSTILE_AS, make_snapshot, mixed_nodes, record
+from external_tools import missing
 
 from monitor import cli
 from monitor.analysis import analyse
@@ -23,6 +23,7 @@ from monitor.errors import ConfigError, SnapshotError
 from monitor.outputs.html import render_html
 from monitor.outputs.svg import Bar, Marker, format_tick, hbar_chart, nice_max
 from monitor.seeds import load_claims
+from monitor.sim.synthetic import HOSTILE_AS, mixed_nodes, record, report_snapshot
 from monitor.snapshot import Attribution, Snapshot, write_json
 
 SECTIONS = (
@@ -47,7 +48,7 @@ def _render(snap: Snapshot, bootstrap: int = 50) -> str:
 
 @pytest.fixture(scope="module")
 def page() -> str:
-    return _render(make_snapshot(mixed_nodes()))
+    return _render(report_snapshot(mixed_nodes()))
 
 
 class _Structure(HTMLParser):
@@ -168,25 +169,25 @@ def test_page_is_self_contained(page: str) -> None:
 
 def test_simulated_banner_iff_simulated(page: str) -> None:
     assert "SIMULATED" not in page and 'class="banner"' not in page
-    sim = _render(make_snapshot(mixed_nodes(), simulated=True), bootstrap=0)
+    sim = _render(report_snapshot(mixed_nodes(), simulated=True), bootstrap=0)
     assert sim.count('<div class="banner" role="alert">SIMULATED') == 2
     assert "<title>SIMULATED" in sim and "devnet (SIMULATED)" in sim
     assert "SIMULATED DATA, not a measurement of Ethereum." in sim
 
 
 def test_empty_and_one_node_snapshots_render() -> None:
-    empty = _render(make_snapshot([]))
+    empty = _render(report_snapshot([]))
     doc = _parse(empty)
     assert doc.errors == [] and all(a in doc.ids for a in SECTIONS)
     assert "no data" in empty and "insufficient" in empty and "n = 0" in empty
-    one = _render(make_snapshot([record(1, "3.3.3.3", Attribution("aws", "us-east-1", "US", 16509, "AMAZON-02"))]))
+    one = _render(report_snapshot([record(1, "3.3.3.3", Attribution("aws", "us-east-1", "US", 16509, "AMAZON-02"))]))
     assert _parse(one).errors == []
     assert "100.0 %" in one and "Provider shares — reachable/node, n = 1" in one
 
 
 def test_unreachable_only_snapshot_falls_back_to_discovered() -> None:
     nodes = [record(i, f"5.5.5.{i}", Attribution("ovh"), reachable=False) for i in range(5)]
-    out = _render(make_snapshot(nodes), bootstrap=0)
+    out = _render(report_snapshot(nodes), bootstrap=0)
     assert "Provider shares — discovered/node, n = 5" in out
 
 
@@ -227,7 +228,7 @@ def _args(tmp_path: Path, **overrides: object) -> argparse.Namespace:
     register(parser.add_subparsers(dest="command"))
     snap = tmp_path / "snap.json"
     if not snap.exists():
-        write_json(make_snapshot(mixed_nodes()), snap)
+        write_json(report_snapshot(mixed_nodes()), snap)
     argv = ["report", str(snap), "--html", str(tmp_path / "out" / "report.html"), "--bootstrap", "20", "--seed", "3"]
     args = parser.parse_args(argv)
     for key, value in overrides.items():
@@ -269,7 +270,7 @@ def test_report_through_the_cli_exit_codes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     snap = tmp_path / "s.json"
-    write_json(make_snapshot(mixed_nodes(), simulated=True), snap)
+    write_json(report_snapshot(mixed_nodes(), simulated=True), snap)
     html_path = tmp_path / "r.html"
     assert cli.main(["-q", "report", str(snap), "--html", str(html_path), "--bootstrap", "10"]) == 0
     assert "SIMULATED" in html_path.read_text(encoding="utf-8")
@@ -292,19 +293,13 @@ _CHROMIUM_FLAGS = (
 )  # fmt: skip
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
 @pytest.fixture(scope="module")
 def chromium() -> str:
     for name in _CHROMIUM_NAMES:
         path = shutil.which(name)
         if path:
             return path
-    if _in_ci():
-        pytest.fail("CI is set but no Chromium binary was found: the CI image must install Debian `chromium`")
-    pytest.skip("no Chromium binary (Debian: apt-get install chromium); CI installs it and then runs this test")
+    missing("no Chromium binary (Debian: apt-get install chromium); CI installs it and then runs this test")
 
 
 def _run_chromium(binary: str, tmp: Path, page_file: Path, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -350,7 +345,7 @@ def test_console_check_catches_page_errors(chromium: str, tmp_path: Path) -> Non
 
 def test_report_renders_in_headless_chromium(chromium: str, tmp_path: Path) -> None:
     page_file = tmp_path / "report.html"
-    page_file.write_text(_render(make_snapshot(mixed_nodes()), bootstrap=100), encoding="utf-8")
+    page_file.write_text(_render(report_snapshot(mixed_nodes()), bootstrap=100), encoding="utf-8")
     png = tmp_path / "report.png"
     shot = _run_chromium(chromium, tmp_path, page_file, f"--screenshot={png}")
     assert shot.returncode == 0, shot.stderr[-3000:]

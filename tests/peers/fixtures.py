@@ -9,7 +9,7 @@ them.
 
 A test then takes ``dpt_network`` as an argument and gets the node list of ``harness.start_dpt_network``
 (``discv5_network``: that of ``discv5_harness.start_discv5_network``). It is skipped only when Node.js itself is
-missing; missing npm packages make it fail with "run `make peers`".
+missing (failed under CI); missing npm packages make it fail ("run `make peers`").
 Give networks that may run at the same time different ``base`` addresses (or ports).
 """
 
@@ -19,13 +19,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from external_tools import missing
 from peers.harness import Node, node_binary, start_dpt_network
 
 
 def require_node() -> None:
-    """Skip the calling test when the ``node`` executable is not installed."""
+    """Skip the calling test when the ``node`` executable is not installed (fail it under CI)."""
     if node_binary() is None:
-        pytest.skip("Node.js (`node`) is not installed: the interop peers cannot run")
+        missing("Node.js (`node`) is not installed: the interop peers cannot run")
 
 
 def dpt_network_fixture(

@@ -12,7 +12,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from peers.harness import PEERS_DIR, node_binary, run_until_ready, script_argv
+from peers.fixtures import require_node
+from peers.harness import PEERS_DIR, run_until_ready, script_argv
 
 RLPX_SCRIPT = PEERS_DIR / "rlpx_network.mjs"
 
@@ -39,12 +40,11 @@ def start_rlpx_network(
 
 
 def rlpx_network_fixture(n: int = 24, *, scope: Any = "module", **kwargs: Any) -> Any:
-    """A pytest fixture yielding a running RLPx network (skipped only when Node.js is missing)."""
+    """A pytest fixture yielding a running RLPx network (skipped only when Node.js is missing, failed then under CI)."""
 
     @pytest.fixture(scope=scope)
     def _rlpx_network() -> Iterator[Network]:
-        if node_binary() is None:
-            pytest.skip("Node.js (`node`) is not installed: the interop peers cannot run")
+        require_node()
         with start_rlpx_network(n, **kwargs) as network:
             yield network
 

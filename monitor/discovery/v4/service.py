@@ -114,6 +114,13 @@ class Discv4Service:
         self.sender = sender
         self.local_address = local_address
 
+    def update_enr(self, record: ENR) -> None:
+        """Serve ``record`` from now on; its seq goes into our PINGs and PONGs, so peers learn to fetch it again."""
+        if record.node_id != self.key.node_id:
+            raise ValueError("the record belongs to another node")
+        self.enr = record
+        self._enr_rlp = record.to_rlp()
+
     def __post_init__(self) -> None:
         self._pending = PendingReplies()
         self._waiting: dict[Matcher, _Waiting] = {}
