@@ -13,6 +13,7 @@ PostgreSQL; a path or ``sqlite:///path`` a SQLite file; nothing the default file
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -52,14 +53,15 @@ def _sqlite_path(spec: str) -> Path:
     return Path(spec.removeprefix("sqlite://")) if spec.startswith("sqlite://") else Path(spec)
 
 
-async def open_store(spec: str, *, apply_migrations: bool = True) -> Store:
-    """Open (and by default migrate) the store named by a resolved spec."""
+async def open_store(spec: str, *, apply_migrations: bool = True, target: int | None = None) -> Store:
+    """Open the store named by a resolved spec, migrated (up to ``target``, default all) or, with
+    ``apply_migrations=False``, refused while migrations are pending."""
     if is_postgres(spec):
         from monitor.store.postgres import PostgresStore  # psycopg is loaded only when PostgreSQL is used
 
         pg = PostgresStore(spec)
         try:
-            await pg.open(apply_migrations=apply_migrations)
+            await pg.open(apply_migrations=apply_migrations, target=target)
         except BaseException:
             await pg.close()
             raise
@@ -67,9 +69,7 @@ async def open_store(spec: str, *, apply_migrations: bool = True) -> Store:
     store = SqliteStore(_sqlite_path(spec))
     try:
         if apply_migrations:
-            import asyncio
-
-            await asyncio.to_thread(store.migrate_sync)
+            await asyncio.to_thread(store.migrate_sync, target)
         else:
             status = await store.schema_status()
             if status.pending:

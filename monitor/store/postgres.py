@@ -109,13 +109,15 @@ class PostgresStore:
     def location(self) -> str:
         return self._where
 
-    async def open(self, *, apply_migrations: bool = True, connect_within: float = 30.0) -> None:
+    async def open(
+        self, *, apply_migrations: bool = True, target: int | None = None, connect_within: float = 30.0
+    ) -> None:
         try:
             await self._pool.open(wait=True, timeout=connect_within)
         except Exception as err:  # psycopg_pool.PoolTimeout hides the libpq reason in the log; say where
             raise StoreError(f"cannot connect to {self._where}: {err}") from err
         if apply_migrations:
-            await self.migrate()
+            await self.migrate(target)
         else:
             await self._check_schema()
         await self.ensure_partitions(dt.datetime.now(dt.UTC))
