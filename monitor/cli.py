@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "monitor.hosting.commands",
     "monitor.analysis.commands",
     "monitor.exporter.commands",
+    "monitor.store.commands",
     "monitor.outputs.commands",
     "monitor.outputs.report_command",
 )

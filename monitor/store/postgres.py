@@ -24,6 +24,7 @@ import datetime as dt
 import json
 import zlib
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import psycopg
@@ -109,13 +110,21 @@ class PostgresStore:
     def location(self) -> str:
         return self._where
 
-    async def open(
-        self, *, apply_migrations: bool = True, target: int | None = None, connect_within: float = 30.0
-    ) -> None:
+    async def connect(self, connect_within: float = 30.0) -> None:
+        """Open the connection pool only (``monitor db status`` reads the schema without checking it)."""
         try:
             await self._pool.open(wait=True, timeout=connect_within)
         except Exception as err:  # psycopg_pool.PoolTimeout hides the libpq reason in the log; say where
             raise StoreError(f"cannot connect to {self._where}: {err}") from err
+
+    def connection(self) -> AbstractAsyncContextManager[psycopg.AsyncConnection[Any]]:
+        """A pooled connection (autocommit; use ``conn.transaction()``), for the SQLite import."""
+        return self._pool.connection()
+
+    async def open(
+        self, *, apply_migrations: bool = True, target: int | None = None, connect_within: float = 30.0
+    ) -> None:
+        await self.connect(connect_within)
         if apply_migrations:
             await self.migrate(target)
         else:
@@ -127,11 +136,17 @@ class PostgresStore:
 
     # ---- migrations -----------------------------------------------------------------------------------------------
 
-    async def _applied(self, conn: psycopg.AsyncConnection[Any]) -> dict[int, str]:
-        await conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
-            "checksum TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
-        )
+    async def _applied(self, conn: psycopg.AsyncConnection[Any], create: bool = False) -> dict[int, str]:
+        if create:
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+                "checksum TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+            )
+        else:
+            cur = await conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL")
+            row = await cur.fetchone()
+            if row is None or not row[0]:
+                return {}
         cur = await conn.execute("SELECT version, checksum FROM schema_migrations")
         return {int(v): str(c) for v, c in await cur.fetchall()}
 
@@ -142,7 +157,7 @@ class PostgresStore:
         try:
             async with self._pool.connection() as conn, conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
-                applied = await self._applied(conn)
+                applied = await self._applied(conn, create=True)
                 migrate.check_applied(applied, available, self._where)
                 for m in migrate.pending(applied, available):
                     if target is not None and m.version > target:
