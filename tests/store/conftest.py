@@ -14,9 +14,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from pgcluster import Cluster, find_bindir, throwaway_cluster
-
-LOOPBACK = "127.54.0.1"  # this directory's loopback address (its tests own 127.54.0.0/16, ports 24000-24999)
+from pgcluster import DEFAULT_HOST, Cluster, find_bindir, throwaway_cluster
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +25,7 @@ def pg_cluster() -> Iterator[Cluster]:
             pytest.fail("PostgreSQL (initdb, pg_ctl) is not installed; .ci/run must install Debian's 'postgresql'")
         pytest.skip("PostgreSQL not installed (apt-get install postgresql)")
     # fsync off: the cluster is thrown away; crash safety is the server's, what we test is our transactions.
-    with throwaway_cluster(bindir, host=LOOPBACK, port=24543, settings={"fsync": "off"}) as cluster:
+    with throwaway_cluster(bindir, host=DEFAULT_HOST, port=24543, settings={"fsync": "off"}) as cluster:
         yield cluster
 
 

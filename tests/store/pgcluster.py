@@ -23,7 +23,7 @@ from pathlib import Path
 
 __all__ = ["Cluster", "find_bindir", "throwaway_cluster", "free_pg_port"]
 
-DEFAULT_HOST = "127.54.0.1"
+DEFAULT_HOST = "127.54.0.1"  # tests/store own 127.54.0.0/16 and ports 24000-24999
 DEFAULT_PORT = 24543
 _SYSTEM_USER = "monitor-pg"
 
