@@ -1,0 +1,36 @@
+"""`monitor serve --role api` in process: it publishes the combined vantage points and never writes the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_store_contract import T0, crawl, record
+
+from monitor.analysis.claims import load_claims
+from monitor.exporter.analysis_worker import thread_analyser
+from monitor.exporter.service import ExporterService, ServiceConfig, combined_source
+from monitor.store import open_store
+
+pytestmark = pytest.mark.timeout(60)
+
+
+async def test_api_role_serves_the_union_of_the_vantage_points_without_writing(tmp_path: Path) -> None:
+    store = await open_store(str(tmp_path / "h.sqlite3"))
+    clock = lambda: T0 + 3600  # noqa: E731
+    config = ServiceConfig(role="api", vantage_window=7200, top_k=5)
+    service = ExporterService(
+        store, combined_source(store, 7200, clock), config, thread_analyser(load_claims(None), 0, 1), clock=clock
+    )
+    assert not await service.run_once()  # nothing to combine yet: a failed attempt, but no row written
+    assert await store.history(0) == []
+    await record(store, crawl(200, 1, "eu", T0), {"crawls:success": 1.0, "packets:sent:ping": 3.0})
+    await record(store, crawl(150, 2, "us", T0 + 600), {"crawls:success": 1.0, "packets:sent:ping": 4.0})
+    assert await service.run_once()
+    view = service.view
+    assert view.document is not None and view.document["meta"]["vantage"] == "combined"
+    assert view.vantages is not None and {v.vantage for v in view.vantages.vantages} == {"eu", "us"}
+    assert view.health.totals["packets:sent:ping"] == 7.0  # the crawlers' counters, combined
+    assert b'eth_hosting_crawls_total{result="success"} 2.0' in view.metrics.exposition
+    assert len(await store.history(0)) == 2  # still only the crawlers' crawls
+    await store.close()
