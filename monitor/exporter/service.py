@@ -218,9 +218,10 @@ class ExporterService:
             await asyncio.gather(task, return_exceptions=True)
 
     def health_report(self, now: float) -> tuple[bool, dict[str, Any]]:
-        """(healthy, body) for /healthz: healthy when a crawl succeeded within two intervals."""
+        """(healthy, body) for /healthz: healthy when a crawl succeeded within two intervals (api role: any
+        vantage's crawl within the vantage window, since its own interval is only how often it recombines)."""
         h = self.view.health
-        limit = 2 * self.config.interval
+        limit = 2 * self.config.interval if self.config.role == "crawl" else self.config.vantage_window
         body: dict[str, Any] = {
             "last_success_at": h.last_success_at,
             "last_attempt_at": h.last_attempt_at,
