@@ -76,7 +76,8 @@ def _os_user() -> str | None:
 def _run(cmd: list[str], user: str | None, log: Path) -> None:
     full = ["runuser", "-u", user, "--", *cmd] if user is not None else cmd
     with log.open("ab") as fh:
-        done = subprocess.run(full, stdout=fh, stderr=subprocess.STDOUT, timeout=120, check=False)
+        # cwd: the server's user may not be allowed into ours (a root-owned checkout), and initdb/pg_ctl need theirs
+        done = subprocess.run(full, stdout=fh, stderr=subprocess.STDOUT, timeout=120, check=False, cwd=log.parent)
     if done.returncode != 0:
         raise RuntimeError(
             f"{' '.join(cmd[:2])} failed ({done.returncode}):\n{log.read_text(errors='replace')[-3000:]}"
