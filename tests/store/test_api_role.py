@@ -34,3 +34,21 @@ async def test_api_role_serves_the_union_of_the_vantage_points_without_writing(t
     assert b'eth_hosting_crawls_total{result="success"} 2.0' in view.metrics.exposition
     assert len(await store.history(0)) == 2  # still only the crawlers' crawls
     await store.close()
+
+
+@pytest.mark.parametrize("vantage", ["a b", "combined", "x" * 64, ""])
+def test_serve_refuses_a_vantage_name_that_cannot_be_a_label(
+    vantage: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from monitor.cli import main
+
+    store = str(tmp_path / "h.sqlite3")
+    assert main(["serve", "--role", "api", "--store", store, "--vantage", vantage]) == 2
+    assert "--vantage must be" in capsys.readouterr().err
+
+
+def test_the_default_vantage_is_a_valid_label() -> None:
+    from monitor.exporter.commands import default_vantage
+    from monitor.store.vantage import valid_vantage
+
+    assert valid_vantage(default_vantage())
