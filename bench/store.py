@@ -11,6 +11,7 @@ Per backend, in a fresh database:
    real ingest costs;
 3. the history API over HTTP (the real aiohttp app on 127.0.0.1): p50/p99 of ``/api/history`` for the last 24 h
    (48 crawls) and for the whole history, and of ``/api/snapshot?vantage=...`` (one vantage's latest document);
+   then the read behind ``--role api`` (the latest crawl of every vantage, with its observations);
 4. size: the database on disk (SQLite: the file after a checkpoint; PostgreSQL: every relation with its indexes and
    TOAST), i.e. per month of history at this rate.
 
@@ -205,6 +206,13 @@ async def run_backend(name: str, spec: str, size: Callable[[], int], args: argpa
             lat, body = await _latency(f"{base}/api/snapshot?vantage={VANTAGE}", args.requests)
             print(f"[{name}] /api/snapshot?vantage ({args.requests:3d} requests, {body / 2**10:6.1f} KiB): "
                   f"p50 {statistics.median(lat):8.1f} ms  p99 {_pct(lat, 0.99):8.1f} ms")  # fmt: skip
+        reads = []
+        for _ in range(10):  # what `--role api` reads per recombination: the latest crawl of every vantage
+            t0 = time.perf_counter()
+            latest = await store.latest_crawls(now - 2 * DAY)
+            reads.append((time.perf_counter() - t0) * 1000)
+        print(f"[{name}] latest crawl of each vantage ({len(latest[0].nodes):,} rows, 10 reads): "
+              f"p50 {statistics.median(reads):8.1f} ms  max {max(reads):8.1f} ms")  # fmt: skip
     finally:
         await store.close()
     total = size()
