@@ -137,3 +137,16 @@ async def test_partitions_are_made_ahead_and_dropped_by_retention(pg_url: str) -
     assert _partitions(pg_url) == ahead  # gone, rows and all, with no row-by-row delete
     assert {c.snapshot_id: len(c.nodes) for c in await store.latest_crawls(0)} == {"a-4": 30, "b-3": 30}
     await store.close()
+
+
+async def test_the_pool_reconnects_after_the_server_dropped_its_connections(pg_url: str) -> None:
+    from test_store_contract import crawl, record
+
+    store = await open_store(pg_url)
+    await record(store, crawl(20, 1, "a", 1.8e9))
+    with psycopg.connect(pg_url, autocommit=True) as admin:  # what a server restart does to open connections
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                      "WHERE datname = current_database() AND pid <> pg_backend_pid()")  # fmt: skip
+    await record(store, crawl(20, 2, "a", 1.8e9 + 60))
+    assert [r["snapshot_id"] for r in await store.history(0)] == ["a-1", "a-2"]
+    await store.close()
