@@ -46,8 +46,9 @@ from monitor.store.base import (
     observed,
 )
 from monitor.store.health import health_from
+from monitor.store.partitions import create_partition_sql, month_start, partition_month, partition_name, utc
 
-__all__ = ["PostgresStore", "MONTHS_AHEAD", "redact", "month_start", "partition_name"]
+__all__ = ["PostgresStore", "MONTHS_AHEAD", "redact"]
 
 MONTHS_AHEAD = 2
 _MIGRATION_LOCK = 0x6D6F6E01  # pg_advisory_xact_lock keys: several crawlers may start at once
@@ -69,19 +70,6 @@ def redact(url: str) -> str:
         return "postgresql://(unparseable)"
     params.pop("password", None)
     return make_conninfo(**{k: str(v) for k, v in params.items() if v is not None})
-
-
-def month_start(when: dt.datetime, add: int = 0) -> dt.datetime:
-    index = when.year * 12 + when.month - 1 + add
-    return dt.datetime(index // 12, index % 12 + 1, 1, tzinfo=dt.UTC)
-
-
-def partition_name(start: dt.datetime) -> str:
-    return f"observations_p{start:%Y%m}"
-
-
-def _utc(ts: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(ts, dt.UTC)
 
 
 def _error(where: str, err: Exception) -> StoreError:
@@ -212,11 +200,7 @@ class PostgresStore:
             async with self._pool.connection() as conn, conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_PARTITION_LOCK,))
                 for start in missing:
-                    name = partition_name(start)
-                    await conn.execute(
-                        f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF observations "
-                        f"FOR VALUES FROM ('{start.isoformat()}') TO ('{month_start(start, 1).isoformat()}')"
-                    )
+                    await conn.execute(create_partition_sql(start))
         except psycopg.Error as err:
             raise _error(self._where, err) from err
         self._partitions.update(partition_name(start) for start in missing)
@@ -233,7 +217,7 @@ class PostgresStore:
     ) -> None:
         meta = document["meta"]
         started = float(meta["started_at"])
-        await self.ensure_partitions(_utc(started), ahead=0)
+        await self.ensure_partitions(utc(started), ahead=0)
         body = zlib.compress(json.dumps(document, separators=(",", ":")).encode("utf-8"), 6)
         crawl = (meta["id"], str(meta.get("vantage") or ""), started, float(meta["ended_at"]), meta["network"],
                  bool(meta.get("simulated")), len(nodes), duration)  # fmt: skip
@@ -247,7 +231,7 @@ class PostgresStore:
                 row = await cur.fetchone()
                 assert row is not None
                 crawl_id = int(row[0])
-                await self._copy_observations(conn, crawl_id, _utc(started), nodes)
+                await self._copy_observations(conn, crawl_id, utc(started), nodes)
                 await self._copy_aggregates(conn, crawl_id, aggregate_rows(document["analysis"], top_k))
                 await conn.execute("INSERT INTO documents (crawl_id, body) VALUES (%s, %s)", (crawl_id, body))
                 await self._add_totals(conn, crawl[1], increments)
@@ -315,7 +299,7 @@ class PostgresStore:
                     )
                     deleted = cur.rowcount
                 cutoff = details_older_than if details_older_than is not None else older_than
-                await self._drop_partitions(conn, _utc(cutoff))
+                await self._drop_partitions(conn, utc(cutoff))
         except psycopg.Error as err:
             raise _error(self._where, err) from err
         return deleted
@@ -324,15 +308,12 @@ class PostgresStore:
         """Drop the partitions whose whole month ended before ``cutoff`` and that hold no kept (latest) crawl."""
         cur = await conn.execute(f"SELECT min(started_at) FROM ({_LATEST_PER_VANTAGE}) latest")
         row = await cur.fetchone()
-        oldest_kept = _utc(float(row[0])) if row is not None and row[0] is not None else None
+        oldest_kept = utc(float(row[0])) if row is not None and row[0] is not None else None
         limit = cutoff if oldest_kept is None else min(cutoff, oldest_kept)
         status = await self.schema_status()
         for name in status.details.get("partitions", ()):
-            try:
-                start = dt.datetime.strptime(name.removeprefix("observations_p"), "%Y%m").replace(tzinfo=dt.UTC)
-            except ValueError:
-                continue  # not one of ours
-            if month_start(start, 1) <= limit:
+            start = partition_month(name)
+            if start is not None and month_start(start, 1) <= limit:
                 async with conn.transaction():
                     await conn.execute("SET LOCAL lock_timeout = '10s'")
                     await conn.execute(f"DROP TABLE IF EXISTS {name}")
@@ -397,7 +378,7 @@ class PostgresStore:
                     rows = await conn.execute(
                         "SELECT node_id, host(ip), reachable, network, provider, region, country, asn, category, "
                         "client FROM observations WHERE crawl_id = %s AND started_at = %s",
-                        (crawl_id, _utc(started)),
+                        (crawl_id, utc(started)),
                     )
                     nodes = tuple(ObservedNode(bytes(r[0]).hex(), *r[1:]) for r in await rows.fetchall())
                     out.append(VantageCrawl(vantage, snapshot_id, started, ended, network, bool(simulated), nodes))

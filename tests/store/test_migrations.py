@@ -16,7 +16,7 @@ import pytest
 
 from monitor.store import StoreError, is_postgres, open_store
 from monitor.store.migrate import migrations
-from monitor.store.postgres import month_start, partition_name
+from monitor.store.partitions import month_start, partition_name
 
 pytestmark = pytest.mark.timeout(60)
 
