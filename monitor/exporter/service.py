@@ -134,7 +134,9 @@ class ExporterService:
         """Serve the last stored snapshot at once (before the first crawl of this run has finished)."""
         state = await self.store.load_state(self._own_vantage)
         vantages = await self._vantage_summary()
-        self.view = await asyncio.to_thread(self._build_view, state.document, state.health, vantages)
+        # api role: no stored document is the combined one; its first job (at start) builds it
+        document = state.document if self.config.role == "crawl" else None
+        self.view = await asyncio.to_thread(self._build_view, document, state.health, vantages)
 
     @property
     def crawl_running(self) -> bool:
