@@ -26,6 +26,9 @@ async def test_api_role_serves_the_union_of_the_vantage_points_without_writing(t
     assert await store.history(0) == []
     await record(store, crawl(200, 1, "eu", T0), {"crawls:success": 1.0, "packets:sent:ping": 3.0})
     await record(store, crawl(150, 2, "us", T0 + 600), {"crawls:success": 1.0, "packets:sent:ping": 4.0})
+    await service.restore()  # at start: the crawlers' counters and vantage figures, no single vantage's document
+    assert service.view.document is None and service.view.health.totals["crawls:success"] == 2.0
+    assert service.view.vantages is not None and service.view.vantages.vantage_points == 2
     assert await service.run_once()
     view = service.view
     assert view.document is not None and view.document["meta"]["vantage"] == "combined"
