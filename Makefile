@@ -55,6 +55,7 @@ bench: venv
 	$(BIN)/python bench/crawl.py
 	$(BIN)/python bench/classify.py
 	$(BIN)/python bench/exporter.py
+	$(BIN)/python bench/store.py  # ~29 M rows per backend: minutes and ~8 GB of temporary disk
 
 ## Regenerate the Grafana dashboard JSON from dashboards/generate.py
 dashboards: venv

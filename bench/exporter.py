@@ -26,11 +26,11 @@ from aiohttp import web
 
 from monitor.exporter.analysis_worker import child_analyser
 from monitor.exporter.app import build_app
-from monitor.exporter.history import DB_FILENAME, HistoryStore
 from monitor.exporter.service import ExporterService, ServiceConfig
 from monitor.seeds import load_claims
 from monitor.sim.synthetic import synthetic_snapshot
 from monitor.snapshot import Snapshot
+from monitor.store import DB_FILENAME, open_store
 
 TARGET_MS = 50.0
 TARGET_RSS_MB = 300.0
@@ -72,7 +72,7 @@ async def _one(nodes: int, scrapes: int, bootstrap: int) -> None:
         return queue.pop(0)
 
     with tempfile.TemporaryDirectory() as tmp:
-        store = HistoryStore(Path(tmp) / DB_FILENAME)
+        store = await open_store(str(Path(tmp) / DB_FILENAME))
         analyser = child_analyser(load_claims(None), bootstrap, seed=1)
         service = ExporterService(store, source, ServiceConfig(), analyser)
         t0 = time.perf_counter()
@@ -94,7 +94,7 @@ async def _one(nodes: int, scrapes: int, bootstrap: int) -> None:
                 busy.extend(times)
             assert await crawl
         await runner.cleanup()
-        store.close()  # checkpoints the WAL into the main file
+        await store.close()  # checkpoints the WAL into the main file
         db_mb = (Path(tmp) / DB_FILENAME).stat().st_size / 2**20
     current, peak = _rss_mb()
     series = sum(1 for line in service.view.metrics.exposition.splitlines() if not line.startswith(b"#"))

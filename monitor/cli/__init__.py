@@ -23,7 +23,7 @@ __all__ = ["main", "build_parser"]
 log = logging.getLogger("monitor")
 
 # One module per command, in the order ``monitor --help`` lists them.
-COMMANDS = ("crawl", "snapshot", "classify", "data", "claim", "report", "serve", "devnet")
+COMMANDS = ("crawl", "snapshot", "classify", "data", "claim", "report", "serve", "devnet", "db")
 
 
 class _Parser(argparse.ArgumentParser):

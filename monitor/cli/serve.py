@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 from dataclasses import dataclass
@@ -23,8 +24,7 @@ from monitor.errors import ConfigError
 from monitor.exporter.analysis_worker import child_analyser
 from monitor.exporter.app import build_app
 from monitor.exporter.families import DEFAULT_TOP_K
-from monitor.exporter.history import DB_FILENAME, HistoryStore
-from monitor.exporter.service import ExporterService, ServiceConfig
+from monitor.exporter.service import ExporterService, ServiceConfig, SnapshotSource, combined_source
 from monitor.hosting import Resolver, load_default_resolver
 from monitor.hosting.asn import ProviderAsns
 from monitor.hosting.store import DatasetStore, default_data_dir
@@ -32,6 +32,8 @@ from monitor.hosting.update import update_datasets
 from monitor.pipeline import take_snapshot
 from monitor.seeds import load_claims
 from monitor.snapshot import Snapshot
+from monitor.store import STORE_ENV, open_store, resolve_spec
+from monitor.store.vantage import default_vantage, valid_vantage
 
 __all__ = ["register", "cmd_serve", "parse_listen", "DEFAULT_LISTEN"]
 
@@ -69,7 +71,32 @@ def register(subparsers: Any) -> None:
     g.add_argument("--seed", type=int, default=1, help="seed of the bootstrap resampling (1)")
     g.add_argument("--bootstrap", type=int, default=200, help="bootstrap replicates for HHI/Nakamoto intervals (200)")
     g.add_argument("--simulated", action="store_true", help="label every figure as simulated (devnet demo)")
+    add_store_args(serve)
+    v = serve.add_argument_group("vantage points (several crawlers sharing one --store)")
+    v.add_argument("--vantage", default=None, help="name of this crawler's vantage point (default: the host name)")
+    v.add_argument(
+        "--role",
+        choices=("crawl", "api"),
+        default="crawl",
+        help="crawl: crawl and write the store (default); api: serve the combined vantage points from the store",
+    )
+    v.add_argument(
+        "--vantage-window",
+        type=float,
+        default=3600.0,
+        help="combine vantage points whose latest crawl started within SECONDS (3600)",
+    )
+    v.add_argument("--max-vantages", type=int, default=16, help="vantage points with their own metric series (16)")
     serve.set_defaults(func=cmd_serve)
+
+
+def add_store_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store",
+        default=None,
+        help=f"history store: postgresql://... URL, or a SQLite file (default: ${STORE_ENV}, else "
+        "history.sqlite3 in the data directory)",
+    )
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -87,18 +114,22 @@ def parse_listen(text: str) -> tuple[str, int]:
 class _Plan:
     host: str
     port: int
-    crawl: CrawlSettings
+    crawl: CrawlSettings | None  # None in the api role
     service: ServiceConfig
     data_dir: Path
     data_update_daily: bool
+    store: str
 
 
 def _plan(args: argparse.Namespace) -> _Plan:
     host, port = parse_listen(args.listen)
-    crawl_args = argparse.Namespace(**vars(args))
-    crawl_args.listen = args.udp_listen
-    crawl = settings_from_args(crawl_args)
-    default_timeout = crawl.duration + _SLACK_S if crawl.duration is not None else args.interval
+    crawl: CrawlSettings | None = None
+    if args.role == "crawl":
+        crawl_args = argparse.Namespace(**vars(args))
+        crawl_args.listen = args.udp_listen
+        crawl = settings_from_args(crawl_args)
+    default_timeout = crawl.duration + _SLACK_S if crawl is not None and crawl.duration is not None else args.interval
+    vantage = args.vantage if args.vantage is not None else default_vantage()
     crawl_timeout = args.crawl_timeout if args.crawl_timeout is not None else default_timeout
     checks = (
         (args.interval > 0, "--interval must be positive"),
@@ -107,6 +138,12 @@ def _plan(args: argparse.Namespace) -> _Plan:
         (args.node_retention_days > 0, "--node-retention-days must be positive"),
         (args.top_k >= 1, "--top-k must be at least 1"),
         (args.bootstrap >= 0, "--bootstrap must be 0 or more"),
+        (
+            valid_vantage(vantage),
+            f"--vantage must be 1-63 letters, digits, '.', '-' or '_' (not 'combined'): {vantage!r}",
+        ),
+        (args.vantage_window > 0, "--vantage-window must be positive"),
+        (args.max_vantages >= 1, "--max-vantages must be at least 1"),
     )
     for ok, message in checks:
         if not ok:
@@ -118,9 +155,14 @@ def _plan(args: argparse.Namespace) -> _Plan:
         node_retention_days=args.node_retention_days,
         top_k=args.top_k,
         known_providers=tuple(sorted(set(ProviderAsns.bundled().by_number.values()))),
+        role=args.role,
+        vantage=vantage,
+        vantage_window=args.vantage_window,
+        max_vantages=args.max_vantages,
     )
     data_dir = args.data_dir or default_data_dir()
-    return _Plan(host, port, crawl, service, data_dir, args.data_update_daily)
+    store = resolve_spec(args.store, data_dir)
+    return _Plan(host, port, crawl, service, data_dir, args.data_update_daily and crawl is not None, store)
 
 
 class _Attribution:
@@ -187,16 +229,27 @@ def _scheduler(service: ExporterService, attribution: _Attribution, plan: _Plan)
     return scheduler
 
 
-async def _serve(plan: _Plan, attribution: _Attribution, config: _Analysis) -> None:
-    await attribution.refresh()
+def _crawl_source(plan: _Plan, attribution: _Attribution, config: _Analysis) -> SnapshotSource:
+    crawl = plan.crawl
+    assert crawl is not None
 
     async def source() -> Snapshot:
         assert attribution.resolver is not None
-        return await take_snapshot(
-            plan.crawl, attribution.resolver, simulated=config.simulated, rpc_urls=attribution.rpc_urls
+        snapshot = await take_snapshot(
+            crawl, attribution.resolver, simulated=config.simulated, rpc_urls=attribution.rpc_urls
         )
+        return dataclasses.replace(snapshot, meta=dataclasses.replace(snapshot.meta, vantage=plan.service.vantage))
 
-    store = await asyncio.to_thread(HistoryStore, plan.data_dir / DB_FILENAME)
+    return source
+
+
+async def _serve(plan: _Plan, attribution: _Attribution, config: _Analysis) -> None:
+    store = await open_store(plan.store)
+    if plan.crawl is not None:
+        await attribution.refresh()
+        source = _crawl_source(plan, attribution, config)
+    else:
+        source = combined_source(store, plan.service.vantage_window)
     analyser = child_analyser(config.claims, config.bootstrap, config.seed)
     service = ExporterService(store, source, plan.service, analyser)
     runner = web.AppRunner(build_app(service), handle_signals=False)
@@ -209,7 +262,10 @@ async def _serve(plan: _Plan, attribution: _Attribution, config: _Analysis) -> N
         await service.restore()
         await runner.setup()
         await web.TCPSite(runner, plan.host, plan.port).start()
-        log.warning("serving on http://%s:%d (history in %s)", plan.host, plan.port, store.path)
+        log.warning(
+            "serving on http://%s:%d (role %s, vantage %s, history in %s)",
+            plan.host, plan.port, plan.service.role, plan.service.vantage, store.location,
+        )  # fmt: skip
         scheduler = _scheduler(service, attribution, plan)
         scheduler.start()
         await stop.wait()
@@ -219,7 +275,7 @@ async def _serve(plan: _Plan, attribution: _Attribution, config: _Analysis) -> N
             scheduler.shutdown(wait=False)
         await service.cancel_running()
         await runner.cleanup()
-        await asyncio.to_thread(store.close)
+        await store.close()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(RuntimeError):
                 loop.remove_signal_handler(sig)

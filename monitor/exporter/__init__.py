@@ -3,9 +3,9 @@
 - :mod:`~monitor.exporter.metrics` the metric contract (names and fixed label sets);
 - :mod:`~monitor.exporter.families` snapshot document + crawl health -> rendered metric families;
 - :mod:`~monitor.exporter.collector` a prometheus_client collector over the current metric set;
-- :mod:`~monitor.exporter.history` the SQLite history;
+- the history store is :mod:`monitor.store` (SQLite or PostgreSQL);
 - :mod:`~monitor.exporter.service` the scheduled crawl job and the immutable view it swaps in;
-- :mod:`~monitor.exporter.app` the aiohttp routes; :mod:`~monitor.exporter.commands` the CLI.
+- :mod:`~monitor.exporter.app` the aiohttp routes (the ``monitor serve`` command is :mod:`monitor.cli.serve`).
 """
 
 from __future__ import annotations

@@ -1,13 +1,12 @@
-"""The HTTP side of ``monitor serve``: /metrics, /api/snapshot, /api/history, /healthz.
+"""The HTTP side of ``monitor serve``: /metrics, /api/snapshot, /api/history, /api/vantages, /healthz.
 
 Handlers read the service's current immutable view; /metrics and /api/snapshot send bytes rendered when the view was
-built, so a scrape costs the same whatever the snapshot size and never waits for a crawl. Only /api/history touches
-the database, from a worker thread.
+built, so a scrape costs the same whatever the snapshot size and never waits for a crawl. Only /api/history and
+/api/snapshot?vantage=NAME (one vantage point's latest snapshot from the shared store) touch the database.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import time
@@ -54,7 +53,14 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 async def snapshot(request: web.Request) -> web.Response:
-    view = request.app[SERVICE_KEY].view
+    service = request.app[SERVICE_KEY]
+    vantage = request.query.get("vantage")
+    if vantage:
+        document = await service.store.latest_document(vantage)
+        if document is None:
+            return _json({"error": f"no snapshot of vantage {vantage!r}"}, status=404)
+        return _json(document)
+    view = service.view
     if view.snapshot_json is None:
         return _json({"error": "no snapshot yet: the first crawl has not finished"}, status=503)
     return web.Response(body=view.snapshot_json, content_type="application/json")
@@ -66,8 +72,16 @@ async def history(request: web.Request) -> web.Response:
     except ValueError as err:
         return _json({"error": str(err)}, status=400)
     service = request.app[SERVICE_KEY]
-    rows = await asyncio.to_thread(service.store.history, since)
-    return _json({"since": since, "crawls": rows})
+    vantage = request.query.get("vantage") or None
+    rows = await service.store.history(since, vantage=vantage)
+    return _json({"since": since, "vantage": vantage, "crawls": rows})
+
+
+async def vantages(request: web.Request) -> web.Response:
+    summary = request.app[SERVICE_KEY].view.vantages
+    if summary is None:
+        return _json({"vantage_points": 0, "vantages": []})
+    return _json(summary.to_dict())
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -82,5 +96,6 @@ def build_app(service: ExporterService, clock: Callable[[], float] = time.time) 
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/api/snapshot", snapshot)
     app.router.add_get("/api/history", history)
+    app.router.add_get("/api/vantages", vantages)
     app.router.add_get("/healthz", healthz)
     return app

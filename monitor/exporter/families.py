@@ -23,6 +23,7 @@ from monitor.analysis.stats import wilson_interval
 from monitor.analysis.verdict import VERDICTS
 from monitor.exporter import metrics as m
 from monitor.exporter.state import CrawlHealth, Document, total_key
+from monitor.store.vantage import COMBINED, VantageSummary
 
 __all__ = [
     "MetricSet",
@@ -30,6 +31,7 @@ __all__ = [
     "snapshot_families",
     "health_families",
     "capped_counts",
+    "vantage_families",
     "client_by_provider_rows",
     "DEFAULT_TOP_K",
 ]
@@ -242,6 +244,32 @@ def health_families(health: CrawlHealth, version: str) -> list[Metric]:
     return [duration, last_success, packets, errors, crawls, build]
 
 
+def vantage_families(summary: VantageSummary | None) -> list[Metric]:
+    """Coverage and overlap of the vantage points (empty families when the store has none)."""
+    points, overlap = _gauge(m.VANTAGE_POINTS), _gauge(m.VANTAGE_OVERLAP_NODES)
+    nodes = _gauge(m.VANTAGE_NODES, ["vantage", "scope"])
+    exclusive, coverage = _gauge(m.VANTAGE_EXCLUSIVE_NODES, ["vantage"]), _gauge(m.VANTAGE_COVERAGE, ["vantage"])
+    providers = _gauge(m.VANTAGE_PROVIDER_SHARE, ["vantage", "provider"])
+    started = _gauge(m.VANTAGE_SNAPSHOT_TIMESTAMP, ["vantage"])
+    if summary is not None and summary.vantage_points > 0:
+        points.add_metric([], summary.vantage_points)
+        overlap.add_metric([], summary.intersection)
+        nodes.add_metric([COMBINED, "discovered"], summary.union)
+        nodes.add_metric([COMBINED, "reachable"], summary.union_reachable)
+        for provider, share in summary.union_providers:
+            providers.add_metric([COMBINED, provider], share)
+        for v in summary.vantages:
+            nodes.add_metric([v.vantage, "discovered"], v.nodes)
+            nodes.add_metric([v.vantage, "reachable"], v.reachable)
+            exclusive.add_metric([v.vantage], v.exclusive)
+            if v.coverage is not None:
+                coverage.add_metric([v.vantage], v.coverage)
+            started.add_metric([v.vantage], v.started_at)
+            for provider, share in v.providers:
+                providers.add_metric([v.vantage, provider], share)
+    return [points, overlap, nodes, exclusive, coverage, providers, started]
+
+
 def build_metric_set(
     doc: Document | None,
     health: CrawlHealth,
@@ -250,10 +278,15 @@ def build_metric_set(
     version: str,
     top_k: int = DEFAULT_TOP_K,
     known_providers: Sequence[str] = (),
+    vantages: VantageSummary | None = None,
 ) -> MetricSet:
     families = tuple(
         sorted(
-            (*snapshot_families(doc, now=now, top_k=top_k, known=known_providers), *health_families(health, version)),
+            (
+                *snapshot_families(doc, now=now, top_k=top_k, known=known_providers),
+                *health_families(health, version),
+                *vantage_families(vantages),
+            ),
             key=lambda f: f.name,
         )
     )

@@ -28,6 +28,13 @@ eth_hosting_dataset_age_seconds                  gauge    dataset
 eth_hosting_snapshot_timestamp_seconds           gauge    (none)
 eth_hosting_simulated                            gauge    (none)
 eth_hosting_build_info                           gauge    version
+eth_hosting_vantage_points                       gauge    (none)
+eth_hosting_vantage_nodes                        gauge    vantage, scope
+eth_hosting_vantage_exclusive_nodes              gauge    vantage
+eth_hosting_vantage_coverage_ratio               gauge    vantage
+eth_hosting_vantage_overlap_nodes                gauge    (none)
+eth_hosting_vantage_provider_share_ratio         gauge    vantage, provider
+eth_hosting_vantage_snapshot_timestamp_seconds   gauge    vantage
 ===============================================  =======  =====================================================
 
 Label values: ``scope`` discovered | reachable | mainnet; ``dedup`` node | ip | prefix; ``dimension`` provider |
@@ -37,6 +44,14 @@ dimension (for ``provider`` also every known provider, for ``client`` also "unkn
 ``provider`` / ``client`` of the cross-tab: one of the top-K providers, and one of the population's top-K clients,
 "other" or "unknown". No label ever carries an IP, a node id or an exception text, so the number of series is
 bounded whatever the crawl finds.
+
+Vantage points (several crawlers writing one shared store, monitor/store/vantage.py): the ``eth_hosting_vantage_*``
+families describe the latest successful crawl of every vantage point within the vantage window. ``vantage`` is a
+crawler's name (``--vantage``) for at most ``--max-vantages`` of them (the most recent), so the label stays bounded,
+or ``combined`` for the union of all of them (a node seen from any vantage); ``scope`` is discovered | reachable.
+``eth_hosting_vantage_coverage_ratio`` is a vantage's share of the union, ``eth_hosting_vantage_exclusive_nodes`` the
+nodes only it saw, ``eth_hosting_vantage_overlap_nodes`` the nodes every vantage saw. The families without a
+``vantage`` label describe the served snapshot: a crawler's own, or the combined one in ``--role api``.
 
 Clients: a client name ("geth", "nethermind", ...) is known only for nodes the crawler dialed over RLPx and that sent a
 Hello; the others are counted under ``key="unknown"`` (``dimension="client"``), so ``1 - share{key="unknown"}`` is the
@@ -80,6 +95,13 @@ __all__ = [
     "SNAPSHOT_TIMESTAMP",
     "SIMULATED",
     "BUILD_INFO",
+    "VANTAGE_POINTS",
+    "VANTAGE_NODES",
+    "VANTAGE_EXCLUSIVE_NODES",
+    "VANTAGE_COVERAGE",
+    "VANTAGE_OVERLAP_NODES",
+    "VANTAGE_PROVIDER_SHARE",
+    "VANTAGE_SNAPSHOT_TIMESTAMP",
     "ALL_METRICS",
     "HELP",
     "OTHER_KEY",
@@ -115,6 +137,13 @@ DATASET_AGE: Final = "eth_hosting_dataset_age_seconds"
 SNAPSHOT_TIMESTAMP: Final = "eth_hosting_snapshot_timestamp_seconds"
 SIMULATED: Final = "eth_hosting_simulated"
 BUILD_INFO: Final = "eth_hosting_build_info"
+VANTAGE_POINTS: Final = "eth_hosting_vantage_points"
+VANTAGE_NODES: Final = "eth_hosting_vantage_nodes"
+VANTAGE_EXCLUSIVE_NODES: Final = "eth_hosting_vantage_exclusive_nodes"
+VANTAGE_COVERAGE: Final = "eth_hosting_vantage_coverage_ratio"
+VANTAGE_OVERLAP_NODES: Final = "eth_hosting_vantage_overlap_nodes"
+VANTAGE_PROVIDER_SHARE: Final = "eth_hosting_vantage_provider_share_ratio"
+VANTAGE_SNAPSHOT_TIMESTAMP: Final = "eth_hosting_vantage_snapshot_timestamp_seconds"
 
 HELP: Final[dict[str, str]] = {
     NODES: "Node records per hosting provider in the latest snapshot (top-K, known providers, and other).",
@@ -143,6 +172,16 @@ HELP: Final[dict[str, str]] = {
     SNAPSHOT_TIMESTAMP: "UNIX time at which the crawl behind the latest snapshot started.",
     SIMULATED: "1 when the latest snapshot comes from a simulated devnet, else 0.",
     BUILD_INFO: "Version of the exporter; always 1.",
+    VANTAGE_POINTS: "Vantage points with a successful crawl within the vantage window.",
+    VANTAGE_NODES: "Node ids in the latest crawl of each vantage point; vantage=combined: seen from any of them.",
+    VANTAGE_EXCLUSIVE_NODES: "Node ids that only this vantage point saw.",
+    VANTAGE_COVERAGE: "Share of the node ids seen from any vantage point that this one saw.",
+    VANTAGE_OVERLAP_NODES: "Node ids seen by every vantage point.",
+    VANTAGE_PROVIDER_SHARE: (
+        "Share of each provider among a vantage point's node ids (the combined top-K and other); "
+        "vantage=combined: among the node ids seen from any."
+    ),
+    VANTAGE_SNAPSHOT_TIMESTAMP: "UNIX time at which the latest crawl of the vantage point started.",
 }
 
 ALL_METRICS: Final[tuple[str, ...]] = tuple(HELP)

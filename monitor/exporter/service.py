@@ -1,8 +1,12 @@
 """The service behind ``monitor serve``: the scheduled crawl job and the immutable view it publishes.
 
 One crawl attempt: crawl + attribute on the event loop (bounded by the crawl timeout), then analysis, the history
-write and the metric rendering in a worker thread, then one assignment that swaps the new :class:`View` in. A failed
+write and the metric rendering off the loop, then one assignment that swaps the new :class:`View` in. A failed
 or timed-out attempt is logged, counted and recorded, and the previous snapshot keeps being served.
+
+Roles: ``crawl`` (the default) crawls from its own vantage point and writes its history; ``api`` crawls nothing: its
+job reads the latest crawl of every vantage point from the shared store, analyses their union (the combined
+snapshot) and publishes it, with per-vantage coverage figures, without writing a crawl of its own.
 """
 
 from __future__ import annotations
@@ -14,16 +18,18 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from monitor import __version__
+from monitor.errors import CrawlError
 from monitor.exporter.analysis_worker import Analyser
 from monitor.exporter.families import DEFAULT_TOP_K, MetricSet, build_metric_set
-from monitor.exporter.history import HistoryStore
 from monitor.exporter.state import CrawlHealth, Document, crawl_totals, failure_totals
 from monitor.snapshot import Snapshot
+from monitor.store import Store
+from monitor.store.vantage import VantageSummary, combined_snapshot, summarise
 
-__all__ = ["View", "ServiceConfig", "ExporterService", "SnapshotSource", "snapshot_document"]
+__all__ = ["View", "ServiceConfig", "ExporterService", "SnapshotSource", "snapshot_document", "combined_source"]
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +45,7 @@ class View:
     health: CrawlHealth
     metrics: MetricSet
     snapshot_json: bytes | None  # the /api/snapshot body, serialised once
+    vantages: VantageSummary | None = None  # coverage of the vantage points in the shared store
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +56,27 @@ class ServiceConfig:
     node_retention_days: float = 3.0  # per-node observations and full documents; aggregates keep retention_days
     top_k: int = DEFAULT_TOP_K
     known_providers: tuple[str, ...] = ()
+    role: Literal["crawl", "api"] = "crawl"
+    vantage: str = ""  # this crawler's vantage point (crawl role)
+    vantage_window: float = 3600.0  # vantage points whose latest successful crawl started this recently count
+    max_vantages: int = 16  # per-vantage metric series for at most this many (the newest)
+
+
+def combined_source(store: Store, window: float, clock: Callable[[], float] = time.time) -> SnapshotSource:
+    """The api role's "crawl": the union of the latest crawl of every vantage point within ``window`` seconds."""
+
+    async def source() -> Snapshot:
+        crawls = await store.latest_crawls(clock() - window)
+        if not crawls:
+            raise CrawlError(f"no vantage point has a successful crawl in the last {window:g} s")
+        datasets: dict[str, str] = {}
+        for crawl in crawls:  # the dataset dates behind each vantage's attribution, for the dataset-age metric
+            document = await store.latest_document(crawl.vantage)
+            if document is not None:
+                datasets.update(document["meta"].get("datasets") or {})
+        return await asyncio.to_thread(combined_snapshot, crawls, datasets)
+
+    return source
 
 
 def snapshot_document(snapshot: Snapshot, analysis: Mapping[str, Any]) -> dict[str, Any]:
@@ -58,7 +86,7 @@ def snapshot_document(snapshot: Snapshot, analysis: Mapping[str, Any]) -> dict[s
 class ExporterService:
     def __init__(
         self,
-        store: HistoryStore,
+        store: Store,
         source: SnapshotSource,
         config: ServiceConfig,
         analyser: Analyser,
@@ -72,7 +100,9 @@ class ExporterService:
         self._current: asyncio.Task[Any] | None = None
         self.view = self._build_view(None, CrawlHealth())
 
-    def _build_view(self, document: Document | None, health: CrawlHealth) -> View:
+    def _build_view(
+        self, document: Document | None, health: CrawlHealth, vantages: VantageSummary | None = None
+    ) -> View:
         metrics = build_metric_set(
             document,
             health,
@@ -80,14 +110,33 @@ class ExporterService:
             version=__version__,
             top_k=self.config.top_k,
             known_providers=self.config.known_providers,
+            vantages=vantages,
         )
         body = json.dumps(document, separators=(",", ":")).encode("utf-8") if document is not None else None
-        return View(document, health, metrics, body)
+        return View(document, health, metrics, body, vantages)
+
+    @property
+    def _own_vantage(self) -> str | None:
+        """The vantage whose history this service resumes: its own, or all of them (None) in the api role."""
+        return self.config.vantage if self.config.role == "crawl" else None
+
+    async def _vantage_summary(self) -> VantageSummary | None:
+        try:
+            crawls = await self.store.latest_crawls(self._clock() - self.config.vantage_window)
+        except Exception:  # the figures are an extra: a read failure must not fail the crawl job
+            log.exception("reading the vantage points failed")
+            return self.view.vantages
+        return await asyncio.to_thread(
+            summarise, crawls, max_vantages=self.config.max_vantages, top_k=self.config.top_k
+        )
 
     async def restore(self) -> None:
         """Serve the last stored snapshot at once (before the first crawl of this run has finished)."""
-        state = await asyncio.to_thread(self.store.load_state)
-        self.view = await asyncio.to_thread(self._build_view, state.document, state.health)
+        state = await self.store.load_state(self._own_vantage)
+        vantages = await self._vantage_summary()
+        # api role: no stored document is the combined one; its first job (at start) builds it
+        document = state.document if self.config.role == "crawl" else None
+        self.view = await asyncio.to_thread(self._build_view, document, state.health, vantages)
 
     @property
     def crawl_running(self) -> bool:
@@ -110,38 +159,44 @@ class ExporterService:
             return False
         try:
             document = snapshot_document(snapshot, await self._analyser(snapshot))
-            await asyncio.to_thread(self._complete, snapshot, document, started)
+            await self._complete(snapshot, document, started)
         except Exception as err:  # same reason as above: analysis or a full disk must not end the service
             log.exception("analysing or storing the crawl failed")
             await self._failed(started, "crawl_failed", f"{type(err).__name__}: {err}")
             return False
         return True
 
-    def _complete(self, snapshot: Snapshot, document: Document, started: float) -> None:
-        """Store and publish one analysed crawl (worker thread)."""
+    async def _complete(self, snapshot: Snapshot, document: Document, started: float) -> None:
+        """Store and publish one analysed crawl."""
         ended = self._clock()
-        increments = crawl_totals(snapshot.meta.counters)
-        self.store.record_success(document, snapshot.nodes, increments, ended - started, self.config.top_k)
-        self.store.prune(
-            ended - self.config.retention_days * 86400,
-            details_older_than=ended - min(self.config.node_retention_days, self.config.retention_days) * 86400,
-        )
-        health = CrawlHealth(
-            last_attempt_at=ended,
-            last_attempt_ok=True,
-            last_success_at=ended,
-            last_duration_s=ended - started,
-            totals=_add(self.view.health.totals, increments),
-        )
-        self.view = self._build_view(document, health)
+        if self.config.role == "api":  # nothing of our own to store: the health is the crawlers' combined one
+            health = (await self.store.load_state(None)).health
+        else:
+            increments = crawl_totals(snapshot.meta.counters)
+            await self.store.record_success(document, snapshot.nodes, increments, ended - started, self.config.top_k)
+            await self.store.prune(
+                ended - self.config.retention_days * 86400,
+                details_older_than=ended - min(self.config.node_retention_days, self.config.retention_days) * 86400,
+            )
+            health = CrawlHealth(
+                last_attempt_at=ended,
+                last_attempt_ok=True,
+                last_success_at=ended,
+                last_duration_s=ended - started,
+                totals=_add(self.view.health.totals, increments),
+            )
+        vantages = await self._vantage_summary()
+        self.view = await asyncio.to_thread(self._build_view, document, health, vantages)
         log.info("crawl %s: %d nodes in %.1f s", snapshot.meta.id, len(snapshot.nodes), ended - started)
 
     async def _failed(self, started: float, kind: str, detail: str) -> None:
         ended = self._clock()
         log.warning("crawl attempt failed (%s): %s; still serving the previous snapshot", kind, detail)
+        if self.config.role == "api":  # no crawl of ours failed: the counters stay the crawlers'
+            return
         increments = failure_totals(kind)
         try:
-            await asyncio.to_thread(self.store.record_failure, started, ended, kind, detail, increments)
+            await self.store.record_failure(self.config.vantage, started, ended, kind, detail, increments)
         except Exception:  # the failure is still counted in memory and served; only its history row is lost
             log.exception("recording the failed crawl failed")
         old = self.view.health
@@ -155,7 +210,7 @@ class ExporterService:
             totals=_add(old.totals, increments),
         )
         view = self.view
-        self.view = await asyncio.to_thread(self._build_view, view.document, health)
+        self.view = await asyncio.to_thread(self._build_view, view.document, health, view.vantages)
 
     async def cancel_running(self) -> None:
         """Abandon the running crawl (shutdown): the crawl task is cancelled and awaited, nothing half-written."""
@@ -165,9 +220,10 @@ class ExporterService:
             await asyncio.gather(task, return_exceptions=True)
 
     def health_report(self, now: float) -> tuple[bool, dict[str, Any]]:
-        """(healthy, body) for /healthz: healthy when a crawl succeeded within two intervals."""
+        """(healthy, body) for /healthz: healthy when a crawl succeeded within two intervals (api role: any
+        vantage's crawl within the vantage window, since its own interval is only how often it recombines)."""
         h = self.view.health
-        limit = 2 * self.config.interval
+        limit = 2 * self.config.interval if self.config.role == "crawl" else self.config.vantage_window
         body: dict[str, Any] = {
             "last_success_at": h.last_success_at,
             "last_attempt_at": h.last_attempt_at,

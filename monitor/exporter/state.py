@@ -7,17 +7,11 @@ handlers and the collector read whichever view is current and never see half of 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
 
 from monitor.exporter.metrics import CRAWL_RESULTS, ERROR_KINDS, PACKET_DIRECTIONS, PACKET_ERROR_COUNTERS, PACKET_TYPES
+from monitor.store.base import CrawlHealth, Document
 
 __all__ = ["CrawlHealth", "Document", "crawl_totals", "failure_totals", "total_key", "TOTAL_KEYS"]
-
-# A snapshot as the service keeps it: {"meta": CrawlMeta as a dict, "analysis": analysis_to_dict(...)}. The same
-# plain form is stored in the history database, served by /api/snapshot and turned into metrics, so a restart
-# rebuilds exactly what was served before it without re-running the analysis.
-Document = Mapping[str, Any]
 
 
 def total_key(family: str, *labels: str) -> str:
@@ -30,17 +24,6 @@ TOTAL_KEYS: tuple[str, ...] = (
     *(total_key("packets", d, t) for d in PACKET_DIRECTIONS.values() for t in PACKET_TYPES),
     *(total_key("errors", k) for k in ERROR_KINDS),
 )
-
-
-@dataclass(frozen=True, slots=True)
-class CrawlHealth:
-    last_attempt_at: float | None = None
-    last_attempt_ok: bool | None = None
-    last_failure: str | None = None  # an error kind: crawl_failed | crawl_timeout
-    last_failure_detail: str = ""  # for /healthz and the log only, never a label
-    last_success_at: float | None = None  # when the last successful crawl ended
-    last_duration_s: float | None = None
-    totals: Mapping[str, float] = field(default_factory=dict)  # total_key -> value, persisted
 
 
 def crawl_totals(counters: Mapping[str, int]) -> dict[str, float]:

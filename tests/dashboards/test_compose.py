@@ -14,14 +14,23 @@ import sys
 import pytest
 from dash_tools import COMPOSE_FILE, DASHBOARDS, REPO, require_tool, run
 
-SERVICES = {"monitor", "prometheus", "alertmanager", "grafana"}
+SERVICES = {"postgres", "monitor", "crawler", "crawler-b", "prometheus", "alertmanager", "grafana"}
+CRAWLERS = ("crawler", "crawler-b")
 
 
-def _compose(*args: str, password: str | None = "test-only-password") -> subprocess.CompletedProcess[str]:
+def _compose(
+    *args: str, password: str | None = "test-only-password", db_password: str | None = "test-only-db-password"
+) -> subprocess.CompletedProcess[str]:
     binary = require_tool("docker-compose")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GF_", "COMPOSE_", "MONITOR_INTERVAL"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GF_", "COMPOSE_", "MONITOR_", "POSTGRES_", "PGPASSWORD"))
+    }
     if password is not None:
         env["GF_ADMIN_PASSWORD"] = password
+    if db_password is not None:
+        env["POSTGRES_PASSWORD"] = db_password
     return run([binary, "--project-directory", str(REPO), "-f", str(COMPOSE_FILE), *args], env=env)
 
 
@@ -62,6 +71,29 @@ def test_grafana_password_is_required_and_not_committed() -> None:
     text = COMPOSE_FILE.read_text()
     assert re.search(r"GF_SECURITY_ADMIN_PASSWORD: \"\$\{GF_ADMIN_PASSWORD:\?[^}]*\}\"", text)
     assert "GF_ADMIN_PASSWORD:-" not in text, "a default password would be committed"
+
+
+def test_database_password_is_required_and_kept_out_of_urls(normalized: str) -> None:
+    result = _compose("config", "-q", db_password=None)
+    assert result.returncode != 0 and "POSTGRES_PASSWORD" in result.stderr
+    text = COMPOSE_FILE.read_text()
+    assert "POSTGRES_PASSWORD:-" not in text, "a default password would be committed"
+    blocks = _service_blocks(normalized)
+    assert "POSTGRES_PASSWORD: test-only-db-password" in blocks["postgres"]
+    for name in ("monitor", *CRAWLERS):
+        assert "MONITOR_STORE: postgresql://monitor@postgres:5432/monitor" in blocks[name], name
+        assert "PGPASSWORD: test-only-db-password" in blocks[name], name  # libpq's variable, not the URL
+    assert "    ports:" not in blocks["postgres"], "PostgreSQL must stay on the compose network"
+    assert "pg_isready" in blocks["postgres"]
+
+
+def test_two_vantage_points_and_an_api_server(normalized: str) -> None:
+    blocks = _service_blocks(normalized)
+    assert "- api" in blocks["monitor"] and "- --role" in blocks["monitor"]
+    vantages = {re.search(r"- --vantage\n\s+- (\S+)", blocks[name]).group(1) for name in CRAWLERS}  # type: ignore[union-attr]
+    assert vantages == {"site-a", "site-b"}
+    for name in ("monitor", *CRAWLERS):
+        assert "condition: service_healthy" in blocks[name], f"{name} must wait for PostgreSQL"
 
 
 def test_services_and_volumes() -> None:
@@ -131,8 +163,8 @@ def test_monitor_flags_exist() -> None:
     help_run = run([sys.executable, "-m", "monitor", "serve", "--help"])
     assert help_run.returncode == 0, f"`monitor serve --help` failed: {help_run.stderr.strip()[-500:]}"
     text = COMPOSE_FILE.read_text()
-    block = text.split("  monitor:", 1)[1].split("\n  prometheus:", 1)[0]
+    block = text.split("  monitor:", 1)[1].split("\n  prometheus:", 1)[0]  # monitor, crawler, crawler-b
     flags = set(re.findall(r"^\s*- (--[\w-]+)", block, re.M))
-    assert flags
+    assert {"--role", "--vantage", "--vantage-window"} <= flags
     for flag in flags:
         assert flag in help_run.stdout, f"monitor serve has no {flag}"

@@ -9,10 +9,11 @@ from pathlib import Path
 from stack import free_port, require_tool
 
 from monitor.exporter.analysis_worker import thread_analyser
-from monitor.exporter.history import DB_FILENAME, HistoryStore
 from monitor.exporter.service import ExporterService, ServiceConfig
 from monitor.seeds import load_claims
 from monitor.snapshot import Snapshot
+from monitor.store import DB_FILENAME
+from monitor.store.sqlite import SqliteStore
 
 __all__ = ["free_port", "require_tool", "make_service", "KNOWN"]
 
@@ -28,7 +29,8 @@ def make_service(
     clock: Callable[[], float] | None = None,
     known: Sequence[str] = KNOWN,
 ) -> ExporterService:
-    store = HistoryStore(tmp / DB_FILENAME)
+    store = SqliteStore(tmp / DB_FILENAME)
+    store.migrate_sync()
     config = ServiceConfig(interval=interval, crawl_timeout=crawl_timeout, top_k=5, known_providers=tuple(known))
     analyser = thread_analyser(load_claims(None), bootstrap=20, seed=1)
     if clock is None:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
-import sqlite3
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -19,10 +17,9 @@ from exporter_helpers import free_port, make_service
 from monitor.errors import CrawlError
 from monitor.exporter import metrics as m
 from monitor.exporter.app import build_app, parse_since
-from monitor.exporter.history import DB_FILENAME, HistoryStore
 from monitor.exporter.service import ExporterService
 from monitor.sim.synthetic import synthetic_snapshot
-from monitor.snapshot import NodeRecord, Snapshot
+from monitor.snapshot import Snapshot
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -62,7 +59,7 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[ExporterService, Feed, s
     finally:
         await service.cancel_running()
         await runner.cleanup()
-        service.store.close()
+        await service.store.close()
 
 
 async def _get(url: str) -> tuple[int, bytes]:
@@ -92,7 +89,7 @@ async def test_failed_and_timed_out_crawls_are_counted_and_the_previous_snapshot
     assert m.SHARE.encode() in text
     status, body = await _get(url + "/healthz")
     assert status == 200 and b"crawl_timeout" in body
-    rows = service.store.history(0)
+    rows = await service.store.history(0)
     assert [r["result"] for r in rows] == ["success", "failure", "failure"]
     assert rows[0]["populations"]["reachable/node"]["provider"]["top"]["aws"] > 0
 
@@ -106,7 +103,7 @@ async def test_healthz_turns_unhealthy_after_two_intervals(tmp_path: Path) -> No
     assert service.health_report(now["t"] + 199)[0]
     ok, body = service.health_report(now["t"] + 201)
     assert not ok and "limit 200" in body["reason"]
-    service.store.close()
+    await service.store.close()
 
 
 async def test_history_api_filters_by_time(served: tuple[ExporterService, Feed, str]) -> None:
@@ -173,7 +170,7 @@ async def test_restore_serves_the_stored_snapshot_and_counters(tmp_path: Path) -
     feed.items += [first, RuntimeError("boom")]
     assert await service.run_once()
     assert not await service.run_once()
-    service.store.close()
+    await service.store.close()
     again = make_service(tmp_path, Feed())
     await again.restore()
     assert again.view.document is not None and again.view.document["meta"]["id"] == first.meta.id
@@ -181,18 +178,7 @@ async def test_restore_serves_the_stored_snapshot_and_counters(tmp_path: Path) -
     assert b'eth_hosting_crawls_total{result="failure"} 1.0' in again.view.metrics.exposition
     assert again.view.health.last_failure == "crawl_failed"
     assert again.store.integrity_check() == "ok"
-    again.store.close()
-
-
-def test_retention_prunes_old_crawls_but_keeps_the_latest_success(tmp_path: Path) -> None:
-    store = HistoryStore(tmp_path / DB_FILENAME)
-    doc = {"meta": {"id": "a", "started_at": 10.0, "ended_at": 20.0, "network": "n"}, "analysis": {"populations": []}}
-    store.record_success(doc, [], {}, 10.0, 5)
-    store.record_failure(30.0, 40.0, "crawl_failed", "x", {})
-    assert store.prune(older_than=1000.0) == 1
-    assert [r["result"] for r in store.history(0)] == ["success"]
-    assert store.load_state().document == doc
-    store.close()
+    await again.store.close()
 
 
 def test_snapshot_document_carries_meta_without_nodes() -> None:
@@ -202,23 +188,3 @@ def test_snapshot_document_carries_meta_without_nodes() -> None:
     doc = snapshot_document(s, {"x": 1})
     assert doc["meta"]["id"] == s.meta.id and "nodes" not in doc
     assert dataclasses.asdict(s.meta)["counters"] == doc["meta"]["counters"]
-
-
-def test_node_retention_drops_details_but_keeps_aggregates(tmp_path: Path) -> None:
-    store = HistoryStore(tmp_path / DB_FILENAME)
-    for i, started in enumerate((10.0, 500.0, 900.0)):
-        doc = {"meta": {"id": f"c{i}", "started_at": started, "ended_at": started + 5, "network": "n"},
-               "analysis": {"populations": []}}  # fmt: skip
-        observations = [NodeRecord(f"{i}{j:063x}", "00" * 64, "127.0.0.1", 30303, 30303) for j in range(3)]
-        store.record_success(doc, observations, {}, started, 5)
-
-    def count(table: str) -> int:  # read the database file as any other SQLite client would
-        with contextlib.closing(sqlite3.connect(tmp_path / DB_FILENAME)) as db:
-            return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
-
-    before = (count("observations"), count("aggregates"), count("documents"))
-    assert store.prune(older_than=100.0, details_older_than=800.0) == 1  # crawl c0 goes entirely
-    assert len(store.history(0)) == 2  # c1 and c2 keep their aggregates
-    assert count("observations") < before[0] and count("documents") == 1  # only c2 (the latest) keeps details
-    assert store.load_state().document is not None and store.load_state().document["meta"]["id"] == "c2"
-    store.close()
