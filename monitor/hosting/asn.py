@@ -1,4 +1,4 @@
-"""IP → AS (number, name) and IP → country tables, and the curated AS → provider table shipped as data.
+"""IP → AS (number, name) and IP → country tables (the curated AS table lives in :mod:`monitor.hosting.asntable`).
 
 Offline default: the data files inside the ``geoip2fast`` wheel (GeoLite2 country + AS name, IPv4 and IPv6). We read
 its pickle directly instead of instantiating ``GeoIP2Fast`` because importing that module rewrites ``os.environ``
@@ -12,16 +12,13 @@ The pickle's chunked integer lists become numpy columns through ``np.fromiter`` 
 
 from __future__ import annotations
 
-import csv
 import gzip
 import importlib.util
-import io
 import pickle
 import zlib
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from itertools import chain
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -30,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from monitor.errors import DatasetError
+from monitor.hosting.asntable import ProviderAsns
 from monitor.hosting.prefixes import parse_ip
 from monitor.hosting.steps import BITS, Steps, after_end, cidr_steps, span_steps, split_v6
 
@@ -243,48 +241,3 @@ def read_iptoasn(raw: bytes, source: str = "iptoasn") -> IntervalTable[AsInfo | 
         raise DatasetError(f"{source}: no IPv4 rows (truncated or wrong file?)")
     table: IntervalTable[AsInfo | str] = IntervalTable(rows, labels)
     return table
-
-
-@dataclass(frozen=True, slots=True)
-class ProviderAsns:
-    """The curated AS → provider table (``data/asn_providers.csv``)."""
-
-    by_number: Mapping[int, str]
-    by_name: Mapping[str, str]  # casefolded AS name → provider
-    data_date: str
-
-    @classmethod
-    def bundled(cls) -> ProviderAsns:
-        text = resources.files("monitor.hosting").joinpath("data").joinpath("asn_providers.csv").read_text("utf-8")
-        return cls.parse(text)
-
-    @classmethod
-    def parse(cls, text: str) -> ProviderAsns:
-        date = "unknown"
-        for line in text.splitlines():
-            if line.startswith("#") and "checked " in line:
-                date = line.split("checked ", 1)[1][:10]
-        rows = [r for r in csv.reader(io.StringIO(text)) if r and not r[0].startswith("#")]
-        if not rows or rows[0][:2] != ["asn", "provider"]:
-            raise DatasetError("asn_providers.csv: missing header 'asn,provider,as_names'")
-        by_number: dict[int, str] = {}
-        by_name: dict[str, str] = {}
-        for row in rows[1:]:
-            try:
-                asn = int(row[0])
-                provider = row[1].strip()
-            except (ValueError, IndexError) as err:
-                raise DatasetError(f"asn_providers.csv: bad row {row!r}") from err
-            by_number[asn] = provider
-            for name in row[2].split("|") if len(row) > 2 else ():
-                if name.strip():
-                    by_name[name.strip().casefold()] = provider
-        return cls(by_number, by_name, date)
-
-    def provider_of(self, info: AsInfo) -> str | None:
-        if info.asn is not None:
-            return self.by_number.get(info.asn)
-        return self.by_name.get(info.name.casefold()) if info.name else None
-
-    def numbers(self, provider: str) -> Iterable[int]:
-        return sorted(n for n, p in self.by_number.items() if p == provider)

@@ -17,11 +17,13 @@ import hashlib
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from monitor.errors import DatasetError
 from monitor.hosting.asn import IntervalTable, ProviderAsns, geoip2fast_path, load_geoip2fast, read_iptoasn
+from monitor.hosting.asntable import read_asn_list
 from monitor.hosting.bundled import cloudip_path, load_cloudip
 from monitor.hosting.formats import READERS, RangeDataset, read_geofeed, read_overlay
 from monitor.hosting.fused import FusedTable, fuse
@@ -29,12 +31,12 @@ from monitor.hosting.rangecols import RangeColumns, RangeSteps, flatten
 from monitor.hosting.resolver import AsnLabel, RangeHit, Resolver, hit_rank, range_pairs, table_meta
 from monitor.hosting.store import DATASETS, DatasetStore, StoredDataset, atomic_write_bytes, default_data_dir
 
-__all__ = ["load_default_resolver", "load_overlay", "load_range_steps"]
+__all__ = ["load_asn_table", "load_default_resolver", "load_overlay", "load_range_steps"]
 
 log = logging.getLogger(__name__)
 
 _CACHE_FORMAT = 3
-_RANGE_KINDS = {s.name: s.kind for s in DATASETS if s.kind != "iptoasn"}
+_RANGE_KINDS = {s.name: s.kind for s in DATASETS if s.kind not in ("iptoasn", "asnlist")}
 
 
 def load_overlay(path: Path) -> RangeDataset:
@@ -121,6 +123,21 @@ def _refreshed_asn(data_dir: Path) -> tuple[IntervalTable[AsnLabel], str, str] |
         return None
 
 
+def load_asn_table(data_dir: Path) -> ProviderAsns:
+    """The curated AS table, plus the refreshed datacenter ASN list when ``monitor data update`` fetched one."""
+    table = ProviderAsns.bundled()
+    store = DatasetStore(data_dir)
+    entry = store.manifest().get("datacenter-asns")
+    if entry is None:
+        return table
+    try:
+        listed = read_asn_list(store.read(entry), entry.name)
+    except DatasetError as err:
+        log.warning("ignoring refreshed dataset datacenter-asns (using the curated AS table only): %s", err)
+        return table
+    return replace(table.with_hosting(listed), data_date=f"{table.data_date}+{entry.data_date}")
+
+
 def _fused_table(data_dir: Path, use_cache: bool) -> FusedTable:
     """The three lookup tables fused into one (cached: a warm load reads a few raw arrays, no dataset at all)."""
     manifest = DatasetStore(data_dir).manifest()
@@ -160,7 +177,7 @@ def load_default_resolver(
     gc.disable()
     try:
         table = _fused_table(data_dir, use_cache)
-        resolver = Resolver.from_table(table, ProviderAsns.bundled(), [load_overlay(p) for p in overlays])
+        resolver = Resolver.from_table(table, load_asn_table(data_dir), [load_overlay(p) for p in overlays])
     finally:
         if paused:
             gc.enable()

