@@ -108,7 +108,7 @@ def test_batched_with_overlays_equals_single(tmp_path: Path, data_dir: Path) -> 
     ips = ["127.0.0.5", "127.1.0.1", "2001:db8::7", "::ffff:127.0.0.9", "18.138.108.67", "8.8.8.8", "", "x"]
     singles = [resolver.lookup(ip) for ip in ips[:-2]] + [None, None]
     assert [a.provider if a else None for a in singles] == [
-        "sim-aws", "unknown", "sim-v6", "sim-aws", "sim-x", "gcp", None, None]  # fmt: skip
+        "sim-aws", "unknown", "sim-v6", "sim-aws", "sim-x", "google", None, None]  # fmt: skip
     assert resolver.lookup_many(ips) == singles
     assert resolver.lookup_many(ips[:6]) == singles[:6]  # all-valid fast path
 
