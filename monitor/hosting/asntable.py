@@ -37,7 +37,8 @@ UNKNOWN: HostingCategory = "unknown"
 # Words of an AS name (regular expressions, case-insensitive), checked in this order: the first group that matches
 # decides. Education and government first ("... University Hospital Cloud"), hosting before access ("Cloud Telecom").
 _NAME_WORDS: tuple[tuple[HostingCategory, str], ...] = (
-    ("education", r"\buniv|\bcollege|\bschool|\bacadem|research and education|\bedu\b|\bnren\b|\bjanet\b|forschungsnetz"),
+    ("education", r"\buniv|\bcollege|\bschool|\bacadem|research and education|\bedu\b|\bnren\b|\bjanet\b"
+                  r"|forschungsnetz"),
     ("government", r"\bgovernment|\bministry|\bministerio|\bministere|\bgov\b|-gov\b|\bcounty of\b|\bcity of\b"
                    r"|\bstate of\b|\bdepartment of\b|\bmunicipal"),
     ("hosting", r"hosting|\bhost\b|hoster\b|datacenter|data cent(er|re)|data-cent|\bserver|\bvps\b|\bcolo\b"

@@ -29,11 +29,11 @@ from monitor.hosting.whois import WhoisAnswer, from_answer
 
 __all__ = ["register", "classify_inputs"]
 
-_FIELDS = ("provider", "region", "country", "asn", "as_name", "source", "data_date")
+_FIELDS = ("provider", "category", "region", "country", "asn", "as_name", "source", "data_date")
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("classify", help="provider, region, country and AS of IP addresses")
+    p = subparsers.add_parser("classify", help="provider, hosting category, region, country and AS of IP addresses")
     p.add_argument("ips", nargs="+", metavar="IP", help="addresses, or '-' to read one per line from stdin")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--offline", action="store_true", help="never ask ipwhois (Cymru DNS / RDAP) about unknown IPs")
