@@ -34,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from monitor.hosting.asn import AsInfo, GeoTables, LabelTable, ProviderAsns
+from monitor.hosting.asntable import categories_of_names
 from monitor.hosting.batch import resolve_batch
 from monitor.hosting.formats import RangeDataset
 from monitor.hosting.fused import SHIFT4, FusedTable, fuse
@@ -132,7 +133,15 @@ class _Composer:
     def __call__(self, tid: int) -> Attribution:
         return self.compose(*self.triple(tid))
 
-    def compose(self, hit: RangeHit | None, label: AsnLabel | None, country: str | None) -> Attribution:
+    def compose_many(self, tids: list[int]) -> list[Attribution]:
+        """:meth:`__call__` of many ids, with the AS-name rule run on all their names at once."""
+        triples = [self.triple(t) for t in tids]
+        names = [None if h is not None or a is None else a if isinstance(a, str) else a.name for h, a, _ in triples]
+        by_name = categories_of_names(names)
+        return [self.compose(h, a, c, k) for (h, a, c), k in zip(triples, by_name, strict=True)]
+
+    def compose(self, hit: RangeHit | None, label: AsnLabel | None, country: str | None,
+                by_name: HostingCategory | None = None) -> Attribution:  # fmt: skip
         info = AsInfo(None, label) if isinstance(label, str) else label
         asn = info.asn if info else None
         as_name = info.name if info else None
@@ -147,7 +156,7 @@ class _Composer:
             return Attribution(UNKNOWN, None, country, None, None, source, self.asn_date)
         # An AS says who, not where: no region (the country stays in `country`; DESIGN.md "Attribution").
         provider = self.providers.provider_of(asn, as_name)
-        category = self.providers.category_of(asn, as_name)
+        category = self.providers.category_of(asn, as_name, by_name)
         if provider is None:
             provider = f"other:{as_name or (f'AS{asn}' if asn is not None else UNKNOWN)}"
         return Attribution(provider, None, country, asn, as_name, source, self.asn_date, category)
@@ -283,9 +292,9 @@ class Resolver:
         """The attributions of an array of triple ids (composing those not yet used)."""
         results = self._results
         # compose each distinct id not used before (once, however often it repeats), then map every position
-        for tid in np.unique(tids).tolist():
-            if results[tid] is None:
-                self._result(tid)
+        new = [tid for tid in np.unique(tids).tolist() if results[tid] is None]
+        for tid, found in zip(new, self._composer.compose_many(new), strict=True):
+            results[tid] = found
         return cast("list[Attribution]", list(map(results.__getitem__, tids.tolist())))  # none is None now
 
     @property

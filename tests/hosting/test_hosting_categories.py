@@ -14,7 +14,7 @@ from monitor.cli import main
 from monitor.errors import DatasetError
 from monitor.hosting import Resolver, load_default_resolver
 from monitor.hosting.asn import AsInfo, GeoTables, IntervalTable
-from monitor.hosting.asntable import ProviderAsns, category_of_name, read_asn_list
+from monitor.hosting.asntable import ProviderAsns, categories_of_names, category_of_name, read_asn_list
 from monitor.hosting.formats import RangeDataset, RangeRecord, read_geofeed
 from monitor.hosting.prefixes import parse_network
 from monitor.hosting.whois import WhoisAnswer, from_answer
@@ -207,3 +207,10 @@ def test_cold_warm_and_uncached_loads_give_the_same_tables_and_answers(tmp_path:
     assert [warm.lookup(ip) for ip in ips] == want
     assert {a.category for a in want if a is not None} >= {"cloud", "hosting", "isp", "unknown"}
     assert cold.datasets == warm.datasets
+
+
+def test_bulk_name_rule_equals_one_by_one_on_every_bundled_as_name(resolver: Resolver) -> None:
+    """The batch path's :func:`categories_of_names` answers as :func:`category_of_name` for each GeoLite2 AS name."""
+    names = [a if isinstance(a, str) else a.name for a in resolver.table.asn_labels]
+    names += [None, "", "Cloud Telecom", "a university\nnet", "GOV"]
+    assert categories_of_names(names) == [category_of_name(n) for n in names]
