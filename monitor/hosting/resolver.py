@@ -149,6 +149,8 @@ class _Composer:
             if hit.asn is not None or hit.as_name is not None:
                 asn, as_name = hit.asn, hit.as_name
             category = self.providers.category_of_provider(hit.provider)
+            if category == "unknown" and (asn is not None or as_name):  # e.g. an overlay's own provider name
+                category = self.providers.category_of(asn, as_name)
             return Attribution(hit.provider, hit.region, hit.country or country, asn, as_name, hit.source,
                                hit.data_date, category)  # fmt: skip
         source = f"asn:{self.asn_source}"

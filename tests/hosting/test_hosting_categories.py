@@ -214,3 +214,19 @@ def test_bulk_name_rule_equals_one_by_one_on_every_bundled_as_name(resolver: Res
     names = [a if isinstance(a, str) else a.name for a in resolver.table.asn_labels]
     names += [None, "", "Cloud Telecom", "a university\nnet", "GOV"]
     assert categories_of_names(names) == [category_of_name(n) for n in names]
+
+
+def test_overlay_provider_without_a_row_takes_the_category_of_its_as(resolver: Resolver, tmp_path: Path) -> None:
+    from monitor.hosting.loading import load_overlay
+
+    path = tmp_path / "o.csv"
+    path.write_text(
+        "prefix,provider,region,country,asn,as_name\n"
+        "127.1.0.0/24,other:Comcast Cable,,US,7922,COMCAST-7922\n"  # the simulated devnet's overlay rows look so
+        "127.2.0.0/24,hetzner,fsn1,DE,24940,Hetzner Online GmbH\n"
+        "127.3.0.0/24,lab,rack-1,DE,,\n"
+    )
+    r = Resolver.from_table(resolver.table, ProviderAsns.bundled(), [load_overlay(path)])
+    assert (r.lookup("127.1.0.9").category, r.lookup("127.1.0.9").region) == ("isp", None)
+    assert (r.lookup("127.2.0.9").category, r.lookup("127.2.0.9").region) == ("hosting", "fsn1")
+    assert r.lookup("127.3.0.9").category == "unknown"  # nothing says what "lab" is
