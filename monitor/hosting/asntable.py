@@ -115,8 +115,9 @@ class ProviderAsns:
         """Rows of ``asn,provider,category,as_names,source,checked`` (``#`` comment lines; the last three optional)."""
         date = "unknown"
         for line in text.splitlines():
-            if line.startswith("#") and "checked " in line:
+            if line.startswith("#") and "checked " in line:  # the table's own date: the first such line
                 date = line.split("checked ", 1)[1][:10]
+                break
         lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
         reader = csv.DictReader(io.StringIO("\n".join(lines)))
         if not reader.fieldnames or not {"asn", "provider"} <= set(reader.fieldnames):

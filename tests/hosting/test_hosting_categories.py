@@ -55,6 +55,7 @@ def test_curated_rows_by_number_then_name_and_provider_categories() -> None:
     assert TABLE.category_of_provider("bigcloud") == "cloud" and TABLE.category_of_provider("nobody") == "unknown"
     assert TABLE.category_of(None, "Some Telecom") == "isp"  # no row: the AS-name rule
     assert TABLE.data_date == "2026-12-06" and all(r.source == "test" for r in TABLE.rows)
+    assert ProviderAsns.bundled().data_date == "2026-12-06"  # the header date, not a source note's
 
 
 def test_datacenter_list_adds_hosting_but_never_overrides_a_curated_row() -> None:
