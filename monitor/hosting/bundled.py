@@ -59,7 +59,8 @@ def _hit_key(providers: list[str], p: Any, region: Any, service: Any) -> HitKey:
     if region in _GLOBAL_REGIONS:  # AWS anycast: no region
         region = None
     elif provider == "digitalocean" and region is not None:
-        region = DO_DATACENTERS.get(region, region)
+        # an ISO 3166-2 subdivision with no DigitalOcean datacenter we know of is a place, not a region: none
+        region = DO_DATACENTERS.get(region)
     return provider, region, service or None
 
 

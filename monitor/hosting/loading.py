@@ -35,7 +35,7 @@ __all__ = ["load_asn_table", "load_default_resolver", "load_overlay", "load_rang
 
 log = logging.getLogger(__name__)
 
-_CACHE_FORMAT = 3
+_CACHE_FORMAT = 4  # 4: DigitalOcean subdivisions without a datacenter slug have no region
 _RANGE_KINDS = {s.name: s.kind for s in DATASETS if s.kind not in ("iptoasn", "asnlist")}
 
 

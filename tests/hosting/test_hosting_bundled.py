@@ -30,7 +30,7 @@ def test_bulk_reader_equals_entry_by_entry_parse_of_the_bundled_file() -> None:
         region = e.get("r") or None
         region = None if region in ("GLOBAL", "global") else region
         if provider == "digitalocean" and region:
-            region = DO_DATACENTERS.get(region, region)
+            region = DO_DATACENTERS.get(region)  # datacenter slug, or none (never a bare subdivision code)
         expected.append((parse_network(e["cidr"]), provider, region, e.get("s") or None))
     data = load_cloudip()
     got = [(r.network, r.provider, r.region, r.service) for r in cloudip_records(data)]

@@ -8,6 +8,7 @@ import json
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from monitor.cli import main
@@ -231,3 +232,17 @@ def test_overlay_provider_without_a_row_takes_the_category_of_its_as(resolver: R
     assert (r.lookup("127.1.0.9").category, r.lookup("127.1.0.9").region) == ("isp", None)
     assert (r.lookup("127.2.0.9").category, r.lookup("127.2.0.9").region) == ("hosting", "fsn1")
     assert r.lookup("127.3.0.9").category == "unknown"  # nothing says what "lab" is
+
+
+def test_no_region_anywhere_is_a_country_or_subdivision_code(resolver: Resolver) -> None:
+    """Over the whole fused table (every distinct answer): regions are provider regions or places, never ISO codes."""
+    import re
+
+    iso = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
+    table = resolver.table
+    fresh = Resolver.from_table(table, ProviderAsns.bundled())  # (composing everything: not the shared fixture)
+    answers = fresh.triple_results(np.arange(table.size, dtype=np.uint32))
+    regions = {a.region for a in answers if a.region is not None}
+    assert regions and not {r for r in regions if iso.match(r)}
+    assert all(a.region is None for a in answers if a.source.startswith("asn:"))  # AS-matched: no region
+    assert {a.category for a in answers} <= set(HOSTING_CATEGORIES)
