@@ -169,6 +169,20 @@ class ProviderAsns:
             return found
         return by_name if by_name is not None else category_of_name(name)
 
+    def classify(
+        self, asn: int | None, name: str | None, by_name: HostingCategory | None = None
+    ) -> tuple[str | None, HostingCategory]:
+        """``(provider_of, category_of)`` in one go (the resolver asks both for every AS it meets)."""
+        key = name.casefold() if name else None
+        provider = self.by_number.get(asn) if asn is not None else None
+        category = self.categories.get(asn) if asn is not None else None
+        if key is not None:
+            provider = provider or self.by_name.get(key)
+            category = category or self.categories.get(key)
+        if category is None:
+            category = by_name if by_name is not None else category_of_name(name)
+        return provider, category
+
     def category_of_provider(self, provider: str) -> HostingCategory:
         """The category of a named provider (range datasets and overlays name providers, not ASes)."""
         return self.provider_categories.get(provider, UNKNOWN)

@@ -142,9 +142,12 @@ class _Composer:
 
     def compose(self, hit: RangeHit | None, label: AsnLabel | None, country: str | None,
                 by_name: HostingCategory | None = None) -> Attribution:  # fmt: skip
-        info = AsInfo(None, label) if isinstance(label, str) else label
-        asn = info.asn if info else None
-        as_name = info.name if info else None
+        asn: int | None
+        as_name: str | None
+        if isinstance(label, str):  # geoip2fast labels are bare names (no AsInfo object per answer)
+            asn, as_name = None, label
+        else:
+            asn, as_name = (label.asn, label.name) if label is not None else (None, None)
         if hit is not None:
             if hit.asn is not None or hit.as_name is not None:
                 asn, as_name = hit.asn, hit.as_name
@@ -154,11 +157,10 @@ class _Composer:
             return Attribution(hit.provider, hit.region, hit.country or country, asn, as_name, hit.source,
                                hit.data_date, category)  # fmt: skip
         source = f"asn:{self.asn_source}"
-        if info is None:
+        if label is None:
             return Attribution(UNKNOWN, None, country, None, None, source, self.asn_date)
         # An AS says who, not where: no region (the country stays in `country`; DESIGN.md "Attribution").
-        provider = self.providers.provider_of(asn, as_name)
-        category = self.providers.category_of(asn, as_name, by_name)
+        provider, category = self.providers.classify(asn, as_name, by_name)
         if provider is None:
             provider = f"other:{as_name or (f'AS{asn}' if asn is not None else UNKNOWN)}"
         return Attribution(provider, None, country, asn, as_name, source, self.asn_date, category)
