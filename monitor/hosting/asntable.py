@@ -39,13 +39,13 @@ UNKNOWN: HostingCategory = "unknown"
 # What an AS name must contain (casefolded, punctuation as spaces; " word " = a whole word) for each category,
 # checked in this order: the first that matches decides. Education and government first ("University Hospital
 # Cloud"), hosting before access ("Cloud Telecom"). Plain substring tests, not a regex: a regex of the same words
-# cost ~10 us per name, and the first batch of a crawl meets thousands of distinct AS names.
+# measured about twice as slow, and the first batch of a crawl meets thousands of distinct AS names.
 _NAME_RULES: tuple[tuple[HostingCategory, tuple[str, ...]], ...] = (
     ("education", ("universi", "college", "school", "academ", "research and education", "forschungsnetz", " edu ",
                    " nren ", " janet ")),
     ("government", ("government", "ministry", "ministerio", "ministere", " gov ", "county of", "city of", "state of",
                     "department of", "municipal")),
-    ("hosting", ("hosting", "hoster", "datacenter", "data center", "data centre", "data cent", "server", "colocation",
+    ("hosting", ("hosting", "hoster", "datacenter", "data cent", "server", "colocation",
                  "dedicated", "bare metal", "baremetal", " host ", " vps ", " colo ", " cloud ", " idc ")),
     ("isp", ("telecom", "telekom", "broadband", "cable", "fiber", "fibre", "wireless", "mobile", "cellular",
              "internet service provider", "telefonica", "telenor", "comcast", "verizon", "vodafone", "swisscom",
@@ -69,7 +69,8 @@ def category_of_name(name: str | None) -> HostingCategory:
 def categories_of_names(names: Sequence[str | None]) -> list[HostingCategory]:
     """:func:`category_of_name` of many names at once (what a batch of lookups needs): all names are joined into
     one text and each rule word is searched once in it (``str.find`` runs in C), instead of every word in every
-    name; a hit's position says whose name it is. The same answers, ~4x faster for thousands of names."""
+    name; a hit's position says whose name it is. The same answers (tested on every bundled AS name), measured 1.5-3x
+    faster for a batch's ~7,000 new names."""
     texts = [f" {n.casefold().translate(_AS_SPACE)} " if n else "" for n in names]
     ends = list(accumulate(len(t) + 1 for t in texts))  # "\n" after each: no rule word spans two names
     text = "\n".join(texts)
