@@ -32,15 +32,15 @@ from itertools import accumulate
 from monitor.errors import DatasetError
 from monitor.snapshot import HOSTING_CATEGORIES, HostingCategory
 
-__all__ = ["AsnRow", "ProviderAsns", "categories_of_names", "category_of_name", "read_asn_list"]
+__all__ = ["NAME_RULES", "AsnRow", "ProviderAsns", "categories_of_names", "category_of_name", "read_asn_list"]
 
 UNKNOWN: HostingCategory = "unknown"
 
 # What an AS name must contain (casefolded, punctuation as spaces; " word " = a whole word) for each category,
 # checked in this order: the first that matches decides. Education and government first ("University Hospital
 # Cloud"), hosting before access ("Cloud Telecom"). Plain substring tests, not a regex: a regex of the same words
-# measured about twice as slow, and the first batch of a crawl meets thousands of distinct AS names.
-_NAME_RULES: tuple[tuple[HostingCategory, tuple[str, ...]], ...] = (
+# measured about twice as slow, and a table build runs the rule on ~72,000 AS names.
+NAME_RULES: tuple[tuple[HostingCategory, tuple[str, ...]], ...] = (
     ("education", ("universi", "college", "school", "academ", "research and education", "forschungsnetz", " edu ",
                    " nren ", " janet ")),
     ("government", ("government", "ministry", "ministerio", "ministere", " gov ", "county of", "city of", "state of",
@@ -59,7 +59,7 @@ def category_of_name(name: str | None) -> HostingCategory:
     if not name:
         return UNKNOWN
     text = f" {name.casefold().translate(_AS_SPACE)} "
-    for category, parts in _NAME_RULES:
+    for category, parts in NAME_RULES:
         for part in parts:
             if part in text:
                 return category
@@ -67,22 +67,27 @@ def category_of_name(name: str | None) -> HostingCategory:
 
 
 def categories_of_names(names: Sequence[str | None]) -> list[HostingCategory]:
-    """:func:`category_of_name` of many names at once (what a batch of lookups needs): all names are joined into
-    one text and each rule word is searched once in it (``str.find`` runs in C), instead of every word in every
-    name; a hit's position says whose name it is. The same answers (tested on every bundled AS name), measured 1.5-3x
-    faster for a batch's ~7,000 new names."""
-    texts = [f" {n.casefold().translate(_AS_SPACE)} " if n else "" for n in names]
-    ends = list(accumulate(len(t) + 1 for t in texts))  # "\n" after each: no rule word spans two names
-    text = "\n".join(texts)
-    best = [len(_NAME_RULES)] * len(texts)  # index of the first rule that matched, per name
-    for k, (_category, parts) in enumerate(_NAME_RULES):
+    """:func:`category_of_name` of many names at once (every AS label of a table being built): all names are joined
+    into one text and each rule word is searched once in it (``str.find`` runs in C), instead of every word in every
+    name; a hit's position says whose name it is. The same answers (tested on every bundled AS name), ~3x faster:
+    ~0.08 s of CPU for the 72 k GeoLite2 names."""
+    raw = [n or "" for n in names]
+    text = (" " + " \n ".join(raw) + " ").casefold().translate(_AS_SPACE)  # one C pass each over all names
+    if len(text) == sum(map(len, raw)) + 3 * len(raw) - 1 and text.count("\n") == len(raw) - 1:
+        ends = list(accumulate(len(n) + 3 for n in raw))  # " name \n": no rule word spans two names
+    else:  # a name that casefolds to another length ("ß" → "ss") or holds a newline: one at a time
+        texts = [f" {n.casefold().translate(_AS_SPACE).replace(chr(10), ' ')} " for n in raw]
+        ends = list(accumulate(len(t) + 1 for t in texts))
+        text = "\n".join(texts)
+    best = [len(NAME_RULES)] * len(raw)  # index of the first rule that matched, per name
+    for k, (_category, parts) in enumerate(NAME_RULES):
         for part in parts:
             at = text.find(part)
             while at >= 0:
                 i = bisect_right(ends, at)
                 best[i] = min(best[i], k)
                 at = text.find(part, ends[i])  # the next name: one hit per name is enough
-    return [_NAME_RULES[k][0] if k < len(_NAME_RULES) else UNKNOWN for k in best]
+    return [NAME_RULES[k][0] if k < len(NAME_RULES) else UNKNOWN for k in best]
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +167,7 @@ class ProviderAsns:
 
     def category_of(self, asn: int | None, name: str | None, by_name: HostingCategory | None = None) -> HostingCategory:
         """Curated row or datacenter list (number, then name), else the AS-name rule (``by_name``: its answer, when
-        the caller already has it from :func:`categories_of_names`)."""
+        the caller already has it: fused tables keep it per AS label)."""
         found = self.categories.get(asn) if asn is not None else None
         if found is None and name:
             found = self.categories.get(name.casefold())

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from monitor.errors import DatasetError
 from monitor.hosting.asn import IntervalTable, ProviderAsns, geoip2fast_path, load_geoip2fast, read_iptoasn
-from monitor.hosting.asntable import read_asn_list
+from monitor.hosting.asntable import NAME_RULES, read_asn_list
 from monitor.hosting.bundled import cloudip_path, load_cloudip
 from monitor.hosting.formats import READERS, RangeDataset, read_geofeed, read_overlay
 from monitor.hosting.fused import FusedTable, fuse
@@ -80,8 +80,9 @@ def _refreshed_ranges(store: DatasetStore, manifest: dict[str, StoredDataset]) -
 
 
 def _cache_key(manifest: dict[str, StoredDataset]) -> str:
-    """Covers every input of the cached tables: bundled files (size, mtime), refreshed files (sha256), code format."""
-    parts = [str(_CACHE_FORMAT), sys.version]
+    """Covers every input of the cached tables: bundled files (size, mtime), refreshed files (sha256), code format
+    and the AS-name rule's words."""
+    parts = [str(_CACHE_FORMAT), sys.version, repr(NAME_RULES)]  # the table caches what the AS-name rule says
     for path in (cloudip_path(), geoip2fast_path()):
         stat = path.stat()
         parts += [str(path), str(stat.st_size), str(stat.st_mtime_ns)]

@@ -34,7 +34,6 @@ import numpy as np
 import numpy.typing as npt
 
 from monitor.hosting.asn import AsInfo, GeoTables, LabelTable, ProviderAsns
-from monitor.hosting.asntable import categories_of_names
 from monitor.hosting.batch import resolve_batch
 from monitor.hosting.formats import RangeDataset
 from monitor.hosting.fused import SHIFT4, FusedTable, fuse
@@ -122,23 +121,17 @@ def table_meta(geo: GeoTables, asn_source: tuple[str, str] | None, datasets: dic
 class _Composer:
     """Composes the :class:`Attribution` of a fused triple id (what :meth:`Resolver._compose` does)."""
 
-    __slots__ = ("asn_date", "asn_source", "providers", "triple")
+    __slots__ = ("asn_date", "asn_source", "name_rule", "providers", "triple")
 
     def __init__(self, table: FusedTable, providers: ProviderAsns, asn_source: str, asn_date: str) -> None:
         self.triple = table.triple
+        self.name_rule = table.name_rule
         self.providers = providers
         self.asn_source = asn_source
         self.asn_date = asn_date
 
     def __call__(self, tid: int) -> Attribution:
-        return self.compose(*self.triple(tid))
-
-    def compose_many(self, tids: list[int]) -> list[Attribution]:
-        """:meth:`__call__` of many ids, with the AS-name rule run on all their names at once."""
-        triples = [self.triple(t) for t in tids]
-        names = [None if h is not None or a is None else a if isinstance(a, str) else a.name for h, a, _ in triples]
-        by_name = categories_of_names(names)
-        return [self.compose(h, a, c, k) for (h, a, c), k in zip(triples, by_name, strict=True)]
+        return self.compose(*self.triple(tid), self.name_rule(tid))
 
     def compose(self, hit: RangeHit | None, label: AsnLabel | None, country: str | None,
                 by_name: HostingCategory | None = None) -> Attribution:  # fmt: skip
@@ -296,9 +289,9 @@ class Resolver:
         """The attributions of an array of triple ids (composing those not yet used)."""
         results = self._results
         # compose each distinct id not used before (once, however often it repeats), then map every position
-        new = [tid for tid in np.unique(tids).tolist() if results[tid] is None]
-        for tid, found in zip(new, self._composer.compose_many(new), strict=True):
-            results[tid] = found
+        for tid in np.unique(tids).tolist():
+            if results[tid] is None:
+                self._result(tid)
         return cast("list[Attribution]", list(map(results.__getitem__, tids.tolist())))  # none is None now
 
     @property

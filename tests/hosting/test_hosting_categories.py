@@ -214,8 +214,14 @@ def test_cold_warm_and_uncached_loads_give_the_same_tables_and_answers(tmp_path:
 def test_bulk_name_rule_equals_one_by_one_on_every_bundled_as_name(resolver: Resolver) -> None:
     """The batch path's :func:`categories_of_names` answers as :func:`category_of_name` for each GeoLite2 AS name."""
     names = [a if isinstance(a, str) else a.name for a in resolver.table.asn_labels]
-    names += [None, "", "Cloud Telecom", "a university\nnet", "GOV"]
+    names += [None, "", "Cloud Telecom", "a university\nnet", "GOV", "Straße Telekom"]  # the last two: slow path
     assert categories_of_names(names) == [category_of_name(n) for n in names]
+    assert categories_of_names(names[:-2]) == [category_of_name(n) for n in names[:-2]]  # the one-pass path
+    table = resolver.table  # and what the table keeps per AS label is that answer
+    assert [table.name_rule(t) for t in range(0, table.size, 97)] == [
+        None if (a := table.triple(t)[1]) is None else category_of_name(a if isinstance(a, str) else a.name)
+        for t in range(0, table.size, 97)
+    ]
 
 
 def test_overlay_provider_without_a_row_takes_the_category_of_its_as(resolver: Resolver, tmp_path: Path) -> None:
