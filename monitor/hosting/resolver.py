@@ -279,9 +279,11 @@ class Resolver:
         repeat, only the distinct ones are resolved.
         """
         ips = ips if isinstance(ips, list) else list(ips)
-        distinct = dict.fromkeys(ips)
-        if len(distinct) * 2 > len(ips):  # mostly distinct: resolving repeats costs less than mapping them back
+        # mostly distinct: resolving the repeats costs less than mapping them back (a set counts ~2x faster than
+        # dict.fromkeys, which the other case needs for the order of first appearance)
+        if len(set(ips)) * 2 > len(ips):
             return resolve_batch(self, ips)
+        distinct = dict.fromkeys(ips)
         memo = dict(zip(distinct, resolve_batch(self, list(distinct)), strict=True))
         return list(map(memo.__getitem__, ips))
 
