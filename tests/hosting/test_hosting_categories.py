@@ -252,3 +252,12 @@ def test_no_region_anywhere_is_a_country_or_subdivision_code(resolver: Resolver)
     assert regions and not {r for r in regions if iso.match(r)}
     assert all(a.region is None for a in answers if a.source.startswith("asn:"))  # AS-matched: no region
     assert {a.category for a in answers} <= set(HOSTING_CATEGORIES)
+
+
+def test_datacenter_list_fixture_with_irregular_real_lines_parses() -> None:
+    rows = read_asn_list((Path(__file__).parent / "fixtures" / "datacenter-asns.txt").read_bytes())
+    listed = dict(rows)
+    assert len(rows) == 35 and len(listed) == 34  # AS8560 is listed twice, as in the real file
+    assert listed[19281] == ("QUAD9-AS-1", "Quad9") and listed[216071] == ("VDSINA",)
+    assert (8560, ("ONEANDONE-AS / IONOS",)) in rows and (8560, ("IONOS SE",)) in rows
+    assert listed[42473] == ("ANEXIA-AS A-9020 # Klagenfurt",)  # kept whole: matches nothing, harms nothing
