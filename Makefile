@@ -10,8 +10,7 @@ SCHEMOD := $(SCHEMA)/node_modules/.installed
 
 .PHONY: venv peers test lint typecheck unit demo snapshot bench dashboards clean
 
-# The C extensions are built by this install: a changed C source re-runs it (an editable install does not rebuild them).
-$(STAMP): pyproject.toml $(wildcard monitor/hosting/*.c)
+$(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'

@@ -18,11 +18,11 @@ from monitor.hosting.loading import load_default_resolver
 
 __all__ = ["register", "data_args", "stdout_console"]
 
-_FIELDS = ("provider", "region", "country", "asn", "as_name", "source", "data_date")
+_FIELDS = ("provider", "category", "region", "country", "asn", "as_name", "source", "data_date")
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("classify", help="provider, region, country and AS of IP addresses")
+    p = subparsers.add_parser("classify", help="provider, hosting category, region, country and AS of IP addresses")
     p.add_argument("ips", nargs="+", metavar="IP", help="addresses, or '-' to read one per line from stdin")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--offline", action="store_true", help="never ask ipwhois (Cymru DNS / RDAP) about unknown IPs")

@@ -101,7 +101,7 @@ def cmd_data_update(args: argparse.Namespace) -> int:
     tables = None
     if any(r.ok for r in results):
         # Build the lookup tables over the new data now (and cache them), so the next command loads them warm
-        # (~0.07 s) instead of paying the rebuild (~0.6 s, ~2 s more with a refreshed iptoasn file).
+        # (~0.05 s) instead of paying the rebuild (~0.8 s, ~2 s more with a refreshed iptoasn file).
         wall, t = time.time(), time.perf_counter()
         load_default_resolver(data_dir=data_dir)
         tables = _cache_outcome(data_dir, wall, time.perf_counter() - t)

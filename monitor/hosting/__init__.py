@@ -1,4 +1,4 @@
-"""IP → ASN → provider → region attribution (DESIGN.md "Attribution").
+"""IP → ASN → provider → region attribution (docs/ARCHITECTURE.md "Attribution rules").
 
 Entry points for the rest of the package:
 

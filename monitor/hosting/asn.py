@@ -1,4 +1,4 @@
-"""IP → AS (number, name) and IP → country tables, and the curated AS → provider table shipped as data.
+"""IP → AS (number, name) and IP → country tables (the curated AS table lives in :mod:`monitor.hosting.asntable`).
 
 Offline default: the data files inside the ``geoip2fast`` wheel (GeoLite2 country + AS name, IPv4 and IPv6). We read
 its pickle directly instead of instantiating ``GeoIP2Fast`` because importing that module rewrites ``os.environ``
@@ -7,22 +7,18 @@ file shipped inside the installed wheel is ever unpickled, never a downloaded on
 numbers, so offline the curated table is matched by name and ``asn`` stays empty (a guessed number would be wrong
 for names shared by several ASes). ``monitor data update`` fetches iptoasn's TSV, which has the numbers.
 
-The pickle's chunked integer lists become numpy columns in the optional C extension (``monitor/hosting/_columns.c``)
-when it is built and ``MONITOR_NO_CEXT`` is not set, else through ``np.fromiter`` and object arrays (same columns).
+The pickle's chunked integer lists become numpy columns through ``np.fromiter`` (IPv6 starts via object arrays).
 """
 
 from __future__ import annotations
 
-import csv
 import gzip
 import importlib.util
-import io
 import pickle
 import zlib
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from itertools import chain
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -31,15 +27,9 @@ import numpy as np
 import numpy.typing as npt
 
 from monitor.errors import DatasetError
-from monitor.hosting.native import cext_enabled, usable
+from monitor.hosting.asntable import ProviderAsns
 from monitor.hosting.prefixes import parse_ip
 from monitor.hosting.steps import BITS, Steps, after_end, cidr_steps, span_steps, split_v6
-
-try:  # optional C extension (built by `pip install`, skipped without a compiler): chunked ints → columns
-    from monitor.hosting import _columns
-except ImportError:  # pragma: no cover - depends on the build
-    _columns = None  # type: ignore[assignment]
-_columns = usable(_columns, 1)  # type: ignore[assignment]
 
 __all__ = [
     "AsInfo",
@@ -87,15 +77,8 @@ class LabelTable(Generic[T]):
     def steps(self, version: int) -> Steps:
         raise NotImplementedError
 
-    def lookup(self, version: int, value: int) -> T | None:
-        """One address, by a bisect over the rows themselves (not the step function): the independent reference
-        the tests hold :meth:`steps` and the fused table to. The resolver never calls it."""
-        starts, ends, ids = self.rows(version)
-        i = bisect_right(starts, value) - 1
-        return self._labels[ids[i]] if i >= 0 and value <= ends[i] else None
-
     def rows(self, version: int) -> tuple[list[int], list[int], list[int]]:
-        """``(starts, inclusive ends, label ids)`` as Python ints."""
+        """``(starts, inclusive ends, label ids)`` as Python ints (what tests check :meth:`steps` against)."""
         raise NotImplementedError
 
     def _none_to_gap(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -186,17 +169,11 @@ def _cidr_columns(firsts: list[list[int]], plens: list[list[int]], ids: list[lis
     if sum(map(len, plens)) != n or sum(map(len, ids)) != n:
         raise ValueError("geoip2fast columns differ in length")
     cut = _v4_cut(firsts)
-    if _columns is not None and cext_enabled():
-        lo4 = np.frombuffer(_columns.flat_ints(firsts, 0, cut, "Q"), np.uint64)
-        hi6, lo6 = (np.frombuffer(half, np.uint64) for half in _columns.flat_u128(firsts, cut, n))
-        plen = np.frombuffer(_columns.flat_ints(plens, 0, n, "B"), np.uint8)
-        label = np.frombuffer(_columns.flat_ints(ids, 0, n, "q"), np.int64)
-    else:
-        flat = list(chain.from_iterable(firsts))
-        plen = np.fromiter(chain.from_iterable(plens), dtype=np.uint8, count=n)
-        label = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=n)
-        hi6, lo6 = split_v6(flat[cut:])
-        lo4 = np.array(flat[:cut], dtype=np.uint64)
+    flat = list(chain.from_iterable(firsts))
+    plen = np.fromiter(chain.from_iterable(plens), dtype=np.uint8, count=n)
+    label = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=n)
+    hi6, lo6 = split_v6(flat[cut:])
+    lo4 = np.array(flat[:cut], dtype=np.uint64)
     return {4: (np.zeros(cut, np.uint64), lo4, plen[:cut], label[:cut]), 6: (hi6, lo6, plen[cut:], label[cut:])}
 
 
@@ -264,48 +241,3 @@ def read_iptoasn(raw: bytes, source: str = "iptoasn") -> IntervalTable[AsInfo | 
         raise DatasetError(f"{source}: no IPv4 rows (truncated or wrong file?)")
     table: IntervalTable[AsInfo | str] = IntervalTable(rows, labels)
     return table
-
-
-@dataclass(frozen=True, slots=True)
-class ProviderAsns:
-    """The curated AS → provider table (``data/asn_providers.csv``)."""
-
-    by_number: Mapping[int, str]
-    by_name: Mapping[str, str]  # casefolded AS name → provider
-    data_date: str
-
-    @classmethod
-    def bundled(cls) -> ProviderAsns:
-        text = resources.files("monitor.hosting").joinpath("data").joinpath("asn_providers.csv").read_text("utf-8")
-        return cls.parse(text)
-
-    @classmethod
-    def parse(cls, text: str) -> ProviderAsns:
-        date = "unknown"
-        for line in text.splitlines():
-            if line.startswith("#") and "checked " in line:
-                date = line.split("checked ", 1)[1][:10]
-        rows = [r for r in csv.reader(io.StringIO(text)) if r and not r[0].startswith("#")]
-        if not rows or rows[0][:2] != ["asn", "provider"]:
-            raise DatasetError("asn_providers.csv: missing header 'asn,provider,as_names'")
-        by_number: dict[int, str] = {}
-        by_name: dict[str, str] = {}
-        for row in rows[1:]:
-            try:
-                asn = int(row[0])
-                provider = row[1].strip()
-            except (ValueError, IndexError) as err:
-                raise DatasetError(f"asn_providers.csv: bad row {row!r}") from err
-            by_number[asn] = provider
-            for name in row[2].split("|") if len(row) > 2 else ():
-                if name.strip():
-                    by_name[name.strip().casefold()] = provider
-        return cls(by_number, by_name, date)
-
-    def provider_of(self, info: AsInfo) -> str | None:
-        if info.asn is not None:
-            return self.by_number.get(info.asn)
-        return self.by_name.get(info.name.casefold()) if info.name else None
-
-    def numbers(self, provider: str) -> Iterable[int]:
-        return sorted(n for n, p in self.by_number.items() if p == provider)

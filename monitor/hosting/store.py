@@ -27,7 +27,7 @@ class DatasetSpec:
 
     name: str
     url: str
-    kind: str  # key of formats.READERS, "geofeed:<provider>" or "iptoasn"
+    kind: str  # key of formats.READERS, "geofeed:<provider>", "iptoasn" or "asnlist"
     filename: str
     min_bytes: int
 
@@ -60,6 +60,14 @@ DATASETS: tuple[DatasetSpec, ...] = (
     DatasetSpec("vultr-geofeed", "https://geofeed.constant.com/?text", "geofeed:vultr", "vultr-geofeed.csv", 1_000),
     DatasetSpec(
         "iptoasn", "https://iptoasn.com/data/ip2asn-combined.tsv.gz", "iptoasn", "ip2asn-combined.tsv.gz", 1_000_000
+    ),
+    # X4BNet's public datacenter ASN list: every AS on it gets category "hosting" unless the curated table says more
+    DatasetSpec(
+        "datacenter-asns",
+        "https://raw.githubusercontent.com/X4BNet/lists_vpn/main/input/datacenter/ASN.txt",
+        "asnlist",
+        "datacenter-asns.txt",
+        5_000,
     ),
 )
 

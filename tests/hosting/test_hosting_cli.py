@@ -96,6 +96,6 @@ def test_readers_on_fixtures() -> None:
     with pytest.raises(DatasetError, match="carries no date"):
         read_azure(b"{}", "f")
     feed = read_geofeed((FIXTURES / "linode-geofeed.csv").read_bytes(), "f", "2026-11-01", "linode")
-    assert [(r.region, r.country) for r in feed.records] == [("SG-01", "SG"), ("US-NJ", "US")]
+    assert [(r.region, r.country) for r in feed.records] == [("Singapore", "SG"), ("Newark", "US")]  # city, not country
     gcp = read_gcp((FIXTURES / "gcp-cloud.json").read_bytes(), "f")
     assert [r.region for r in gcp.records] == ["europe-west4", "us-central1", None]

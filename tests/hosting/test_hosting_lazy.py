@@ -1,8 +1,8 @@
 """Lazy composition: a resolver composes an Attribution on the first use of its triple id, and answers exactly as if
 every one had been composed up front.
 
-The reference here composes *every* triple eagerly with ``_compose(*table.triple(t))`` and each path (C single
-lookup, pure-Python single lookup, ``lookup_int``, batched ``lookup_many``) must give equal answers; afterwards the
+The reference here composes *every* triple eagerly with ``_compose(*table.triple(t))`` and each path (single
+lookup, ``lookup_int``, batched ``lookup_many``) must give equal answers; afterwards the
 resolver's ``_results`` must hold entries for exactly the triple ids those lookups touched.
 """
 
@@ -22,10 +22,7 @@ from monitor.hosting import Resolver
 from monitor.hosting.asn import ProviderAsns
 from monitor.hosting.fused import FusedTable
 from monitor.hosting.prefixes import parse_ip
-from monitor.hosting.resolver import native_available
 from monitor.snapshot import Attribution
-
-PATHS = ["python", pytest.param("native", marks=pytest.mark.skipif(not native_available(), reason="no C extension"))]
 
 
 @pytest.fixture(scope="module")
@@ -36,13 +33,12 @@ def table(resolver: Resolver) -> FusedTable:
 @pytest.fixture(scope="module")
 def eager(table: FusedTable) -> list[Attribution]:
     """Every triple's Attribution, composed up front as resolvers did before composition became lazy."""
-    ref = Resolver.from_table(table, ProviderAsns.bundled(), native=False)
+    ref = Resolver.from_table(table, ProviderAsns.bundled())
     return [ref._compose(*table.triple(t)) for t in range(table.size)]
 
 
-def fresh(table: FusedTable, path: str) -> Resolver:
-    resolver = Resolver.from_table(table, ProviderAsns.bundled(), native=path == "native")
-    assert resolver.native == (path == "native")
+def fresh(table: FusedTable) -> Resolver:
+    resolver = Resolver.from_table(table, ProviderAsns.bundled())
     assert len(resolver._results) == table.size and not any(r is not None for r in resolver._results)
     return resolver
 
@@ -71,9 +67,8 @@ def composed_ids(resolver: Resolver) -> set[int]:
     return {t for t, r in enumerate(resolver._results) if r is not None}
 
 
-@pytest.mark.parametrize("path", PATHS)
-def test_single_lookups_equal_the_eager_reference(table: FusedTable, eager: list[Attribution], path: str) -> None:
-    resolver = fresh(table, path)
+def test_single_lookups_equal_the_eager_reference(table: FusedTable, eager: list[Attribution]) -> None:
+    resolver = fresh(table)
     ips = sample(table, 4000, seed=1)
     tids = expected_ids(table, ips)
     got = [resolver.lookup(ip) for ip in ips]
@@ -86,16 +81,15 @@ def test_single_lookups_equal_the_eager_reference(table: FusedTable, eager: list
 
 
 def test_lookup_int_equals_the_eager_reference(table: FusedTable, eager: list[Attribution]) -> None:
-    resolver = fresh(table, "python")
+    resolver = fresh(table)
     ips = sample(table, 2000, seed=2)
     tids = expected_ids(table, ips)
     assert [resolver.lookup_int(*parse_ip(ip)) for ip in ips] == [eager[t] for t in tids]
     assert composed_ids(resolver) == set(tids)
 
 
-@pytest.mark.parametrize("path", PATHS)
-def test_lookup_many_equals_the_eager_reference(table: FusedTable, eager: list[Attribution], path: str) -> None:
-    resolver = fresh(table, path)
+def test_lookup_many_equals_the_eager_reference(table: FusedTable, eager: list[Attribution]) -> None:
+    resolver = fresh(table)
     ips = sample(table, 4000, seed=3)
     tids = expected_ids(table, ips)
     # first a few singles, so the batch meets both composed and missing ids
@@ -114,7 +108,7 @@ def test_lookup_many_equals_the_eager_reference(table: FusedTable, eager: list[A
 
 
 def test_triple_results_composes_missing_and_repeated_ids(table: FusedTable, eager: list[Attribution]) -> None:
-    resolver = fresh(table, "python")
+    resolver = fresh(table)
     resolver._result(5)
     stored = resolver._results[5]
     tids = np.array([7, 5, 7, 0, table.size - 1, 7], dtype=np.uint32)
@@ -131,7 +125,7 @@ def test_overlay_resolver_is_lazy_too(table: FusedTable, eager: list[Attribution
     path = tmp_path / "o.csv"
     path.write_text("1.2.3.0/24,acme,x1\n")
     resolver = Resolver.from_table(table, ProviderAsns.bundled(), [load_overlay(path)])
-    assert not resolver.native and not composed_ids(resolver)
+    assert not composed_ids(resolver)
     assert resolver.lookup("1.2.3.4").provider == "acme"
     assert not composed_ids(resolver)  # an overlay hit composes through the overlay cache only
     ips = sample(table, 1000, seed=4)
@@ -140,10 +134,9 @@ def test_overlay_resolver_is_lazy_too(table: FusedTable, eager: list[Attribution
     assert composed_ids(resolver) == set(tids)
 
 
-@pytest.mark.parametrize("path", PATHS)
-def test_concurrent_first_lookups(table: FusedTable, eager: list[Attribution], path: str) -> None:
+def test_concurrent_first_lookups(table: FusedTable, eager: list[Attribution]) -> None:
     """Threads racing on the same (uncomposed) ids all get answers equal to the eager reference."""
-    resolver = fresh(table, path)
+    resolver = fresh(table)
     ips = sample(table, 1000, seed=5)
     want = [eager[t] for t in expected_ids(table, ips)]
     barrier = threading.Barrier(8)
@@ -166,12 +159,11 @@ def test_concurrent_first_lookups(table: FusedTable, eager: list[Attribution], p
     assert [resolver.lookup(ip) for ip in ips] == want
 
 
-@pytest.mark.parametrize("path", PATHS)
-def test_resolver_is_freed_without_the_cycle_collector(table: FusedTable, path: str) -> None:
-    """The C table's compose hook must not point back at the resolver (no reference cycle)."""
+def test_resolver_is_freed_without_the_cycle_collector(table: FusedTable) -> None:
+    """Nothing the resolver holds points back at it (no reference cycle: freed without the cycle collector)."""
     gc.disable()
     try:
-        resolver = fresh(table, path)
+        resolver = fresh(table)
         resolver.lookup("8.8.8.8")
         ref = weakref.ref(resolver)
         del resolver

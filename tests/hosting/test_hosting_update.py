@@ -1,4 +1,4 @@
-"""``data update`` against an aiohttp server on 127.0.0.1 serving fixture files; bad downloads never replace data."""
+"""``data update`` against an aiohttp server on loopback serving fixture files; bad downloads never replace data."""
 
 from __future__ import annotations
 
@@ -25,7 +25,9 @@ FILES = {
     "digitalocean-geofeed": "do-geo.csv",
     "linode-geofeed": "linode-geofeed.csv",
     "iptoasn": "ip2asn-combined.tsv.gz",
+    "datacenter-asns": "datacenter-asns.txt",
 }
+HOST = "127.53.0.1"  # this test file's loopback block (127.53.0.0/16, ports 23000-23999)
 
 
 def specs(*names: str) -> list[DatasetSpec]:
@@ -55,11 +57,22 @@ async def server() -> AsyncIterator[TestServer]:
     app.router.add_get("/files/{name}", fixture)
     app.router.add_get("/status/{code}", status)
     app.router.add_get("/flaky", flaky)
-    srv = TestServer(app, host="127.0.0.1")
-    await srv.start_server()
+    srv = await _start(app)
     srv.hits = hits  # type: ignore[attr-defined]
     yield srv
     await srv.close()
+
+
+async def _start(app: web.Application) -> TestServer:
+    """A server on the first free port of 23000-23999 (parallel sessions own other blocks)."""
+    for port in range(23000, 24000):
+        srv = TestServer(app, host=HOST, port=port)
+        try:
+            await srv.start_server()
+        except OSError:
+            continue
+        return srv
+    raise OSError("no free test port in 23000-23999")
 
 
 def urls(srv: TestServer, **override: str) -> dict[str, str]:
@@ -95,6 +108,32 @@ async def test_update_stores_every_dataset_and_resolver_uses_them(server: TestSe
     assert (hetzner.provider, hetzner.asn, hetzner.source) == ("hetzner", 24940, "asn:iptoasn")
     assert resolver.lookup("20.42.0.1").region == "eastus"
     assert resolver.datasets["azure-service-tags"] == "2026-11-23"  # date from the weekly URL
+
+
+async def test_datacenter_asn_list_refresh_sets_hosting_category(server: TestServer, tmp_path: Path) -> None:
+    """The category table is refreshable: after `data update` an AS on the datacenter list is `hosting`, while the
+    curated rows still win (Google's AS stays the `google` company network, not customer cloud)."""
+    before = load_default_resolver(data_dir=tmp_path).lookup("9.9.9.9")
+    assert (before.provider, before.category) == ("other:QUAD9-AS-1", "unknown")
+    store = DatasetStore(tmp_path)
+    [result] = await update_datasets(store, specs("datacenter-asns"), urls=urls(server), backoff=0)
+    assert result.ok, result.message
+    resolver = load_default_resolver(data_dir=tmp_path)
+    after = resolver.lookup("9.9.9.9")
+    assert (after.provider, after.category, after.region) == ("other:QUAD9-AS-1", "hosting", None)
+    assert (resolver.lookup("8.8.8.8").provider, resolver.lookup("8.8.8.8").category) == ("google", "hosting")
+    assert resolver.lookup("24.1.1.1").category == "isp"
+    assert resolver.datasets["asn-providers"].endswith("+" + store.manifest()["datacenter-asns"].data_date)
+
+
+async def test_bad_datacenter_list_keeps_the_previous_one(server: TestServer, tmp_path: Path) -> None:
+    store = DatasetStore(tmp_path)
+    [good] = await update_datasets(store, specs("datacenter-asns"), urls=urls(server), backoff=0)
+    assert good.ok
+    bad_url = urls(server, **{"datacenter-asns": "/files/aws-ip-ranges.json"})  # not an AS list
+    [bad] = await update_datasets(store, specs("datacenter-asns"), urls=bad_url, backoff=0)
+    assert not bad.ok and "expected 'AS<number> # name'" in bad.message
+    assert load_default_resolver(data_dir=tmp_path).lookup("9.9.9.9").category == "hosting"
 
 
 @pytest.mark.parametrize(
@@ -194,7 +233,7 @@ def test_data_update_command_rebuilds_the_lookup_cache(
         app.router.add_get("/aws.json", aws)
         runner = web.AppRunner(app)
         loop.run_until_complete(runner.setup())
-        site = web.TCPSite(runner, "127.0.0.1", 0)
+        site = web.TCPSite(runner, HOST, 23999)  # (the server fixture counts up from 23000)
         loop.run_until_complete(site.start())
         state["port"] = runner.addresses[0][1]
         ready.set()
@@ -206,7 +245,7 @@ def test_data_update_command_rebuilds_the_lookup_cache(
     assert ready.wait(10)
     monkeypatch.setattr(commands, "DATASETS", specs("aws-ip-ranges"))
     try:
-        url = f"aws-ip-ranges=http://127.0.0.1:{state['port']}/aws.json"
+        url = f"aws-ip-ranges=http://{HOST}:{state['port']}/aws.json"
         code = main(["data", "update", "--only", "aws-ip-ranges", "--url", url, "--data-dir", str(tmp_path)])
     finally:
         loop = state["loop"]
