@@ -1,4 +1,4 @@
-"""IP → provider, region, country, ASN: the precedence rules of docs/ARCHITECTURE.md "Attribution rules", built once per process.
+"""IP → provider, region, country, ASN: the precedence rules (docs/ARCHITECTURE.md), built once per process.
 
 Order of evidence for one address:
 

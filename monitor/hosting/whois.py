@@ -1,6 +1,6 @@
 """Online fallback for addresses no local table knows: ``ipwhois`` (Team Cymru origin over DNS, then RDAP).
 
-Why ipwhois: a dependency chosen for this; it already speaks Cymru's TXT format and RDAP with registry bootstrap, so we only add
+Why ipwhois: it already speaks Cymru's TXT format and RDAP with registry bootstrap, so we only add
 what a crawler needs around it — a disk cache with a TTL, a rate limit, bounded concurrency and error translation.
 ipwhois is blocking, so each query runs in a worker thread (``asyncio.to_thread``) under a semaphore. Its ``Net``
 object builds a dnspython ``Resolver``; we point that resolver's ``nameservers``/``port`` at ``nameserver`` when given,
