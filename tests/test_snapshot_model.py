@@ -118,13 +118,11 @@ def test_unknown_schema_and_garbage_are_clear_errors(tmp_path: Path) -> None:
 def test_big_results_have_short_reprs() -> None:
     """asyncio.run() reprs its main task's result when it restores the SIGINT handler (CPython 3.11): a full
     dataclass repr of a 2,000-node crawl cost 3 s and ~280 MB there, so crawl results keep their reprs short."""
-    from collections import Counter
-
     from monitor.crawl.engine import EngineResult
     from monitor.crawl.runner import CrawlOutcome
 
     nodes = tuple(NodeRecord(f"{i:064x}", "00" * 64, "127.0.0.1", 1, 1) for i in range(5000))
     snap = Snapshot(_meta(), nodes)
     engine: EngineResult[object, object] = EngineResult(tasks={i: i for i in range(5000)})
-    outcome = CrawlOutcome(list(nodes), _meta(), engine, Counter())  # type: ignore[arg-type]
+    outcome = CrawlOutcome(list(nodes), _meta())
     assert len(repr(snap)) < 200 and len(repr(outcome)) < 200 and len(repr(engine)) < 200
