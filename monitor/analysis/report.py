@@ -8,35 +8,36 @@ from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-from monitor.analysis.bootstrap import DEFAULT_SAMPLES
+import numpy as np
+
+from monitor.analysis.bootstrap import DEFAULT_SAMPLES, generator
 from monitor.analysis.claims import ClaimSet, ExternalFigure
-from monitor.analysis.clients import ClientsByProvider, clients_by_provider
-from monitor.analysis.concentration import DIMENSIONS, Dimension, DimensionAnalysis, analyse_dimension
+from monitor.analysis.clients import ClientsByProvider
+from monitor.analysis.columns import NodeColumns, build_columns
+from monitor.analysis.concentration import DIMENSIONS, Dimension, DimensionAnalysis
 from monitor.analysis.context import SnapshotContext, snapshot_context
+from monitor.analysis.engine import analyse_table
 from monitor.analysis.population import (
     ALL_SPECS,
     SCOPES,
     Dedup,
     Denominator,
     NodesPerIp,
-    Population,
     PopulationSpec,
-    client_name,
-    nodes_per_ip,
-    select_population,
+    nodes_per_ip_of,
 )
-from monitor.analysis.verdict import MIN_N_FOR_VERDICT, ClaimResult, evaluate_claims
+from monitor.analysis.units import LAYER_VIEWS, UnitTable, unit_table
+from monitor.analysis.verdict import MIN_N_FOR_VERDICT, ClaimResult, claims_on_tables, denominator_name
 from monitor.snapshot import Snapshot
 
-__all__ = ["PopulationAnalysis", "Analysis", "analyse", "PRIMARY_PREFERENCE", "BOOTSTRAP_DEDUPS"]
+__all__ = ["PopulationAnalysis", "LayerAnalysis", "Analysis", "analyse", "PRIMARY_PREFERENCE", "BOOTSTRAP_DEDUPS"]
 
 # The population the terminal report details first: reachable nodes are the ones we know to be live; fall back to all
 # discovered ones when nothing answered (for instance an imported list of records without reachability).
 PRIMARY_PREFERENCE: tuple[str, ...] = ("reachable/node", "discovered/node")
 
-# The bootstrap is the one costly step (B replicates per population and dimension, pure Python: about 0.1-1.5 ms a
-# replicate on a mainnet-sized snapshot). By default it runs for the per-node populations only, which are the ones the
-# report details; IP and prefix dedup can be added by the caller when the time is worth it.
+# The bootstrap is the one costly step (B replicates per population and dimension). By default it runs for the
+# per-node populations only, which are the ones the report details; IP and prefix dedup can be added by the caller.
 BOOTSTRAP_DEDUPS: tuple[Dedup, ...] = ("node",)
 
 
@@ -48,6 +49,7 @@ class PopulationAnalysis:
     dimensions: tuple[DimensionAnalysis, ...]
     # provider x client cross-tab; None when the provider or the client dimension was not analysed
     clients_by_provider: ClientsByProvider | None = None
+    layer: str = "all"  # the records counted: all, or one layer's ("execution", "consensus")
 
     def dimension(self, name: Dimension) -> DimensionAnalysis:
         for d in self.dimensions:
@@ -57,6 +59,16 @@ class PopulationAnalysis:
 
     def has_dimension(self, name: Dimension) -> bool:
         return any(d.dimension == name for d in self.dimensions)
+
+
+@dataclass(frozen=True, slots=True)
+class LayerAnalysis:
+    """The same analysis restricted to the records of one layer (their denominators are named "layer:scope/dedup")."""
+
+    layer: str
+    nodes: int  # node records of this layer
+    populations: tuple[PopulationAnalysis, ...]
+    nodes_per_ip: tuple[NodesPerIp, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +84,15 @@ class Analysis:
     min_n_for_verdict: int
     nodes_with_client: int = 0  # node records with a client name (dialed over RLPx, Hello received)
     sources: tuple[tuple[str, int], ...] = ()  # node records by sampling source: discv4, rpc (only), discv4+rpc
+    # The execution and consensus layers on their own; ``populations`` above count all records ("all").
+    layers: tuple[LayerAnalysis, ...] = ()
+    nodes_by_layer: tuple[tuple[str, int], ...] = ()  # node records by NodeRecord.layer
+
+    def layer(self, name: str) -> LayerAnalysis:
+        for view in self.layers:
+            if view.layer == name:
+                return view
+        raise KeyError(name)
 
     def population(self, name: str) -> PopulationAnalysis:
         for p in self.populations:
@@ -89,17 +110,35 @@ class Analysis:
         return candidates[0] if candidates else None
 
 
-def _analyse_population(
-    population: Population, dimensions: Sequence[Dimension], rng: random.Random, samples: int
-) -> PopulationAnalysis:
-    crosstab = "provider" in dimensions and "client" in dimensions
-    return PopulationAnalysis(
-        denominator=population.denominator,
-        excluded=population.excluded,
-        unattributed=population.unattributed,
-        dimensions=tuple(analyse_dimension(population, dim, rng, samples) for dim in dimensions),
-        clients_by_provider=clients_by_provider(population) if crosstab else None,
-    )
+def _populations(
+    cols: NodeColumns,
+    tables: dict[tuple[str, str], UnitTable],
+    layer: str,
+    specs: Sequence[PopulationSpec],
+    dimensions: tuple[Dimension, ...],
+    rng: random.Random,
+    samples: int,
+    bootstrap_dedups: Collection[Dedup],
+) -> tuple[PopulationAnalysis, ...]:
+    gen = generator(rng)
+    out = []
+    for spec in specs:
+        table = tables[(layer, spec.name)]
+        denominator = Denominator(denominator_name(spec, layer), spec.describe(), table.n)
+        result = analyse_table(
+            cols, table, denominator, dimensions, gen, samples if spec.dedup in bootstrap_dedups else 0
+        )
+        out.append(
+            PopulationAnalysis(
+                denominator=denominator,
+                excluded=table.excluded,
+                unattributed=int(np.count_nonzero(table.codes["provider"] == 0)),
+                dimensions=result.dimensions,
+                clients_by_provider=result.clients_by_provider,
+                layer=layer,
+            )
+        )
+    return tuple(out)
 
 
 def analyse(
@@ -115,27 +154,43 @@ def analyse(
 ) -> Analysis:
     """Analyse ``snapshot``; ``rng`` drives the bootstrap only, so a fixed seed reproduces the whole result.
 
-    Bootstrap intervals are computed for the populations whose dedup mode is in ``bootstrap_dedups`` (see
-    BOOTSTRAP_DEDUPS); the other populations carry point indices with no interval.
+    Every population exists for all records and for each layer. Bootstrap intervals are computed for the populations
+    whose dedup mode is in ``bootstrap_dedups`` (see BOOTSTRAP_DEDUPS); the others carry point indices only.
     """
     if bootstrap_samples < 0:
         raise ValueError("bootstrap_samples must be non-negative")
     ctx = snapshot_context(snapshot)
-    selected = [select_population(snapshot.nodes, spec) for spec in specs]
-    populations = tuple(
-        _analyse_population(p, dimensions, rng, bootstrap_samples if p.spec.dedup in bootstrap_dedups else 0)
-        for p in selected
-    )
+    cols = build_columns(snapshot.nodes)
+    tables = {
+        (layer, spec.name): unit_table(cols, spec.scope, spec.dedup, layer) for layer in LAYER_VIEWS for spec in specs
+    }
+    dims = tuple(dimensions)
+    views = {
+        layer: _populations(cols, tables, layer, specs, dims, rng, bootstrap_samples, bootstrap_dedups)
+        for layer in LAYER_VIEWS
+    }
+    layer_counts: Counter[str] = Counter(node.layer for node in snapshot.nodes)
     return Analysis(
         context=ctx,
         nodes_total=len(snapshot.nodes),
-        populations=populations,
-        nodes_per_ip=tuple(nodes_per_ip(snapshot.nodes, scope) for scope in SCOPES),
-        claims=evaluate_claims(claims.claims, selected, ctx, min_n) if claims else (),
+        populations=views["all"],
+        nodes_per_ip=tuple(nodes_per_ip_of(cols, scope) for scope in SCOPES),
+        claims=claims_on_tables(claims.claims, cols, tables, specs, ctx, min_n) if claims else (),
         external=claims.external if claims else (),
         claims_origin=claims.origin if claims else None,
         bootstrap_samples=bootstrap_samples,
         min_n_for_verdict=min_n,
-        nodes_with_client=sum(1 for node in snapshot.nodes if client_name(node) is not None),
+        nodes_with_client=int(np.count_nonzero(cols.codes["client"])),
         sources=tuple(sorted(Counter(node.source for node in snapshot.nodes).items())),
+        layers=tuple(
+            LayerAnalysis(
+                layer=layer,
+                nodes=layer_counts.get(layer, 0),
+                populations=views[layer],
+                nodes_per_ip=tuple(nodes_per_ip_of(cols, scope, layer) for scope in SCOPES),
+            )
+            for layer in LAYER_VIEWS
+            if layer != "all"
+        ),
+        nodes_by_layer=tuple(sorted(layer_counts.items())),
     )

@@ -150,7 +150,8 @@ ALL_METRICS: Final[tuple[str, ...]] = tuple(HELP)
 OTHER_KEY: Final = "other"
 
 # Label text of the Nakamoto thresholds of monitor.analysis.concentration.NAKAMOTO_THRESHOLDS.
-THRESHOLD_LABELS: Final[dict[float, str]] = {0.33: "0.33", 0.5: "0.5"}
+# The one-third threshold keeps its label "0.33" (dashboards and alert rules select it) although it is exactly 1/3 now.
+THRESHOLD_LABELS: Final[dict[float, str]] = {0.33: "0.33", 1 / 3: "0.33", 0.5: "0.5"}
 
 # The counters' fixed label sets; the crawl meta counter each one is read from is "packets_<dir>_<type>".
 PACKET_DIRECTIONS: Final[dict[str, str]] = {"sent": "sent", "recv": "received"}

