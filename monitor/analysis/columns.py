@@ -144,6 +144,7 @@ class NodeColumns:
     ip_keys: tuple[IpKey, ...]  # the IP of each ip_key code
     prefix_keys: tuple[IpKey, ...]  # the prefix of each prefix_key code
     node_ids: tuple[str, ...]  # the node id of each node_key code
+    key_order: dict[str, IntArray]  # dedup -> record indices sorted by that key (stable: snapshot order in a key)
     codes: dict[str, IntArray]  # dimension -> code per record (0 = unknown)
     vocab: dict[str, tuple[str, ...]]  # dimension -> key text by code ("unknown" first, then ascending)
     attributions: tuple[Attribution | None, ...]  # per record, for the object-level adapters
@@ -179,28 +180,20 @@ def _sorted_vocab(first_seen: dict[str, int], raw: list[int]) -> tuple[IntArray,
 
 
 def _ip_codes(ips: Sequence[str | None]) -> tuple[IntArray, IntArray, IntArray, list[IpKey], list[IpKey]]:
-    parsed: dict[str, IpKey | None] = {}
+    """(ip code, prefix code, keyless reason) per record; each distinct text is parsed once."""
     ip_factor, prefix_factor = _Factor(), _Factor()
-    ip_code, prefix_code, keyless = [], [], []
-    for text in ips:
-        if not text:
-            ip_code.append(-1)
-            prefix_code.append(-1)
-            keyless.append(KEYLESS_NO_IP)
-            continue
-        key = parsed[text] if text in parsed else parsed.setdefault(text, parse_ip(text))
+    per_text: dict[str | None, tuple[int, int, int]] = {}
+    for text in dict.fromkeys(ips):
+        key = parse_ip(text) if text else None
         if key is None:
-            ip_code.append(-1)
-            prefix_code.append(-1)
-            keyless.append(KEYLESS_BAD_IP)
-            continue
-        ip_code.append(ip_factor(key))
-        prefix_code.append(prefix_factor(_prefix_key(key)))
-        keyless.append(0)
+            per_text[text] = (-1, -1, KEYLESS_BAD_IP if text else KEYLESS_NO_IP)
+        else:
+            per_text[text] = (ip_factor(key), prefix_factor(_prefix_key(key)), 0)
+    rows = np.array([per_text[t] for t in ips], dtype=np.int64).reshape(len(ips), 3)
     return (
-        np.asarray(ip_code, dtype=np.int64),
-        np.asarray(prefix_code, dtype=np.int64),
-        np.asarray(keyless, dtype=np.int64),
+        rows[:, 0].copy(),
+        rows[:, 1].copy(),
+        rows[:, 2].copy(),
         list(ip_factor.codes),  # type: ignore[arg-type]
         list(prefix_factor.codes),  # type: ignore[arg-type]
     )
@@ -238,8 +231,10 @@ def _coded(values: Sequence[str], names: tuple[str, ...]) -> IntArray:
 def build_columns(nodes: Sequence[NodeRecord], progress: Callable[[str], None] | None = None) -> NodeColumns:
     """Parse ``nodes`` once into columns (``progress`` is told each step, for profiling)."""
     nodes = tuple(nodes)
-    node_factor = _Factor()
-    node_key = np.fromiter((node_factor(n.node_id) for n in nodes), dtype=np.int64, count=len(nodes))
+    ids = [n.node_id for n in nodes]
+    node_ids = tuple(dict.fromkeys(ids))
+    index = {k: i for i, k in enumerate(node_ids)}
+    node_key = np.fromiter(map(index.__getitem__, ids), dtype=np.int64, count=len(ids))
     ip_key, prefix_key, keyless, ip_keys, prefix_keys = _ip_codes([n.ip for n in nodes])
     codes, vocab = _dimension_codes(nodes)
     networks = tuple(sorted({n.network for n in nodes}))
@@ -256,7 +251,12 @@ def build_columns(nodes: Sequence[NodeRecord], progress: Callable[[str], None] |
         keyless=keyless,
         ip_keys=tuple(ip_keys),
         prefix_keys=tuple(prefix_keys),
-        node_ids=tuple(node_factor.codes),  # type: ignore[arg-type]
+        node_ids=node_ids,
+        key_order={
+            "node": np.argsort(node_key, kind="stable"),
+            "ip": np.argsort(ip_key, kind="stable"),
+            "prefix": np.argsort(prefix_key, kind="stable"),
+        },
         codes=codes,
         vocab=vocab,
         attributions=tuple(n.attribution for n in nodes),

@@ -47,7 +47,7 @@ class TableAnalysis:
 def _shares(cols: NodeColumns, table: UnitTable, dimension: str) -> tuple[Share, ...]:
     codes, vocab = table.codes[dimension], cols.vocab[dimension]
     clustered = table.dedup == "node"
-    sc = share_columns(codes, len(vocab), table.cluster if clustered else None, table.clusters)
+    sc = share_columns(codes, len(vocab), table.cluster if clustered else None, table.clusters, table.cluster_order)
     present = np.flatnonzero(sc.counts)
     order = present[np.lexsort((present, -sc.counts[present]))]
     n = table.n

@@ -180,9 +180,12 @@ def nodes_per_ip(nodes: Iterable[NodeRecord], scope: Scope = "discovered") -> No
     return nodes_per_ip_of(build_columns(tuple(nodes)), scope)
 
 
-def nodes_per_ip_of(cols: NodeColumns, scope: Scope = "discovered", layer: str = "all") -> NodesPerIp:
+def nodes_per_ip_of(
+    cols: NodeColumns, scope: Scope = "discovered", layer: str = "all", table: UnitTable | None = None
+) -> NodesPerIp:
+    """How many node ids share an IP in ``scope`` (``table``: its ip unit table when already made)."""
     spec = PopulationSpec(scope, "ip")
-    table = unit_table(cols, scope, "ip", layer)
+    table = table if table is not None else unit_table(cols, scope, "ip", layer, dimensions=())
     sizes = Counter(table.sizes.tolist())
     name = spec.name if layer == "all" else f"{layer}:{spec.name}"
     return NodesPerIp(

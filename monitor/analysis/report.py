@@ -174,7 +174,7 @@ def analyse(
         context=ctx,
         nodes_total=len(snapshot.nodes),
         populations=views["all"],
-        nodes_per_ip=tuple(nodes_per_ip_of(cols, scope) for scope in SCOPES),
+        nodes_per_ip=tuple(nodes_per_ip_of(cols, scope, "all", tables.get(("all", f"{scope}/ip"))) for scope in SCOPES),
         claims=claims_on_tables(claims.claims, cols, tables, specs, ctx, min_n) if claims else (),
         external=claims.external if claims else (),
         claims_origin=claims.origin if claims else None,
@@ -187,7 +187,9 @@ def analyse(
                 layer=layer,
                 nodes=layer_counts.get(layer, 0),
                 populations=views[layer],
-                nodes_per_ip=tuple(nodes_per_ip_of(cols, scope, layer) for scope in SCOPES),
+                nodes_per_ip=tuple(
+                    nodes_per_ip_of(cols, scope, layer, tables.get((layer, f"{scope}/ip"))) for scope in SCOPES
+                ),
             )
             for layer in LAYER_VIEWS
             if layer != "all"

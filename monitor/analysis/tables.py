@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from monitor.analysis.columns import IntArray
 from monitor.analysis.stats import Z95, exact_fraction
+from monitor.analysis.units import run_pairs
 
 __all__ = ["FloatArray", "ShareColumns", "wilson_arrays", "share_columns", "exact_threshold", "point_indices"]
 
@@ -55,17 +56,19 @@ class ShareColumns:
     effective_n: FloatArray
 
 
-def design_effects(codes: IntArray, cluster: IntArray, clusters: int, vocab_size: int) -> FloatArray:
-    """deff per category of a proportion estimated over units grouped in clusters (see the module text)."""
+def design_effects(codes: IntArray, cluster: IntArray, clusters: int, vocab_size: int, order: IntArray) -> FloatArray:
+    """deff per category of a proportion estimated over units grouped in clusters (see the module text).
+
+    ``order`` sorts the units by cluster.
+    """
     n = codes.size
     deff = np.ones(vocab_size, dtype=np.float64)
     if clusters < 2 or clusters == n:
         # One cluster: no between-cluster variance to estimate; it is one draw, so deff = n.
         return deff * n if clusters == 1 and n > 1 else deff
     sizes = np.bincount(cluster, minlength=clusters).astype(np.float64)
-    pairs, y = np.unique(cluster * vocab_size + codes, return_counts=True)
-    pc, cat = pairs // vocab_size, pairs % vocab_size
-    y = y.astype(np.float64)
+    pc, cat, units = run_pairs(cluster[order], codes[order], clusters, vocab_size)
+    y = units.astype(np.float64)
     s2 = np.bincount(cat, weights=y * y, minlength=vocab_size)
     sym = np.bincount(cat, weights=y * sizes[pc], minlength=vocab_size)
     counts = np.bincount(codes, minlength=vocab_size).astype(np.float64)
@@ -78,21 +81,26 @@ def design_effects(codes: IntArray, cluster: IntArray, clusters: int, vocab_size
     return deff
 
 
-def share_columns(codes: IntArray, vocab_size: int, cluster: IntArray | None, clusters: int) -> ShareColumns:
-    """Counts and 95 % intervals for every category; cluster-robust when ``cluster`` is given."""
+def share_columns(
+    codes: IntArray, vocab_size: int, cluster: IntArray | None, clusters: int, order: IntArray | None = None
+) -> ShareColumns:
+    """Counts and 95 % intervals for every category; cluster-robust when ``cluster`` (sorted by ``order``) is given."""
     n = codes.size
     counts = np.bincount(codes, minlength=vocab_size).astype(np.int64)
-    deff = (
-        design_effects(codes, cluster, clusters, vocab_size)
-        if cluster is not None
-        else np.ones(vocab_size, dtype=np.float64)
-    )
+    independent = cluster is None or clusters == n
+    if independent or cluster is None:
+        deff = np.ones(vocab_size, dtype=np.float64)
+    else:
+        deff = design_effects(
+            codes, cluster, clusters, vocab_size, order if order is not None else np.argsort(cluster, kind="stable")
+        )
     effective_n = n / deff
-    p = counts / n if n else np.zeros(vocab_size)
-    low, high = wilson_arrays(p * effective_n, effective_n)
-    if cluster is None or clusters == n:
+    if independent:
         # Integer inputs for the independent case keep the bounds bit-equal to the scalar wilson_interval.
         low, high = wilson_arrays(counts.astype(np.float64), np.full(vocab_size, float(n)))
+    else:
+        p = counts / n if n else np.zeros(vocab_size)
+        low, high = wilson_arrays(p * effective_n, effective_n)
     return ShareColumns(counts, low, high, deff, effective_n)
 
 

@@ -27,7 +27,7 @@ from monitor.analysis.columns import (
     NodeColumns,
 )
 
-__all__ = ["LAYER_VIEWS", "UnitTable", "scope_reasons", "unit_table", "majority_codes"]
+__all__ = ["LAYER_VIEWS", "UnitTable", "scope_reasons", "unit_table", "run_pairs", "majority_codes"]
 
 # "all" is every record whatever its layer; the other two are the records of that layer only.
 LAYER_VIEWS: tuple[str, ...] = ("all", "execution", "consensus")
@@ -42,11 +42,12 @@ class UnitTable:
     scope: str
     dedup: str
     layer: str
-    records: IntArray  # indices of the records counted, in snapshot order
-    record_unit: IntArray  # the unit of each counted record
+    records: IntArray  # indices of the records counted, by unit (and in snapshot order within a unit)
+    record_unit: IntArray  # the unit of each counted record (ascending)
     sizes: IntArray  # records per unit
     cluster: IntArray  # cluster of each unit, 0 .. clusters - 1
     clusters: int
+    cluster_order: IntArray  # the units sorted by cluster (clusters contiguous)
     codes: dict[str, IntArray]  # dimension -> code per unit
     excluded: dict[str, int]
     keys: IntArray  # the dedup key code of each unit (node_key / ip_key / prefix_key)
@@ -85,23 +86,61 @@ def scope_reasons(cols: NodeColumns, scope: str, within: BoolArray) -> tuple[Boo
     raise ValueError(f"unknown scope {scope!r}")
 
 
+def _split_runs(groups: IntArray, codes: IntArray, n_groups: int) -> tuple[IntArray, IntArray, BoolArray]:
+    """(groups holding one code, that code, mask of the elements in groups holding several); ``groups`` sorted."""
+    start = np.ones(groups.size, dtype=np.bool_)
+    start[1:] = groups[1:] != groups[:-1]
+    change = np.zeros(groups.size, dtype=np.bool_)
+    change[1:] = (codes[1:] != codes[:-1]) & ~start[1:]
+    mixed_group = np.zeros(n_groups, dtype=np.bool_)
+    mixed_group[groups[change]] = True
+    mixed = mixed_group[groups]
+    single = start & ~mixed
+    return groups[single], codes[single], mixed
+
+
+def run_pairs(groups: IntArray, codes: IntArray, n_groups: int, vocab_size: int) -> tuple[IntArray, IntArray, IntArray]:
+    """(group, code, count) for every code present in each group, where ``groups`` is sorted (groups contiguous).
+
+    Most groups hold one code only (the node ids behind an IP, the IPs of a /24 mostly agree); they cost a
+    comparison with the neighbour. Only the groups with several codes are sorted.
+    """
+    if groups.size == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    pg, pc, mixed = _split_runs(groups, codes, n_groups)
+    count = np.bincount(groups, minlength=n_groups)[pg]
+    if mixed.any():
+        uniq, counts = np.unique(groups[mixed] * vocab_size + codes[mixed], return_counts=True)
+        pg = np.concatenate([pg, uniq // vocab_size])
+        pc = np.concatenate([pc, uniq % vocab_size])
+        count = np.concatenate([count, counts])
+    return pg.astype(np.int64), pc.astype(np.int64), count.astype(np.int64)
+
+
 def majority_codes(record_unit: IntArray, record_codes: IntArray, units: int, vocab_size: int) -> IntArray:
-    """Per unit: the most common non-zero code among its records (ties: smallest code), 0 when it has none."""
+    """Per unit: the most common non-zero code among its records (ties: smallest code), 0 when it has none.
+
+    ``record_unit`` must be sorted (the records of a unit contiguous).
+    """
     out = np.zeros(units, dtype=np.int64)
     if units == record_unit.size:  # no unit merges records: nothing to choose between
         out[record_unit] = record_codes
         return out
     known = record_codes > 0
-    pairs = record_unit[known] * vocab_size + record_codes[known]
-    if pairs.size == 0:
+    groups, codes = record_unit[known], record_codes[known]
+    if groups.size == 0:
         return out
-    uniq, counts = np.unique(pairs, return_counts=True)
-    unit, code = uniq // vocab_size, uniq % vocab_size
-    order = np.lexsort((code, -counts, unit))
-    unit, code = unit[order], code[order]
-    first = np.ones(unit.size, dtype=np.bool_)
-    first[1:] = unit[1:] != unit[:-1]
-    out[unit[first]] = code[first]
+    single_unit, single_code, mixed = _split_runs(groups, codes, units)
+    out[single_unit] = single_code
+    if mixed.any():
+        uniq, counts = np.unique(groups[mixed] * vocab_size + codes[mixed], return_counts=True)
+        unit, code = uniq // vocab_size, uniq % vocab_size
+        order = np.lexsort((code, -counts, unit))
+        unit, code = unit[order], code[order]
+        first = np.ones(unit.size, dtype=np.bool_)
+        first[1:] = unit[1:] != unit[:-1]
+        out[unit[first]] = code[first]
     return out
 
 
@@ -115,8 +154,10 @@ def _clusters(cols: NodeColumns, dedup: str, records: IntArray, first: IntArray)
     return inverse.astype(np.int64), int(uniq.size)
 
 
-def unit_table(cols: NodeColumns, scope: str, dedup: str, layer: str = "all") -> UnitTable:
-    """The units of scope x dedup x layer with every left-out record counted by reason."""
+def unit_table(
+    cols: NodeColumns, scope: str, dedup: str, layer: str = "all", dimensions: tuple[str, ...] = COLUMN_DIMENSIONS
+) -> UnitTable:
+    """The units of scope x dedup x layer with every left-out record counted by reason (codes for ``dimensions``)."""
     within = _layer_mask(cols, layer)
     excluded: dict[str, int] = {}
     if layer != "all":
@@ -131,17 +172,23 @@ def unit_table(cols: NodeColumns, scope: str, dedup: str, layer: str = "all") ->
         excluded["no_ip"] = int(np.count_nonzero(keyless == KEYLESS_NO_IP))
         excluded["bad_ip"] = int(np.count_nonzero(keyless == KEYLESS_BAD_IP))
         inside = inside & (cols.keyless == 0)
-    records = np.flatnonzero(inside)
-    keys, first, record_unit = np.unique(key_column[records], return_index=True, return_inverse=True)
-    record_unit = record_unit.astype(np.int64).reshape(-1)
-    sizes = np.bincount(record_unit, minlength=keys.size).astype(np.int64)
+    # Records in key order (ties in snapshot order): every unit is one contiguous run, so grouping is a diff.
+    order = cols.key_order[dedup]
+    records = order[inside[order]]
+    sorted_keys = key_column[records]
+    start = np.ones(records.size, dtype=np.bool_)
+    start[1:] = sorted_keys[1:] != sorted_keys[:-1]
+    first = np.flatnonzero(start)
+    keys = sorted_keys[first]
+    record_unit = np.cumsum(start) - 1
+    sizes = np.diff(np.append(first, records.size)).astype(np.int64)
     excluded[_MERGE_REASON[dedup]] = int(records.size - keys.size)
     codes = {
-        d: majority_codes(record_unit, cols.codes[d][records], int(keys.size), len(cols.vocab[d]))
-        for d in COLUMN_DIMENSIONS
+        d: majority_codes(record_unit, cols.codes[d][records], int(keys.size), len(cols.vocab[d])) for d in dimensions
     }
     cluster, clusters = _clusters(cols, dedup, records, first)
     return UnitTable(
+        cluster_order=np.argsort(cluster, kind="stable") if dedup == "node" else cluster,
         scope=scope,
         dedup=dedup,
         layer=layer,

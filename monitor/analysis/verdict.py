@@ -274,7 +274,7 @@ def _claim_on_table(
     codes = table.codes["provider"]
     vocab_size = len(cols.vocab["provider"])
     clustered = spec.dedup == "node"
-    sc = share_columns(codes, vocab_size, table.cluster if clustered else None, table.clusters)
+    sc = share_columns(codes, vocab_size, table.cluster if clustered else None, table.clusters, table.cluster_order)
     code = cols.code_of("provider", claim.provider)
     count = int(sc.counts[code]) if code else 0
     deff = float(sc.deff[code]) if code else 1.0
