@@ -48,14 +48,15 @@ def _shares(cols: NodeColumns, table: UnitTable, dimension: str) -> tuple[Share,
     codes, vocab = table.codes[dimension], cols.vocab[dimension]
     clustered = table.dedup == "node"
     sc = share_columns(codes, len(vocab), table.cluster if clustered else None, table.clusters, table.cluster_order)
-    present = np.flatnonzero(sc.counts)
-    order = present[np.lexsort((present, -sc.counts[present]))]
+    counts = sc.counts.tolist()
+    # Largest first, ties by key text ("unknown" sorts among the keys like any other text).
+    order = sorted(np.flatnonzero(sc.counts).tolist(), key=lambda c: (-counts[c], vocab[c]))
     n = table.n
-    counts, low, high = sc.counts.tolist(), sc.low.tolist(), sc.high.tolist()
+    low, high = sc.low.tolist(), sc.high.tolist()
     deff, eff = sc.deff.tolist(), sc.effective_n.tolist()
     return tuple(
         Share(vocab[c], counts[c], counts[c] / n, Interval(low[c], high[c]), deff[c], eff[c] if clustered else None)
-        for c in order.tolist()
+        for c in order
     )
 
 
