@@ -15,16 +15,17 @@ consumer of the columns: one host is one IP whichever way the packet arrived.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, ParamSpec, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from monitor.snapshot import Attribution, NodeRecord
+from monitor.snapshot import Attribution, NodeRecord, gc_paused
 
 __all__ = [
     "UNKNOWN",
@@ -42,6 +43,7 @@ __all__ = [
     "prefix_text",
     "dimension_text",
     "client_name",
+    "collector_paused",
 ]
 
 UNKNOWN: Final = "unknown"
@@ -56,9 +58,24 @@ LAYER_CODES: Final = {"execution": 0, "consensus": 1, "unknown": 2}
 KEYLESS_NO_IP: Final = 1
 KEYLESS_BAD_IP: Final = 2
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 IpKey = tuple[int, int]  # (IP version, address as an integer); IPv4-mapped IPv6 is version 4
+
+
+def collector_paused(func: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run ``func`` with the garbage collector paused (see :func:`monitor.snapshot.gc_paused`): the analysis of a
+    100,000-node snapshot otherwise spends about a third of its time in full collections over the snapshot."""
+
+    @functools.wraps(func)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with gc_paused():
+            return func(*args, **kwargs)
+
+    return wrapper
 
 
 def parse_ip(text: str) -> IpKey | None:

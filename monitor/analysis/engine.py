@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from monitor.analysis.clients import ClientsByProvider, clients_from_pairs
+from monitor.analysis.clusters import ClusterCounts, RecordPairs, cluster_counts
 from monitor.analysis.columns import HOSTED, IntArray, NodeColumns
 from monitor.analysis.concentration import (
     ATTRIBUTED,
@@ -44,10 +45,10 @@ class TableAnalysis:
     clients_by_provider: ClientsByProvider | None
 
 
-def _shares(cols: NodeColumns, table: UnitTable, dimension: str) -> tuple[Share, ...]:
+def _shares(cols: NodeColumns, table: UnitTable, dimension: str, cc: ClusterCounts) -> tuple[Share, ...]:
     codes, vocab = table.codes[dimension], cols.vocab[dimension]
     clustered = table.dedup == "node"
-    sc = share_columns(codes, len(vocab), table.cluster if clustered else None, table.clusters, table.cluster_order)
+    sc = share_columns(codes, len(vocab), cc if clustered else None)
     counts = sc.counts.tolist()
     # Largest first, ties by key text ("unknown" sorts among the keys like any other text).
     order = sorted(np.flatnonzero(sc.counts).tolist(), key=lambda c: (-counts[c], vocab[c]))
@@ -65,7 +66,7 @@ def _indices(
     unknown: int,
     denominator: Denominator,
     known_units: tuple[str, str],
-    boot_source: tuple[IntArray, IntArray, int] | None,
+    boot_source: ClusterCounts | None,
     gen: np.random.Generator,
     samples: int,
     family: str,
@@ -75,8 +76,7 @@ def _indices(
     points = point_indices(known, NAKAMOTO_THRESHOLDS, TOP_K)
     boot = None
     if boot_source is not None and samples > 0 and points.n > 0:
-        cluster, codes, vocab_size = boot_source
-        boot = cluster_bootstrap(cluster_types(cluster, codes, vocab_size), NAKAMOTO_THRESHOLDS, gen, samples)
+        boot = cluster_bootstrap(cluster_types(boot_source), NAKAMOTO_THRESHOLDS, gen, samples)
     boot_nakamoto = dict(boot.nakamoto) if boot else {}
     figures = []
     for t, value in zip(NAKAMOTO_THRESHOLDS, points.nakamoto, strict=True):
@@ -111,17 +111,18 @@ def _dimension(
     denominator: Denominator,
     gen: np.random.Generator,
     samples: int,
+    pairs: RecordPairs | None,
 ) -> DimensionAnalysis:
     codes, vocab_size = table.codes[dimension], len(cols.vocab[dimension])
     counts = np.bincount(codes, minlength=vocab_size)
     clustered = table.dedup == "node"
-    cluster = table.cluster if clustered else np.arange(table.n, dtype=np.int64)
+    cc = cluster_counts(table, codes, vocab_size, pairs)
     indices = _indices(
         counts[1:],
         int(counts[0]),
         denominator,
         KNOWN_UNITS.get(dimension, ATTRIBUTED),
-        (cluster, codes, vocab_size),
+        cc,
         gen,
         samples,
         "all_operators",
@@ -138,7 +139,7 @@ def _dimension(
     return DimensionAnalysis(
         dimension=dimension,
         denominator=denominator,
-        shares=_shares(cols, table, dimension),
+        shares=_shares(cols, table, dimension, cc),
         indices=indices,
         hosted_indices=hosted,
     )
@@ -163,9 +164,12 @@ def analyse_table(
     dimensions: tuple[Dimension, ...],
     gen: np.random.Generator,
     samples: int,
+    pairs: dict[str, RecordPairs] | None = None,
 ) -> TableAnalysis:
+    """``pairs``: the snapshot's record pairs per dimension (:func:`record_pairs`), shared by the populations."""
     crosstab = "provider" in dimensions and "client" in dimensions
+    pairs = pairs or {}
     return TableAnalysis(
-        dimensions=tuple(_dimension(cols, table, d, denominator, gen, samples) for d in dimensions),
+        dimensions=tuple(_dimension(cols, table, d, denominator, gen, samples, pairs.get(d)) for d in dimensions),
         clients_by_provider=_crosstab(cols, table, denominator) if crosstab else None,
     )

@@ -13,7 +13,8 @@ import numpy as np
 from monitor.analysis.bootstrap import DEFAULT_SAMPLES, generator
 from monitor.analysis.claims import ClaimSet, ExternalFigure
 from monitor.analysis.clients import ClientsByProvider
-from monitor.analysis.columns import NodeColumns, build_columns
+from monitor.analysis.clusters import RecordPairs, record_pairs
+from monitor.analysis.columns import NodeColumns, build_columns, collector_paused
 from monitor.analysis.concentration import DIMENSIONS, Dimension, DimensionAnalysis
 from monitor.analysis.context import SnapshotContext, snapshot_context
 from monitor.analysis.engine import analyse_table
@@ -119,6 +120,7 @@ def _populations(
     rng: random.Random,
     samples: int,
     bootstrap_dedups: Collection[Dedup],
+    pairs: dict[str, RecordPairs],
 ) -> tuple[PopulationAnalysis, ...]:
     gen = generator(rng)
     out = []
@@ -126,7 +128,7 @@ def _populations(
         table = tables[(layer, spec.name)]
         denominator = Denominator(denominator_name(spec, layer), spec.describe(), table.n)
         result = analyse_table(
-            cols, table, denominator, dimensions, gen, samples if spec.dedup in bootstrap_dedups else 0
+            cols, table, denominator, dimensions, gen, samples if spec.dedup in bootstrap_dedups else 0, pairs
         )
         out.append(
             PopulationAnalysis(
@@ -141,6 +143,7 @@ def _populations(
     return tuple(out)
 
 
+@collector_paused
 def analyse(
     snapshot: Snapshot,
     *,
@@ -165,8 +168,9 @@ def analyse(
         (layer, spec.name): unit_table(cols, spec.scope, spec.dedup, layer) for layer in LAYER_VIEWS for spec in specs
     }
     dims = tuple(dimensions)
+    pairs: dict[str, RecordPairs] = {d: record_pairs(cols, d) for d in dims}
     views = {
-        layer: _populations(cols, tables, layer, specs, dims, rng, bootstrap_samples, bootstrap_dedups)
+        layer: _populations(cols, tables, layer, specs, dims, rng, bootstrap_samples, bootstrap_dedups, pairs)
         for layer in LAYER_VIEWS
     }
     layer_counts: Counter[str] = Counter(node.layer for node in snapshot.nodes)

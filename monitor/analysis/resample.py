@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from monitor.analysis.clusters import ClusterCounts
 from monitor.analysis.columns import IntArray
 from monitor.analysis.stats import Interval
 from monitor.analysis.tables import FloatArray, exact_threshold
@@ -46,21 +47,22 @@ class _Types:
     entry_units: IntArray
 
 
-def cluster_types(cluster: IntArray, codes: IntArray, vocab_size: int) -> _Types:
+def cluster_types(cc: ClusterCounts) -> _Types:
     """Group the clusters of the known units (code > 0) by their contents."""
-    known = codes > 0
-    pairs, units = np.unique(cluster[known] * vocab_size + codes[known], return_counts=True)
-    pc, cat = pairs // vocab_size, pairs % vocab_size
-    starts = np.flatnonzero(np.r_[True, pc[1:] != pc[:-1]]) if pc.size else np.zeros(0, dtype=np.int64)
-    lengths = np.diff(np.r_[starts, pc.size])
-    single = starts[lengths == 1]
+    known = cc.code > 0
+    cluster, cat, units = cc.cluster[known], cc.code[known], cc.units[known]
+    per_cluster = np.bincount(cluster, minlength=cc.sizes.size)
+    single = per_cluster[cluster] == 1
     span = int(units.max()) + 1 if units.size else 1
     sig, mult = np.unique(cat[single] * span + units[single], return_counts=True)
     types = [(int(s // span), int(s % span)) for s in sig.tolist()]
-    mixed: Counter[tuple[tuple[int, int], ...]] = Counter(
-        tuple(zip(cat[a : a + n].tolist(), units[a : a + n].tolist(), strict=True))
-        for a, n in zip(starts[lengths > 1].tolist(), lengths[lengths > 1].tolist(), strict=True)
-    )
+    mixed_order = np.argsort(cluster[~single], kind="stable")
+    m_cluster = cluster[~single][mixed_order].tolist()
+    m_cat, m_units = cat[~single][mixed_order].tolist(), units[~single][mixed_order].tolist()
+    signatures: dict[int, list[tuple[int, int]]] = {}
+    for c, k, u in zip(m_cluster, m_cat, m_units, strict=True):
+        signatures.setdefault(c, []).append((k, u))
+    mixed: Counter[tuple[tuple[int, int], ...]] = Counter(tuple(sorted(v)) for v in signatures.values())
     entry_type = list(range(len(types)))
     entry_cat = [c for c, _ in types]
     entry_units = [u for _, u in types]

@@ -13,13 +13,16 @@ per node is not something a sample can show, and a deff < 1 would only narrow th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from monitor.analysis.columns import IntArray
 from monitor.analysis.stats import Z95, exact_fraction
-from monitor.analysis.units import run_pairs
+
+if TYPE_CHECKING:
+    from monitor.analysis.clusters import ClusterCounts
 
 __all__ = ["FloatArray", "ShareColumns", "wilson_arrays", "share_columns", "exact_threshold", "point_indices"]
 
@@ -56,44 +59,35 @@ class ShareColumns:
     effective_n: FloatArray
 
 
-def design_effects(codes: IntArray, cluster: IntArray, clusters: int, vocab_size: int, order: IntArray) -> FloatArray:
-    """deff per category of a proportion estimated over units grouped in clusters (see the module text).
-
-    ``order`` sorts the units by cluster.
-    """
-    n = codes.size
+def design_effects(cc: ClusterCounts, counts: IntArray, n: int, vocab_size: int) -> FloatArray:
+    """deff per category of a proportion estimated over units grouped in clusters (see the module text)."""
     deff = np.ones(vocab_size, dtype=np.float64)
-    if clusters < 2 or clusters == n:
+    k = cc.clusters
+    if k < 2 or k == n:
         # One cluster: no between-cluster variance to estimate; it is one draw, so deff = n.
-        return deff * n if clusters == 1 and n > 1 else deff
-    sizes = np.bincount(cluster, minlength=clusters).astype(np.float64)
-    pc, cat, units = run_pairs(cluster[order], codes[order], clusters, vocab_size)
-    y = units.astype(np.float64)
-    s2 = np.bincount(cat, weights=y * y, minlength=vocab_size)
-    sym = np.bincount(cat, weights=y * sizes[pc], minlength=vocab_size)
-    counts = np.bincount(codes, minlength=vocab_size).astype(np.float64)
+        return deff * n if k == 1 and n > 1 else deff
+    sizes = cc.sizes.astype(np.float64)
+    y = cc.units.astype(np.float64)
+    s2 = np.bincount(cc.code, weights=y * y, minlength=vocab_size)
+    sym = np.bincount(cc.code, weights=y * sizes[cc.cluster], minlength=vocab_size)
     p = counts / n
     sm2 = float(np.dot(sizes, sizes))
-    var_cluster = clusters / (clusters - 1) * (s2 - 2 * p * sym + p * p * sm2) / (n * n)
+    var_cluster = k / (k - 1) * (s2 - 2 * p * sym + p * p * sm2) / (n * n)
     var_binomial = p * (1.0 - p) / n
     inner = (p > 0) & (p < 1)
     deff[inner] = np.maximum(1.0, var_cluster[inner] / var_binomial[inner])
     return deff
 
 
-def share_columns(
-    codes: IntArray, vocab_size: int, cluster: IntArray | None, clusters: int, order: IntArray | None = None
-) -> ShareColumns:
-    """Counts and 95 % intervals for every category; cluster-robust when ``cluster`` (sorted by ``order``) is given."""
+def share_columns(codes: IntArray, vocab_size: int, clusters: ClusterCounts | None = None) -> ShareColumns:
+    """Counts and 95 % intervals for every category; cluster-robust when ``clusters`` says how units cluster."""
     n = codes.size
     counts = np.bincount(codes, minlength=vocab_size).astype(np.int64)
-    independent = cluster is None or clusters == n
-    if independent or cluster is None:
+    independent = clusters is None or clusters.clusters == n
+    if clusters is None or independent:
         deff = np.ones(vocab_size, dtype=np.float64)
     else:
-        deff = design_effects(
-            codes, cluster, clusters, vocab_size, order if order is not None else np.argsort(cluster, kind="stable")
-        )
+        deff = design_effects(clusters, counts, n, vocab_size)
     effective_n = n / deff
     if independent:
         # Integer inputs for the independent case keep the bounds bit-equal to the scalar wilson_interval.

@@ -33,7 +33,8 @@ from typing import Literal
 import numpy as np
 
 from monitor.analysis.claims import Claim
-from monitor.analysis.columns import NodeColumns, build_columns
+from monitor.analysis.clusters import RecordPairs, cluster_counts, record_pairs
+from monitor.analysis.columns import NodeColumns, build_columns, collector_paused
 from monitor.analysis.concentration import unit_key
 from monitor.analysis.context import SnapshotContext, snapshot_context
 from monitor.analysis.population import ALL_SPECS, Denominator, Population, PopulationSpec
@@ -269,12 +270,18 @@ def evaluate_claims(
 
 
 def _claim_on_table(
-    claim: Claim, cols: NodeColumns, table: UnitTable, spec: PopulationSpec, ctx: SnapshotContext, min_n: int
+    claim: Claim,
+    cols: NodeColumns,
+    table: UnitTable,
+    spec: PopulationSpec,
+    ctx: SnapshotContext,
+    min_n: int,
+    pairs: RecordPairs | None,
 ) -> ClaimResult:
     codes = table.codes["provider"]
     vocab_size = len(cols.vocab["provider"])
     clustered = spec.dedup == "node"
-    sc = share_columns(codes, vocab_size, table.cluster if clustered else None, table.clusters, table.cluster_order)
+    sc = share_columns(codes, vocab_size, cluster_counts(table, codes, vocab_size, pairs) if clustered else None)
     code = cols.code_of("provider", claim.provider)
     count = int(sc.counts[code]) if code else 0
     deff = float(sc.deff[code]) if code else 1.0
@@ -295,14 +302,16 @@ def claims_on_tables(
 
     ``tables`` maps (layer, spec name) to its unit table.
     """
+    pairs = record_pairs(cols, "provider")
     return tuple(
-        _claim_on_table(c, cols, tables[(layer, spec.name)], spec, ctx, min_n)
+        _claim_on_table(c, cols, tables[(layer, spec.name)], spec, ctx, min_n, pairs)
         for c in claims
         for layer in claim_layers(c)
         for spec in specs
     )
 
 
+@collector_paused
 def check_claims(
     claims: Iterable[Claim],
     snapshot: Snapshot,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from monitor.analysis.clusters import ClusterCounts
 from monitor.analysis.stats import wilson_interval
 from monitor.analysis.tables import share_columns
 
@@ -33,9 +34,10 @@ def simulate(runs: int, ips: int, truth: float, seed: int) -> tuple[float, float
     for _ in range(runs):
         sizes = host_sizes(gen, ips)
         provider = (gen.random(ips) < truth).astype(np.int64)  # code 1: the provider, code 0: anything else
-        cluster = np.repeat(np.arange(ips, dtype=np.int64), sizes)
         codes = np.repeat(provider, sizes)
-        sc = share_columns(codes, 2, cluster, ips, np.arange(cluster.size, dtype=np.int64))
+        # Every node id of a host shares its provider: one (host, category) pair per host.
+        hosts = ClusterCounts(np.arange(ips, dtype=np.int64), provider, sizes, sizes, ips)
+        sc = share_columns(codes, 2, hosts)
         hits += int(sc.low[1] <= truth <= sc.high[1])
         naive = wilson_interval(int(sc.counts[1]), int(codes.size))
         naive_hits += int(naive.low <= truth <= naive.high)
