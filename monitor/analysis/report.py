@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from monitor.analysis.bootstrap import DEFAULT_SAMPLES, generator
-from monitor.analysis.claims import ClaimSet, ExternalFigure
+from monitor.analysis.claims import Claim, ClaimSet, ExternalFigure
 from monitor.analysis.clients import ClientsByProvider
 from monitor.analysis.clusters import RecordPairs, record_pairs
 from monitor.analysis.columns import NodeColumns, build_columns, collector_paused
@@ -27,8 +27,14 @@ from monitor.analysis.population import (
     PopulationSpec,
     nodes_per_ip_of,
 )
-from monitor.analysis.units import LAYER_VIEWS, UnitTable, unit_table
-from monitor.analysis.verdict import MIN_N_FOR_VERDICT, ClaimResult, claims_on_tables, denominator_name
+from monitor.analysis.units import LAYER_VIEWS, unit_table
+from monitor.analysis.verdict import (
+    MIN_N_FOR_VERDICT,
+    ClaimResult,
+    claims_for_table,
+    denominator_name,
+    order_claim_results,
+)
 from monitor.snapshot import Snapshot
 
 __all__ = ["PopulationAnalysis", "LayerAnalysis", "Analysis", "analyse", "PRIMARY_PREFERENCE", "BOOTSTRAP_DEDUPS"]
@@ -111,26 +117,35 @@ class Analysis:
         return candidates[0] if candidates else None
 
 
-def _populations(
-    cols: NodeColumns,
-    tables: dict[tuple[str, str], UnitTable],
-    layer: str,
-    specs: Sequence[PopulationSpec],
-    dimensions: tuple[Dimension, ...],
-    rng: random.Random,
-    samples: int,
-    bootstrap_dedups: Collection[Dedup],
-    pairs: dict[str, RecordPairs],
-) -> tuple[PopulationAnalysis, ...]:
+@dataclass(slots=True)
+class _Run:
+    """What one analysis shares between its populations."""
+
+    cols: NodeColumns
+    ctx: SnapshotContext
+    dimensions: tuple[Dimension, ...]
+    pairs: dict[str, RecordPairs]
+    samples: int
+    bootstrap_dedups: Collection[Dedup]
+    claims: tuple[Claim, ...]
+    min_n: int
+
+
+def _layer(
+    run: _Run, layer: str, specs: Sequence[PopulationSpec], rng: random.Random
+) -> tuple[tuple[PopulationAnalysis, ...], tuple[NodesPerIp, ...], dict[tuple[str, str], list[ClaimResult]]]:
+    """One layer view: its populations, nodes per IP per scope and the claims under each population.
+
+    Each unit table lives only while its population is analysed: 36 of them at once would hold ~250 MB.
+    """
     gen = generator(rng)
-    out = []
+    populations, per_ip, claims = [], {}, {}
     for spec in specs:
-        table = tables[(layer, spec.name)]
+        table = unit_table(run.cols, spec.scope, spec.dedup, layer)
         denominator = Denominator(denominator_name(spec, layer), spec.describe(), table.n)
-        result = analyse_table(
-            cols, table, denominator, dimensions, gen, samples if spec.dedup in bootstrap_dedups else 0, pairs
-        )
-        out.append(
+        samples = run.samples if spec.dedup in run.bootstrap_dedups else 0
+        result = analyse_table(run.cols, table, denominator, run.dimensions, gen, samples, run.pairs)
+        populations.append(
             PopulationAnalysis(
                 denominator=denominator,
                 excluded=table.excluded,
@@ -140,7 +155,13 @@ def _populations(
                 layer=layer,
             )
         )
-    return tuple(out)
+        if spec.dedup == "ip":
+            per_ip[spec.scope] = nodes_per_ip_of(run.cols, spec.scope, layer, table)
+        if run.claims:
+            pairs = run.pairs.get("provider")
+            claims[(layer, spec.name)] = claims_for_table(run.claims, run.cols, table, spec, run.ctx, run.min_n, pairs)
+    nodes_per_ip = tuple(per_ip.get(scope) or nodes_per_ip_of(run.cols, scope, layer) for scope in SCOPES)
+    return tuple(populations), nodes_per_ip, claims
 
 
 @collector_paused
@@ -162,24 +183,27 @@ def analyse(
     """
     if bootstrap_samples < 0:
         raise ValueError("bootstrap_samples must be non-negative")
-    ctx = snapshot_context(snapshot)
     cols = build_columns(snapshot.nodes)
-    tables = {
-        (layer, spec.name): unit_table(cols, spec.scope, spec.dedup, layer) for layer in LAYER_VIEWS for spec in specs
-    }
     dims = tuple(dimensions)
-    pairs: dict[str, RecordPairs] = {d: record_pairs(cols, d) for d in dims}
-    views = {
-        layer: _populations(cols, tables, layer, specs, dims, rng, bootstrap_samples, bootstrap_dedups, pairs)
-        for layer in LAYER_VIEWS
-    }
+    run = _Run(
+        cols=cols,
+        ctx=snapshot_context(snapshot),
+        dimensions=dims,
+        pairs={d: record_pairs(cols, d) for d in {*dims, "provider"}},
+        samples=bootstrap_samples,
+        bootstrap_dedups=bootstrap_dedups,
+        claims=claims.claims if claims else (),
+        min_n=min_n,
+    )
+    views = {layer: _layer(run, layer, specs, rng) for layer in LAYER_VIEWS}
+    per_table = {key: results for _, _, by_table in views.values() for key, results in by_table.items()}
     layer_counts: Counter[str] = Counter(node.layer for node in snapshot.nodes)
     return Analysis(
-        context=ctx,
+        context=run.ctx,
         nodes_total=len(snapshot.nodes),
-        populations=views["all"],
-        nodes_per_ip=tuple(nodes_per_ip_of(cols, scope, "all", tables.get(("all", f"{scope}/ip"))) for scope in SCOPES),
-        claims=claims_on_tables(claims.claims, cols, tables, specs, ctx, min_n) if claims else (),
+        populations=views["all"][0],
+        nodes_per_ip=views["all"][1],
+        claims=order_claim_results(run.claims, specs, per_table) if claims else (),
         external=claims.external if claims else (),
         claims_origin=claims.origin if claims else None,
         bootstrap_samples=bootstrap_samples,
@@ -190,10 +214,8 @@ def analyse(
             LayerAnalysis(
                 layer=layer,
                 nodes=layer_counts.get(layer, 0),
-                populations=views[layer],
-                nodes_per_ip=tuple(
-                    nodes_per_ip_of(cols, scope, layer, tables.get((layer, f"{scope}/ip"))) for scope in SCOPES
-                ),
+                populations=views[layer][0],
+                nodes_per_ip=views[layer][1],
             )
             for layer in LAYER_VIEWS
             if layer != "all"

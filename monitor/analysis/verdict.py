@@ -50,7 +50,8 @@ __all__ = [
     "MIN_ATTRIBUTED_FRACTION",
     "denominator_name",
     "claim_layers",
-    "claims_on_tables",
+    "claims_for_table",
+    "order_claim_results",
     "ClaimResult",
     "verdict_for",
     "evaluate_claim",
@@ -290,24 +291,28 @@ def _claim_on_table(
     return claim_result(claim, d, count, int(sc.counts[0]), effective, deff, ctx, min_n, table.layer)
 
 
-def claims_on_tables(
-    claims: Iterable[Claim],
+def claims_for_table(
+    claims: Sequence[Claim],
     cols: NodeColumns,
-    tables: dict[tuple[str, str], UnitTable],
-    specs: Sequence[PopulationSpec],
+    table: UnitTable,
+    spec: PopulationSpec,
     ctx: SnapshotContext,
-    min_n: int = MIN_N_FOR_VERDICT,
+    min_n: int,
+    pairs: RecordPairs | None,
+) -> list[ClaimResult]:
+    """Every claim under one population (one layer view of one spec), in file order."""
+    return [_claim_on_table(c, cols, table, spec, ctx, min_n, pairs) for c in claims]
+
+
+def order_claim_results(
+    claims: Sequence[Claim], specs: Sequence[PopulationSpec], per_table: dict[tuple[str, str], list[ClaimResult]]
 ) -> tuple[ClaimResult, ...]:
     """Per claim in file order: its own layer under every spec, then the other layer views as context.
 
-    ``tables`` maps (layer, spec name) to its unit table.
+    ``per_table`` maps (layer, spec name) to the results of :func:`claims_for_table`.
     """
-    pairs = record_pairs(cols, "provider")
     return tuple(
-        _claim_on_table(c, cols, tables[(layer, spec.name)], spec, ctx, min_n, pairs)
-        for c in claims
-        for layer in claim_layers(c)
-        for spec in specs
+        per_table[(layer, spec.name)][i] for i, c in enumerate(claims) for layer in claim_layers(c) for spec in specs
     )
 
 
@@ -319,8 +324,15 @@ def check_claims(
     min_n: int = MIN_N_FOR_VERDICT,
 ) -> tuple[ClaimResult, ...]:
     """Evaluate ``claims`` on ``snapshot`` under each denominator in ``specs`` and each layer view."""
+    claims = tuple(claims)
     cols = build_columns(snapshot.nodes)
-    tables = {
-        (layer, spec.name): unit_table(cols, spec.scope, spec.dedup, layer) for layer in LAYER_VIEWS for spec in specs
+    ctx = snapshot_context(snapshot)
+    pairs = record_pairs(cols, "provider")
+    per_table = {
+        (layer, spec.name): claims_for_table(
+            claims, cols, unit_table(cols, spec.scope, spec.dedup, layer, ("provider",)), spec, ctx, min_n, pairs
+        )
+        for layer in LAYER_VIEWS
+        for spec in specs
     }
-    return claims_on_tables(claims, cols, tables, specs, snapshot_context(snapshot), min_n)
+    return order_claim_results(claims, specs, per_table)
