@@ -185,7 +185,7 @@ class _Factor:
         return code
 
 
-def _sorted_vocab(first_seen: dict[str, int], raw: list[int]) -> tuple[IntArray, tuple[str, ...]]:
+def _sorted_vocab(first_seen: dict[str, int], raw: IntArray) -> tuple[IntArray, tuple[str, ...]]:
     """Recode so that 0 is ``unknown`` and the known keys follow in ascending order."""
     known = sorted(k for k in first_seen if k != UNKNOWN)
     vocab = (UNKNOWN, *known)
@@ -193,51 +193,79 @@ def _sorted_vocab(first_seen: dict[str, int], raw: list[int]) -> tuple[IntArray,
     position = {k: i for i, k in enumerate(vocab)}
     for key, code in first_seen.items():
         remap[code] = position[key]
-    return remap[np.asarray(raw, dtype=np.int64)] if raw else np.zeros(0, dtype=np.int64), vocab
+    return remap[raw] if raw.size else np.zeros(0, dtype=np.int64), vocab
 
 
 def _ip_codes(ips: Sequence[str | None]) -> tuple[IntArray, IntArray, IntArray, list[IpKey], list[IpKey]]:
-    """(ip code, prefix code, keyless reason) per record; each distinct text is parsed once."""
+    """(ip code, prefix code, keyless reason) per record; each distinct text is parsed once.
+
+    IPv4 addresses (nearly all) are numbered with ``np.unique`` on their integer values; IPv6 ones through a dict.
+    """
+    texts = list(dict.fromkeys(ips))
+    parsed = [parse_ip(t) if t else None for t in texts]
+    v4 = np.fromiter((k[1] if k is not None and k[0] == 4 else -1 for k in parsed), np.int64, len(parsed))
+    is_v4 = v4 >= 0
+    ip_values, ip_of_v4 = np.unique(v4[is_v4], return_inverse=True)
+    prefix_values, prefix_of_v4 = np.unique(v4[is_v4] >> 8, return_inverse=True)
+    ip_code = np.full(len(texts), -1, dtype=np.int64)
+    prefix_code = np.full(len(texts), -1, dtype=np.int64)
+    ip_code[is_v4] = ip_of_v4.reshape(-1)
+    prefix_code[is_v4] = prefix_of_v4.reshape(-1)
+    ip_keys: list[IpKey] = [(4, v) for v in ip_values.tolist()]
+    prefix_keys: list[IpKey] = [(4, v) for v in prefix_values.tolist()]
     ip_factor, prefix_factor = _Factor(), _Factor()
-    per_text: dict[str | None, tuple[int, int, int]] = {}
-    for text in dict.fromkeys(ips):
-        key = parse_ip(text) if text else None
-        if key is None:
-            per_text[text] = (-1, -1, KEYLESS_BAD_IP if text else KEYLESS_NO_IP)
-        else:
-            per_text[text] = (ip_factor(key), prefix_factor(_prefix_key(key)), 0)
-    rows = np.array([per_text[t] for t in ips], dtype=np.int64).reshape(len(ips), 3)
-    return (
-        rows[:, 0].copy(),
-        rows[:, 1].copy(),
-        rows[:, 2].copy(),
-        list(ip_factor.codes),  # type: ignore[arg-type]
-        list(prefix_factor.codes),  # type: ignore[arg-type]
+    for i, key in enumerate(parsed):
+        if key is not None and key[0] == 6:
+            ip_code[i] = len(ip_keys) + ip_factor(key)
+            prefix_code[i] = len(prefix_keys) + prefix_factor(_prefix_key(key))
+    ip_keys += list(ip_factor.codes)  # type: ignore[arg-type]
+    prefix_keys += list(prefix_factor.codes)  # type: ignore[arg-type]
+    keyless = np.fromiter(
+        (0 if k is not None else (KEYLESS_BAD_IP if t else KEYLESS_NO_IP) for t, k in zip(texts, parsed, strict=True)),
+        np.int64,
+        len(texts),
     )
+    index = {t: i for i, t in enumerate(texts)}
+    row = np.fromiter(map(index.__getitem__, ips), np.int64, len(ips))
+    return ip_code[row], prefix_code[row], keyless[row], ip_keys, prefix_keys
+
+
+def _attribution_key(a: Attribution | None) -> tuple[object, ...] | None:
+    # The fields the dimensions read, as a tuple: hashing it runs in C, unlike the dataclass's generated __hash__.
+    return None if a is None else (a.provider, a.region, a.country, a.asn, a.as_name, a.category)
 
 
 def _dimension_codes(nodes: Sequence[NodeRecord]) -> tuple[dict[str, IntArray], dict[str, tuple[str, ...]]]:
-    """Codes per attribute dimension, with the attribution's texts derived once per distinct attribution."""
-    factors = {d: _Factor() for d in (*ATTRIBUTE_DIMENSIONS, "category", "client")}
-    per_attr: dict[Attribution | None, tuple[int, ...]] = {}
-    dims = (*ATTRIBUTE_DIMENSIONS, "category")
-    attr_rows: list[tuple[int, ...]] = []
-    client_raw: list[int] = []
-    client_factor = factors["client"]
-    for node in nodes:
-        a = node.attribution
-        row = per_attr.get(a)
-        if row is None:
-            row = per_attr[a] = tuple(factors[d](dimension_text(a, d)) for d in dims)
-        attr_rows.append(row)
-        client_raw.append(client_factor(client_name(node) or UNKNOWN))
+    """Codes per dimension, with the texts derived once per distinct attribution and client name."""
+    attrs = [n.attribution for n in nodes]
+    keys = [_attribution_key(a) for a in attrs]
+    first: dict[tuple[object, ...] | None, Attribution | None] = {}
+    for key, a in zip(keys, attrs, strict=True):
+        first.setdefault(key, a)
+    distinct = list(first)
+    index = {k: i for i, k in enumerate(distinct)}
+    row_of = np.fromiter(map(index.__getitem__, keys), dtype=np.int64, count=len(keys))
     codes: dict[str, IntArray] = {}
     vocab: dict[str, tuple[str, ...]] = {}
-    table = np.asarray(attr_rows, dtype=np.int64).reshape(len(attr_rows), len(dims))
-    for i, d in enumerate(dims):
-        codes[d], vocab[d] = _sorted_vocab(factors[d].codes, table[:, i].tolist())  # type: ignore[arg-type]
-    codes["client"], vocab["client"] = _sorted_vocab(client_factor.codes, client_raw)  # type: ignore[arg-type]
+    for d in (*ATTRIBUTE_DIMENSIONS, "category"):
+        factor = _Factor()
+        per_distinct = [factor(dimension_text(first[k], d)) for k in distinct]
+        raw = np.asarray(per_distinct, dtype=np.int64)[row_of] if distinct else np.zeros(0, dtype=np.int64)
+        codes[d], vocab[d] = _sorted_vocab(factor.codes, raw)  # type: ignore[arg-type]
+    names = [n.client.name if n.client is not None else None for n in nodes]
+    name_index = {name: i for i, name in enumerate(dict.fromkeys(names))}
+    factor = _Factor()
+    per_name = [factor(_normal_client(name)) for name in name_index]
+    raw = np.asarray(per_name, dtype=np.int64)[np.fromiter(map(name_index.__getitem__, names), np.int64, len(names))]
+    codes["client"], vocab["client"] = _sorted_vocab(factor.codes, raw)  # type: ignore[arg-type]
     return codes, vocab
+
+
+def _normal_client(name: str | None) -> str:
+    if name is None:
+        return UNKNOWN
+    name = name.strip().lower()
+    return name or UNKNOWN
 
 
 def _coded(values: Sequence[str], names: tuple[str, ...]) -> IntArray:
