@@ -14,7 +14,7 @@ from monitor.analysis.bootstrap import DEFAULT_SAMPLES, generator
 from monitor.analysis.claims import Claim, ClaimSet, ExternalFigure
 from monitor.analysis.clients import ClientsByProvider
 from monitor.analysis.clusters import RecordPairs, record_pairs
-from monitor.analysis.columns import NodeColumns, build_columns, collector_paused
+from monitor.analysis.columns import LAYER_CODES, NodeColumns, build_columns, collector_paused
 from monitor.analysis.concentration import DIMENSIONS, Dimension, DimensionAnalysis
 from monitor.analysis.context import SnapshotContext, snapshot_context
 from monitor.analysis.engine import analyse_table
@@ -197,7 +197,7 @@ def analyse(
     )
     views = {layer: _layer(run, layer, specs, rng) for layer in LAYER_VIEWS}
     per_table = {key: results for _, _, by_table in views.values() for key, results in by_table.items()}
-    layer_counts: Counter[str] = Counter(node.layer for node in snapshot.nodes)
+    layer_counts = _by_layer(cols)
     return Analysis(
         context=run.ctx,
         nodes_total=len(snapshot.nodes),
@@ -211,14 +211,14 @@ def analyse(
         nodes_with_client=int(np.count_nonzero(cols.codes["client"])),
         sources=tuple(sorted(Counter(node.source for node in snapshot.nodes).items())),
         layers=tuple(
-            LayerAnalysis(
-                layer=layer,
-                nodes=layer_counts.get(layer, 0),
-                populations=views[layer][0],
-                nodes_per_ip=views[layer][1],
-            )
+            LayerAnalysis(layer, layer_counts.get(layer, 0), views[layer][0], views[layer][1])
             for layer in LAYER_VIEWS
             if layer != "all"
         ),
-        nodes_by_layer=tuple(sorted(layer_counts.items())),
+        nodes_by_layer=tuple(sorted((k, v) for k, v in layer_counts.items() if v)),
     )
+
+
+def _by_layer(cols: NodeColumns) -> dict[str, int]:
+    counts = np.bincount(cols.layer, minlength=len(LAYER_CODES)).tolist()
+    return {name: counts[code] for name, code in LAYER_CODES.items()}

@@ -178,6 +178,29 @@ def _conclusion(claim: Claim, result: ClaimResult, ctx: SnapshotContext, min_n: 
     return " ".join(part for part in (prefix + measured, verdict, layer, _omissions(claim)) if part)
 
 
+def _interval(count: int, n: int, effective_n: float) -> Interval:
+    """Wilson 95 % of count / n, at the effective sample size when clustering shrank it."""
+    if n and effective_n < n:
+        low, high = wilson_arrays(np.array([count / n * effective_n]), np.array([effective_n]))
+        return Interval(float(low[0]), float(high[0]))
+    return wilson_interval(count, n)
+
+
+def _decide(
+    claimed: float, ci: Interval, upper_ci: Interval, n: int, fraction: float | None, min_n: int
+) -> tuple[str | None, Verdict]:
+    """(why withheld, verdict): ``ci`` counts unknowns as not the provider, ``upper_ci`` as the provider."""
+    if n < max(min_n, 1):
+        return "small_n", "insufficient"
+    if fraction is not None and fraction < MIN_ATTRIBUTED_FRACTION:
+        return "attribution", "insufficient"
+    if ci.low > claimed:
+        return None, "higher"
+    if upper_ci.high < claimed:
+        return None, "lower"
+    return None, "consistent"
+
+
 def claim_result(
     claim: Claim,
     denominator: Denominator,
@@ -191,31 +214,11 @@ def claim_result(
 ) -> ClaimResult:
     """The verdict on ``claim`` from the provider's count and the unattributed count under one denominator."""
     n = denominator.n
-    if n and effective_n < n:
-        low, high = (float(v[0]) for v in wilson_arrays(np.array([count / n * effective_n]), np.array([effective_n])))
-        ci = Interval(low, high)
-    else:
-        ci = wilson_interval(count, n)
+    ci = _interval(count, n, effective_n)
     upper = count + unknown
-    if unknown == 0:
-        upper_ci = ci
-    elif effective_n < n:
-        _, hi = wilson_arrays(np.array([upper / n * effective_n]), np.array([effective_n]))
-        upper_ci = Interval(ci.low, float(hi[0]))
-    else:
-        upper_ci = wilson_interval(upper, n)
+    upper_ci = ci if unknown == 0 else _interval(upper, n, effective_n)
     fraction = (n - unknown) / n if n else None
-    withheld = None
-    if n < max(min_n, 1):
-        withheld, verdict = "small_n", "insufficient"
-    elif fraction is not None and fraction < MIN_ATTRIBUTED_FRACTION:
-        withheld, verdict = "attribution", "insufficient"
-    elif ci.low > claim.share:
-        verdict = "higher"
-    elif upper_ci.high < claim.share:
-        verdict = "lower"
-    else:
-        verdict = "consistent"
+    withheld, verdict = _decide(claim.share, ci, upper_ci, n, fraction, min_n)
     partial = ClaimResult(
         claim_id=claim.id,
         provider=claim.provider,
@@ -224,7 +227,7 @@ def claim_result(
         count=count,
         share=count / n if n else None,
         ci=ci,
-        verdict=verdict,  # type: ignore[arg-type]
+        verdict=verdict,
         conclusion="",
         layer=layer,
         primary=claim_layers(claim)[0] == layer,
