@@ -48,10 +48,10 @@ def record_pairs(cols: NodeColumns, dimension: str) -> RecordPairs:
     return RecordPairs(pair.reshape(-1), uniq // width, uniq % width, record_cluster, space)
 
 
-def cluster_counts(table: UnitTable, codes: IntArray, vocab_size: int, pairs: RecordPairs | None) -> ClusterCounts:
-    """(cluster, category) counts of ``table``'s units; ``pairs`` (the snapshot's, for this dimension) is the fast path
-    for per-node populations without merged records."""
-    if table.dedup == "node" and pairs is not None and table.excluded.get("duplicate_node_id", 0) == 0:
+def cluster_counts(table: UnitTable, codes: IntArray, vocab_size: int, pairs: RecordPairs) -> ClusterCounts:
+    """(cluster, category) counts of ``table``'s units; ``pairs`` are the snapshot's for this dimension (per-node
+    populations without merged records read their counts straight off them)."""
+    if table.dedup == "node" and table.excluded.get("duplicate_node_id", 0) == 0:
         y = np.bincount(pairs.pair[table.records], minlength=pairs.pair_cluster.size)
         present = np.flatnonzero(y)
         sizes = np.bincount(pairs.record_cluster[table.records], minlength=pairs.cluster_space)
@@ -61,7 +61,10 @@ def cluster_counts(table: UnitTable, codes: IntArray, vocab_size: int, pairs: Re
     if table.dedup != "node":
         ones = np.ones(table.n, dtype=np.int64)
         return ClusterCounts(np.arange(table.n, dtype=np.int64), codes, ones, ones, table.n)
-    order = table.cluster_order
-    pc, code, units = run_pairs(table.cluster[order], codes[order], table.clusters, vocab_size)
-    sizes = np.bincount(table.cluster, minlength=table.clusters)
-    return ClusterCounts(pc, code, units, sizes, table.clusters)
+    # Merged node ids: a unit's cluster is the IP of its first record.
+    clusters, cluster = np.unique(pairs.record_cluster[table.first_records], return_inverse=True)
+    cluster = cluster.reshape(-1)
+    order = np.argsort(cluster, kind="stable")
+    pc, code, units = run_pairs(cluster[order], codes[order], clusters.size, vocab_size)
+    sizes = np.bincount(cluster, minlength=clusters.size)
+    return ClusterCounts(pc, code, units, sizes, int(clusters.size))

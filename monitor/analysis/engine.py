@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from monitor.analysis.clients import ClientsByProvider, clients_from_pairs
-from monitor.analysis.clusters import ClusterCounts, RecordPairs, cluster_counts
+from monitor.analysis.clusters import ClusterCounts, RecordPairs, cluster_counts, record_pairs
 from monitor.analysis.columns import HOSTED, IntArray, NodeColumns
 from monitor.analysis.concentration import (
     ATTRIBUTED,
@@ -111,7 +111,7 @@ def _dimension(
     denominator: Denominator,
     gen: np.random.Generator,
     samples: int,
-    pairs: RecordPairs | None,
+    pairs: RecordPairs,
 ) -> DimensionAnalysis:
     codes, vocab_size = table.codes[dimension], len(cols.vocab[dimension])
     counts = np.bincount(codes, minlength=vocab_size)
@@ -170,6 +170,9 @@ def analyse_table(
     crosstab = "provider" in dimensions and "client" in dimensions
     pairs = pairs or {}
     return TableAnalysis(
-        dimensions=tuple(_dimension(cols, table, d, denominator, gen, samples, pairs.get(d)) for d in dimensions),
+        dimensions=tuple(
+            _dimension(cols, table, d, denominator, gen, samples, pairs.get(d) or record_pairs(cols, d))
+            for d in dimensions
+        ),
         clients_by_provider=_crosstab(cols, table, denominator) if crosstab else None,
     )

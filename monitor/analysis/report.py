@@ -158,7 +158,7 @@ def _layer(
         if spec.dedup == "ip":
             per_ip[spec.scope] = nodes_per_ip_of(run.cols, spec.scope, layer, table)
         if run.claims:
-            pairs = run.pairs.get("provider")
+            pairs = run.pairs["provider"]
             claims[(layer, spec.name)] = claims_for_table(run.claims, run.cols, table, spec, run.ctx, run.min_n, pairs)
     nodes_per_ip = tuple(per_ip.get(scope) or nodes_per_ip_of(run.cols, scope, layer) for scope in SCOPES)
     return tuple(populations), nodes_per_ip, claims

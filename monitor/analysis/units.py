@@ -6,8 +6,9 @@ value; ties go to the key that sorts first (the smallest code, see :mod:`monitor
 three AWS records (in three regions) and two OVH records is AWS, and a /24 with two unattributed IPs and one AWS IP
 is AWS. The result never depends on record order.
 
-Clusters: for per-node populations the IP a node was seen at is its cluster (node ids behind one host are not
-independent draws); records without an IP are clusters of their own. IP and prefix units are their own clusters.
+Clusters (:mod:`monitor.analysis.clusters`): for per-node populations the IP a node was seen at is its cluster (node
+ids behind one host are not independent draws); records without an IP are clusters of their own. IP and prefix units
+are their own clusters.
 """
 
 from __future__ import annotations
@@ -45,9 +46,7 @@ class UnitTable:
     records: IntArray  # indices of the records counted, by unit (and in snapshot order within a unit)
     record_unit: IntArray  # the unit of each counted record (ascending)
     sizes: IntArray  # records per unit
-    cluster: IntArray  # cluster of each unit, 0 .. clusters - 1
-    clusters: int
-    cluster_order: IntArray  # the units sorted by cluster (clusters contiguous)
+    first_records: IntArray  # the first record of each unit (its IP is the unit's cluster for per-node units)
     codes: dict[str, IntArray]  # dimension -> code per unit
     excluded: dict[str, int]
     keys: IntArray  # the dedup key code of each unit (node_key / ip_key / prefix_key)
@@ -144,16 +143,6 @@ def majority_codes(record_unit: IntArray, record_codes: IntArray, units: int, vo
     return out
 
 
-def _clusters(cols: NodeColumns, dedup: str, records: IntArray, first: IntArray) -> tuple[IntArray, int]:
-    if dedup != "node":
-        return np.arange(first.size, dtype=np.int64), int(first.size)
-    ip = cols.ip_key[records[first]]
-    # A record without an IP is a cluster of its own: give it a code past every IP code.
-    raw = np.where(ip >= 0, ip, len(cols.ip_keys) + np.arange(ip.size))
-    uniq, inverse = np.unique(raw, return_inverse=True)
-    return inverse.astype(np.int64), int(uniq.size)
-
-
 def unit_table(
     cols: NodeColumns, scope: str, dedup: str, layer: str = "all", dimensions: tuple[str, ...] = COLUMN_DIMENSIONS
 ) -> UnitTable:
@@ -186,17 +175,14 @@ def unit_table(
     codes = {
         d: majority_codes(record_unit, cols.codes[d][records], int(keys.size), len(cols.vocab[d])) for d in dimensions
     }
-    cluster, clusters = _clusters(cols, dedup, records, first)
     return UnitTable(
-        cluster_order=np.argsort(cluster, kind="stable") if dedup == "node" else cluster,
+        first_records=records[first],
         scope=scope,
         dedup=dedup,
         layer=layer,
         records=records,
         record_unit=record_unit,
         sizes=sizes,
-        cluster=cluster,
-        clusters=clusters,
         codes=codes,
         excluded=excluded,
         keys=keys.astype(np.int64),

@@ -280,7 +280,7 @@ def _claim_on_table(
     spec: PopulationSpec,
     ctx: SnapshotContext,
     min_n: int,
-    pairs: RecordPairs | None,
+    pairs: RecordPairs,
 ) -> ClaimResult:
     codes = table.codes["provider"]
     vocab_size = len(cols.vocab["provider"])
@@ -301,7 +301,7 @@ def claims_for_table(
     spec: PopulationSpec,
     ctx: SnapshotContext,
     min_n: int,
-    pairs: RecordPairs | None,
+    pairs: RecordPairs,
 ) -> list[ClaimResult]:
     """Every claim under one population (one layer view of one spec), in file order."""
     return [_claim_on_table(c, cols, table, spec, ctx, min_n, pairs) for c in claims]

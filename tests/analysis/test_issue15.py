@@ -216,3 +216,13 @@ def test_records_keep_their_attribution_on_unmerged_units() -> None:
     a = attribution("aws", region="us-east-1")
     (unit,) = select_population([dataclasses.replace(node("10.0.0.1"), attribution=a)], NODE[0]).units
     assert unit.attribution == a and unit.keys is None
+
+
+def test_merged_duplicate_node_ids_keep_their_ip_cluster() -> None:
+    # A node id reported twice is one unit; its cluster is still its IP, so the design effect is unchanged.
+    nodes = _one_busy_host()
+    again = [*nodes, dataclasses.replace(nodes[-1])]
+    plain = analyse(snapshot(nodes), rng=random.Random(0), bootstrap_samples=0).population("discovered/node")
+    merged = analyse(snapshot(again), rng=random.Random(0), bootstrap_samples=0).population("discovered/node")
+    assert merged.excluded["duplicate_node_id"] == 1 and merged.denominator.n == plain.denominator.n
+    assert merged.dimension("provider").share_of("aws") == plain.dimension("provider").share_of("aws")
