@@ -69,15 +69,14 @@ def bench(nodes: int, bootstrap: int, repeat: int, workdir: Path) -> list[str]:
     rows = [f"| {nodes:,} nodes{'':<12} | wall (s) | {'cpu (s) / RSS':<16} | target     |", "|---|---|---|---|"]
     for suffix in (".json", ".json.gz"):
         path = workdir / f"snapshot-bench{suffix}"
-        wall, cpu = _best(lambda p=path: write_json(snapshot, p), repeat)  # type: ignore[misc]
+        wall, cpu = _best(lambda p=path: write_json(snapshot, p), repeat)
         rows.append(_row(f"save {suffix}", wall, f"cpu {cpu:.2f}, {path.stat().st_size / 1e6:.0f} MB"))
-        wall, cpu = _best(lambda p=path: read_json(p), repeat)  # type: ignore[misc]
+        wall, cpu = _best(lambda p=path: read_json(p), repeat)
         rows.append(_row(f"load {suffix}", wall, f"cpu {cpu:.2f}"))
     wall, cpu = _best(lambda: analyse(snapshot, rng=random.Random(1), bootstrap_samples=0), repeat)
     rows.append(_row("analyse, no bootstrap", wall, f"cpu {cpu:.2f}"))
     wall, cpu = _best(lambda: analyse(snapshot, rng=random.Random(1), bootstrap_samples=bootstrap), repeat)
     rows.append(_row("analyse, bootstrap", wall, f"cpu {cpu:.2f} (B={bootstrap})"))
-    del snapshot
     path = workdir / "snapshot-bench.json"
     wall, rss = _cli(["claim", str(path)])
     rows.append(_row("monitor claim", wall, f"RSS {rss:.0f} MB"))
