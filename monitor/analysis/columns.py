@@ -273,8 +273,8 @@ def _coded(values: Sequence[str], names: tuple[str, ...]) -> IntArray:
     return np.fromiter((index[v] for v in values), dtype=np.int64, count=len(values))
 
 
-def build_columns(nodes: Sequence[NodeRecord], progress: Callable[[str], None] | None = None) -> NodeColumns:
-    """Parse ``nodes`` once into columns (``progress`` is told each step, for profiling)."""
+def build_columns(nodes: Sequence[NodeRecord]) -> NodeColumns:
+    """Parse ``nodes`` once into columns."""
     nodes = tuple(nodes)
     ids = [n.node_id for n in nodes]
     node_ids = tuple(dict.fromkeys(ids))
