@@ -8,7 +8,7 @@ from pathlib import Path
 
 from monitor.errors import MonitorError
 
-__all__ = ["atomic_write_text"]
+__all__ = ["atomic_write_text", "atomic_write_bytes"]
 
 
 def atomic_write_text(path: Path, text: str, error: type[MonitorError] = MonitorError) -> None:
@@ -16,14 +16,19 @@ def atomic_write_text(path: Path, text: str, error: type[MonitorError] = Monitor
 
     A crash or a full disk leaves the previous file, if any, untouched and no temporary file behind.
     """
+    atomic_write_bytes(path, text.encode("utf-8"), error)
+
+
+def atomic_write_bytes(path: Path, data: bytes, error: type[MonitorError] = MonitorError) -> None:
+    """Write ``data`` to ``path`` atomically, as :func:`atomic_write_text` does."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as err:
         raise error(f"cannot write {path}: {err.strerror or err}") from err
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except OSError as err:

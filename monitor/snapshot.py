@@ -3,6 +3,9 @@
 A snapshot is crawl metadata plus one record per node. On disk it is versioned JSON (``"schema": 2``) that
 round-trips losslessly, and a CSV of nodes for spreadsheets. Timestamps are UNIX seconds (float, UTC).
 
+On disk: ``.json`` (indented, diffable) or ``.json.gz`` (compact, gzip); both are read and written by msgspec, which
+decodes straight into these dataclasses with their types checked (see pyproject.toml for why msgspec).
+
 Schema 2 added, with defaults that keep schema-1 files readable: per node ``protocols`` (which discovery protocols
 saw it), ``layer`` (execution / consensus / unknown) and ``eth2`` (the consensus ENR entry); per attribution
 ``category`` (cloud / hosting / isp / education / government / unknown); per crawl ``vantage``.
@@ -10,18 +13,23 @@ saw it), ``layer`` (execution / consensus / unknown) and ``eth2`` (the consensus
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
+import gc
+import gzip
 import io
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+import msgspec
+
 from monitor.errors import SnapshotError
-from monitor.fileio import atomic_write_text
+from monitor.fileio import atomic_write_bytes, atomic_write_text
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -39,6 +47,9 @@ __all__ = [
     "to_plain",
     "write_json",
     "read_json",
+    "encode_json",
+    "decode_json",
+    "gc_paused",
     "write_csv",
     "write_jsonl",
     "read_jsonl",
@@ -229,18 +240,82 @@ def _atomic_write(path: Path, text: str) -> None:
     atomic_write_text(path, text, SnapshotError)
 
 
+@dataclass(frozen=True, slots=True)
+class _Document:
+    """The snapshot file as msgspec decodes it: typed, so records come out as NodeRecords in one C pass."""
+
+    schema: int
+    meta: CrawlMeta
+    nodes: tuple[NodeRecord, ...]
+
+
+_DECODER = msgspec.json.Decoder(_Document)
+_ENCODER = msgspec.json.Encoder()
+_GZIP_LEVEL = 1  # 100,000 records: level 1 writes in well under a second and still shrinks the file about 8-fold
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """The collector paused for a block that allocates many long-lived or acyclic objects.
+
+    Decoding a large snapshot allocates millions of objects that live on; every allocation burst would start a
+    full garbage collection over all the earlier ones (measured: 3-4 of the 4.5 s of a 100,000-node load). The
+    analysis of such a snapshot likewise triggers full collections that traverse the snapshot's records again and
+    again. Neither forms reference cycles, so pausing the collector loses nothing; it resumes afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _is_gzip(path: Path) -> bool:
+    return path.name.endswith(".gz")
+
+
+def encode_json(snapshot: Snapshot, *, indent: bool = True) -> bytes:
+    """The file form of ``snapshot`` (the same document as ``to_dict``), indented unless ``indent`` is False."""
+    raw = _ENCODER.encode(_Document(SCHEMA_VERSION, snapshot.meta, snapshot.nodes))
+    return msgspec.json.format(raw, indent=1) + b"\n" if indent else raw + b"\n"
+
+
+def decode_json(raw: bytes, origin: str = "<bytes>") -> Snapshot:
+    """Parse a snapshot document; schema-1 files and anything the typed decoder refuses take the checked path."""
+    with gc_paused():
+        try:
+            doc = _DECODER.decode(raw)
+        except msgspec.MsgspecError:
+            doc = None
+        if doc is not None and doc.schema in READABLE_SCHEMAS:
+            return Snapshot(meta=doc.meta, nodes=doc.nodes)
+        try:
+            data = msgspec.json.decode(raw)
+        except msgspec.MsgspecError as err:
+            raise SnapshotError(f"cannot read snapshot {origin}: {err}") from err
+        if not isinstance(data, dict):
+            raise SnapshotError(f"{origin}: not a snapshot object")
+        return Snapshot.from_dict(data)
+
+
 def write_json(snapshot: Snapshot, path: Path) -> None:
-    _atomic_write(path, json.dumps(snapshot.to_dict(), indent=1, sort_keys=False) + "\n")
+    """Write ``path``: indented JSON, or compact gzipped JSON when the name ends in ``.gz``."""
+    if _is_gzip(path):
+        atomic_write_bytes(path, gzip.compress(encode_json(snapshot, indent=False), _GZIP_LEVEL), SnapshotError)
+    else:
+        atomic_write_bytes(path, encode_json(snapshot), SnapshotError)
 
 
 def read_json(path: Path) -> Snapshot:
+    """Read a snapshot written by :func:`write_json` (``.json`` or ``.json.gz``)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
+        raw = path.read_bytes()
+        if _is_gzip(path):
+            raw = gzip.decompress(raw)
+    except (OSError, EOFError, gzip.BadGzipFile) as err:
         raise SnapshotError(f"cannot read snapshot {path}: {err}") from err
-    if not isinstance(data, dict):
-        raise SnapshotError(f"{path}: not a snapshot object")
-    return Snapshot.from_dict(data)
+    return decode_json(raw, str(path))
 
 
 CSV_COLUMNS = (

@@ -1,8 +1,10 @@
 """Pure concentration analysis: denominators, shares with Wilson intervals, HHI, Nakamoto, entropy, claim verdicts.
 
 Nothing here touches the network or the clock; randomness (the bootstrap) comes from an injected ``random.Random``.
-Rendering (rich tables, JSON) lives in :mod:`monitor.analysis.render`, the ``monitor claim`` command in
-:mod:`monitor.analysis.commands`.
+The records are parsed once into columns (:mod:`monitor.analysis.columns`); populations are masks over them
+(:mod:`monitor.analysis.units`) and tables grouped counts (:mod:`monitor.analysis.engine`). The definitions behind
+every figure: ``METHOD.md`` beside this file. Rendering lives in :mod:`monitor.outputs`, the JSON form in
+:mod:`monitor.analysis.jsonform`.
 """
 
 from monitor.analysis.bootstrap import DEFAULT_SAMPLES, BootstrapIntervals, bootstrap_indices
@@ -33,14 +35,24 @@ from monitor.analysis.population import (
     nodes_per_ip,
     select_population,
 )
-from monitor.analysis.report import Analysis, PopulationAnalysis, analyse
+from monitor.analysis.report import Analysis, LayerAnalysis, PopulationAnalysis, analyse
 from monitor.analysis.stats import Interval, hhi, nakamoto, shannon_entropy, top_k_share, wilson_interval
-from monitor.analysis.verdict import MIN_N_FOR_VERDICT, ClaimResult, Verdict, check_claims, verdict_for
+from monitor.analysis.units import LAYER_VIEWS
+from monitor.analysis.verdict import (
+    MIN_ATTRIBUTED_FRACTION,
+    MIN_N_FOR_VERDICT,
+    ClaimResult,
+    Verdict,
+    check_claims,
+    verdict_for,
+)
 
 __all__ = [
     "ALL_SPECS",
     "DEFAULT_SAMPLES",
     "DIMENSIONS",
+    "LAYER_VIEWS",
+    "MIN_ATTRIBUTED_FRACTION",
     "MIN_N_FOR_VERDICT",
     "NAKAMOTO_THRESHOLDS",
     "UNKNOWN",
@@ -57,6 +69,7 @@ __all__ = [
     "ExternalFigure",
     "Indices",
     "Interval",
+    "LayerAnalysis",
     "NakamotoFigure",
     "NodesPerIp",
     "Population",

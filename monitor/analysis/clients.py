@@ -21,6 +21,7 @@ __all__ = [
     "ProviderClients",
     "ClientsByProvider",
     "clients_by_provider",
+    "clients_from_pairs",
     "client_columns",
     "row_counts",
 ]
@@ -61,6 +62,16 @@ def clients_by_provider(population: Population, top: int = TOP_PROVIDERS) -> Cli
     if top < 0:
         raise ValueError("top must be non-negative")
     pairs = Counter((unit_key(u, "provider"), unit_key(u, "client")) for u in population.units)
+    client_known = sum(1 for u in population.units if unit_key(u, "client") != UNKNOWN)
+    return clients_from_pairs(pairs, population.denominator, client_known, top)
+
+
+def clients_from_pairs(
+    pairs: Counter[tuple[str, str]], denominator: Denominator, client_known: int, top: int = TOP_PROVIDERS
+) -> ClientsByProvider:
+    """The cross-tab from (provider, client) -> units counts."""
+    if top < 0:
+        raise ValueError("top must be non-negative")
     per_provider: dict[str, Counter[str]] = {}
     for (provider, client), count in pairs.items():
         per_provider.setdefault(provider, Counter())[client] = count
@@ -76,13 +87,12 @@ def clients_by_provider(population: Population, top: int = TOP_PROVIDERS) -> Cli
         )
         for provider, clients in attributed[:top]
     )
-    client_known = sum(1 for u in population.units if u.client is not None)
     return ClientsByProvider(
-        denominator=population.denominator,
+        denominator=denominator,
         client_known=client_known,
         rows=rows,
         providers_left_out=max(0, len(attributed) - top),
-        units_left_out=population.denominator.n - sum(r.n for r in rows),
+        units_left_out=denominator.n - sum(r.n for r in rows),
     )
 
 

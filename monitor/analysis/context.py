@@ -38,12 +38,14 @@ def snapshot_context(snapshot: Snapshot) -> SnapshotContext:
     """
     meta = snapshot.meta
     datasets = dict(meta.datasets)
-    for node in snapshot.nodes:
-        a = node.attribution
+    # Distinct (source, date) pairs first: a handful, however many records carry them. A dataset seen with several
+    # dates is named with its earliest (a dated one before none), whatever the record order.
+    pairs = {(a.source, a.data_date) for a in (n.attribution for n in snapshot.nodes) if a is not None}
+    for source, data_date in sorted(pairs, key=lambda p: (p[0], p[1] is None, p[1] or "")):
         # The resolver labels ASN-table hits "asn:<dataset>" and records without an address "none: ..." (no dataset).
-        name = a.source.removeprefix("asn:") if a is not None else ""
-        if a is not None and name and not name.startswith("none") and name not in datasets:
-            datasets[name] = a.data_date or "undated"
+        name = source.removeprefix("asn:")
+        if name and not name.startswith("none") and name not in datasets:
+            datasets[name] = data_date or "undated"
     return SnapshotContext(
         snapshot_id=meta.id,
         network=meta.network,

@@ -1,28 +1,39 @@
 """Denominators: which node records a figure counts, and how often each one counts.
 
 A :class:`PopulationSpec` combines a *scope* (which records: all discovered, those that answered a PING, those judged
-mainnet by fork id) with a *dedup* mode (one unit per node id, per unique IP, or per /24 IPv4 / /48 IPv6 prefix). Many
-node ids behind one IP are common, so the IP and prefix modes show how much a provider's share rests on a few
-machines. Records are never silently dropped: everything a denominator leaves out is counted by reason, and records
-without attribution stay in as "unknown".
+mainnet by fork id, those hosted in data centres) with a *dedup* mode (one unit per node id, per unique IP, or per
+/24 IPv4 / /48 IPv6 prefix). Many node ids behind one IP are common, so the IP and prefix modes show how much a
+provider's share rests on a few machines. Records are never silently dropped: everything a denominator leaves out is
+counted by reason, and records without attribution stay in as "unknown".
 
-A merged unit (an IP or a prefix standing for several records) carries one representative of each property: the most
-common attribution among its records and, independently, the most common client name, known values preferred over
-missing ones and ties broken by value so the result never depends on record order.
+A merged unit takes, in each dimension separately, the majority known value of its records (see
+:mod:`monitor.analysis.units`, which computes all of this on columns; :func:`select_population` is its object form).
 """
 
 from __future__ import annotations
 
-import ipaddress
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+
+from monitor.analysis.columns import (
+    COLUMN_DIMENSIONS,
+    NodeColumns,
+    build_columns,
+    client_name,
+    ip_text,
+    parse_ip,
+    prefix_text,
+)
+from monitor.analysis.units import LAYER_VIEWS, UnitTable, unit_table
 from monitor.snapshot import Attribution, NodeRecord
 
 __all__ = [
     "Scope",
+    "LAYER_VIEWS",
     "Dedup",
     "SCOPES",
     "DEDUPS",
@@ -32,22 +43,25 @@ __all__ = [
     "Unit",
     "Population",
     "select_population",
+    "population_of",
+    "nodes_per_ip_of",
     "network_prefix",
     "client_name",
     "NodesPerIp",
     "nodes_per_ip",
 ]
 
-Scope = Literal["discovered", "reachable", "mainnet"]
+Scope = Literal["discovered", "reachable", "mainnet", "hosted"]
 Dedup = Literal["node", "ip", "prefix"]
 
-SCOPES: tuple[Scope, ...] = ("discovered", "reachable", "mainnet")
+SCOPES: tuple[Scope, ...] = ("discovered", "reachable", "mainnet", "hosted")
 DEDUPS: tuple[Dedup, ...] = ("node", "ip", "prefix")
 
 _SCOPE_TEXT: Mapping[Scope, str] = {
     "discovered": "all discovered nodes",
     "reachable": "reachable nodes (answered our PING)",
     "mainnet": "nodes judged to be on mainnet (fork id)",
+    "hosted": "nodes hosted in data centres (cloud or hosting networks)",
 }
 _DEDUP_TEXT: Mapping[Dedup, str] = {
     "node": "counted once per node id",
@@ -89,6 +103,7 @@ class Unit:
     nodes: int
     attribution: Attribution | None
     client: str | None = None  # representative client name ("geth", ...); None when no record said
+    keys: Mapping[str, str] | None = None  # dimension -> key of a merged unit (majority per dimension)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,115 +115,53 @@ class Population:
     unattributed: int  # units with no attribution, counted as "unknown"
 
 
-def _in_scope(node: NodeRecord, scope: Scope) -> str | None:
-    """The exclusion reason for a record outside ``scope``, or None when it is inside."""
-    if scope == "reachable" and not node.answered_ping:
-        return "not_reachable"
-    if scope == "mainnet" and node.network != "mainnet":
-        return f"network_{node.network}"
-    return None
-
-
 def network_prefix(ip: str) -> str | None:
-    """The /24 (IPv4) or /48 (IPv6) containing ``ip``; None when it is not an address."""
-    try:
-        addr = ipaddress.ip_address(ip)
-    except ValueError:
+    """The /24 (IPv4) or /48 (IPv6) containing ``ip``; None when it is not an address. IPv4-mapped IPv6 is IPv4."""
+    key = parse_ip(ip)
+    if key is None:
         return None
-    bits = 24 if addr.version == 4 else 48
-    return str(ipaddress.ip_network(f"{addr}/{bits}", strict=False))
+    return prefix_text((4, key[1] >> 8) if key[0] == 4 else (6, key[1] >> 80))
 
 
-def _unit_key(node: NodeRecord, dedup: Dedup) -> tuple[str | None, str]:
-    """(key, reason when there is no key)."""
+def _unit_text(cols: NodeColumns, dedup: Dedup, key: int) -> str:
     if dedup == "node":
-        return node.node_id, ""
-    if not node.ip:
-        return None, "no_ip"
-    if dedup == "ip":
-        try:
-            return str(ipaddress.ip_address(node.ip)), ""
-        except ValueError:
-            return None, "bad_ip"
-    prefix = network_prefix(node.ip)
-    return (prefix, "") if prefix is not None else (None, "bad_ip")
+        return cols.node_ids[key]
+    return ip_text(cols.ip_keys[key]) if dedup == "ip" else prefix_text(cols.prefix_keys[key])
 
 
-def _attribution_order(a: Attribution) -> tuple[str, str, str, int, str, str, str]:
-    return (a.provider, a.region or "", a.country or "", a.asn or -1, a.as_name or "", a.source, a.data_date or "")
+def population_of(cols: NodeColumns, table: UnitTable, spec: PopulationSpec, name: str | None = None) -> Population:
+    """The object form of a unit table: one :class:`Unit` per unit, sorted by key text."""
+    keys = [_unit_text(cols, spec.dedup, k) for k in table.keys.tolist()]
+    sizes = table.sizes.tolist()
+    first = np.full(table.n, -1, dtype=np.int64)
+    first[table.record_unit[::-1]] = table.records[::-1]  # the first record of each unit
+    codes = {d: table.codes[d].tolist() for d in COLUMN_DIMENSIONS}
+    units = []
+    for i in sorted(range(table.n), key=keys.__getitem__):
+        unit_keys = {d: cols.vocab[d][codes[d][i]] for d in COLUMN_DIMENSIONS}
+        merged = sizes[i] > 1
+        attribution = cols.attributions[int(first[i])] if not merged else _member_attribution(cols, table, i, unit_keys)
+        client = None if unit_keys["client"] == "unknown" else unit_keys["client"]
+        units.append(Unit(keys[i], sizes[i], attribution, client, unit_keys if merged else None))
+    denominator = Denominator(name or spec.name, spec.describe(), table.n)
+    unattributed = int(np.count_nonzero(table.codes["provider"] == 0))
+    return Population(spec, denominator, tuple(units), table.excluded, unattributed)
 
 
-def _representative(attributions: Sequence[Attribution | None]) -> Attribution | None:
-    """The attribution a merged unit carries: the most common among its records, attributed ones preferred.
-
-    Records behind one IP normally agree; they can differ within a /24, or when one record missed enrichment. Ties
-    break on the attribution's fields so the result never depends on record order.
-    """
-    known = Counter(a for a in attributions if a is not None)
-    if not known:
-        return None
-    return min(known, key=lambda a: (-known[a], _attribution_order(a)))
-
-
-def client_name(node: NodeRecord) -> str | None:
-    """The node's client name as counted ("geth", "nethermind", ...); None when it was not dialed or said nothing."""
-    if node.client is None:
-        return None
-    name = node.client.name.strip().lower()
-    # A client that calls itself "unknown" would be counted with the nodes that said nothing, but not the other way
-    # round (coverage figures count known names): treat it as saying nothing.
-    return name if name and name != "unknown" else None
-
-
-def _representative_client(names: Iterable[str | None]) -> str | None:
-    """The client a merged unit carries: the most common known name among its records, ties by name."""
-    known = Counter(n for n in names if n is not None)
-    if not known:
-        return None
-    return min(known, key=lambda n: (-known[n], n))
-
-
-def _unit(key: str, records: Sequence[NodeRecord]) -> Unit:
-    if len(records) == 1:  # the common case (every per-node unit): nothing to choose between
-        return Unit(key, 1, records[0].attribution, client_name(records[0]))
-    return Unit(
-        key,
-        len(records),
-        _representative([r.attribution for r in records]),
-        _representative_client(client_name(r) for r in records),
-    )
-
-
-_MERGE_REASON: Mapping[Dedup, str] = {"node": "duplicate_node_id", "ip": "same_ip", "prefix": "same_prefix"}
-_SCOPE_REASONS: Mapping[Scope, tuple[str, ...]] = {
-    "discovered": (),
-    "reachable": ("not_reachable",),
-    "mainnet": ("network_other", "network_unknown"),
-}
-
-
-def _reasons(spec: PopulationSpec) -> tuple[str, ...]:
-    keyless = () if spec.dedup == "node" else ("no_ip", "bad_ip")
-    return (*_SCOPE_REASONS[spec.scope], *keyless, _MERGE_REASON[spec.dedup])
+def _member_attribution(cols: NodeColumns, table: UnitTable, unit: int, keys: Mapping[str, str]) -> Attribution | None:
+    """An attribution of the unit's records that has its majority provider (its first such record)."""
+    members: list[int] = table.records[table.record_unit == unit].tolist()
+    for r in members:
+        a = cols.attributions[r]
+        if a is not None and a.provider == keys["provider"]:
+            return a
+    return next((cols.attributions[r] for r in members if cols.attributions[r] is not None), None)
 
 
 def select_population(nodes: Iterable[NodeRecord], spec: PopulationSpec) -> Population:
     """The units ``spec`` counts among ``nodes``, with per-reason counts of the records it leaves out."""
-    excluded: Counter[str] = Counter({r: 0 for r in _reasons(spec)})
-    groups: dict[str, list[NodeRecord]] = {}
-    for node in nodes:
-        reason = _in_scope(node, spec.scope)
-        if reason is None:
-            key, reason = _unit_key(node, spec.dedup)
-            if key is not None:
-                groups.setdefault(key, []).append(node)
-                continue
-        excluded[reason] += 1
-    units = tuple(_unit(key, records) for key, records in sorted(groups.items()))
-    excluded[_MERGE_REASON[spec.dedup]] += sum(u.nodes - 1 for u in units)
-    denominator = Denominator(spec.name, spec.describe(), len(units))
-    unattributed = sum(1 for u in units if u.attribution is None)
-    return Population(spec, denominator, units, dict(excluded), unattributed)
+    cols = build_columns(tuple(nodes))
+    return population_of(cols, unit_table(cols, spec.scope, spec.dedup), spec)
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,15 +177,22 @@ class NodesPerIp:
 
 
 def nodes_per_ip(nodes: Iterable[NodeRecord], scope: Scope = "discovered") -> NodesPerIp:
+    return nodes_per_ip_of(build_columns(tuple(nodes)), scope)
+
+
+def nodes_per_ip_of(
+    cols: NodeColumns, scope: Scope = "discovered", layer: str = "all", table: UnitTable | None = None
+) -> NodesPerIp:
+    """How many node ids share an IP in ``scope`` (``table``: its ip unit table when already made)."""
     spec = PopulationSpec(scope, "ip")
-    population = select_population(nodes, spec)
-    sizes = Counter(u.nodes for u in population.units)
-    without_ip = population.excluded["no_ip"] + population.excluded["bad_ip"]
+    table = table if table is not None else unit_table(cols, scope, "ip", layer, dimensions=())
+    sizes = Counter(table.sizes.tolist())
+    name = spec.name if layer == "all" else f"{layer}:{spec.name}"
     return NodesPerIp(
-        denominator=population.denominator,
+        denominator=Denominator(name, spec.describe(), table.n),
         histogram=tuple(sorted(sizes.items())),
-        nodes=sum(u.nodes for u in population.units),
-        without_ip=without_ip,
+        nodes=int(table.sizes.sum()),
+        without_ip=table.excluded["no_ip"] + table.excluded["bad_ip"],
         max_nodes_per_ip=max(sizes, default=0),
         ips_with_several=sum(count for size, count in sizes.items() if size > 1),
     )

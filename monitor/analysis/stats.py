@@ -17,6 +17,7 @@ __all__ = [
     "Interval",
     "wilson_interval",
     "hhi",
+    "exact_fraction",
     "nakamoto",
     "top_k_share",
     "shannon_entropy",
@@ -73,6 +74,11 @@ def hhi(counts: Sequence[int]) -> float | None:
     return sum(c * c for c in counts) / (total * total)
 
 
+def exact_fraction(threshold: float) -> Fraction:
+    """The rational a threshold stands for: 1/3 written as 0.333... is exactly one third, 0.33 is 33/100."""
+    return Fraction(threshold).limit_denominator(1000)
+
+
 def nakamoto(counts: Sequence[int], threshold: float) -> int | None:
     """Fewest categories whose combined share is strictly more than ``threshold``.
 
@@ -85,7 +91,7 @@ def nakamoto(counts: Sequence[int], threshold: float) -> int | None:
     total = sum(counts)
     if total == 0:
         return None
-    bound = Fraction(threshold) * total
+    bound = exact_fraction(threshold) * total
     running = 0
     for k, c in enumerate(sorted(counts, reverse=True), start=1):
         running += c

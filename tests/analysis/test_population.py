@@ -33,6 +33,7 @@ def test_specs_cover_every_scope_and_dedup() -> None:
         "discovered/node", "discovered/ip", "discovered/prefix",
         "reachable/node", "reachable/ip", "reachable/prefix",
         "mainnet/node", "mainnet/ip", "mainnet/prefix",
+        "hosted/node", "hosted/ip", "hosted/prefix",
     ]  # fmt: skip
     assert "unique IP" in PopulationSpec("reachable", "ip").describe()
 

@@ -70,7 +70,7 @@ def test_cross_tab_rows_sum_to_one_and_cardinality_is_capped(metric_set: MetricS
     for labels, value in _samples(metric_set, m.CLIENT_SHARE_BY_PROVIDER):
         assert set(labels) == {"network", "scope", "provider", "client"}
         rows[(labels["scope"], labels["provider"])][labels["client"]] = value
-    assert {scope for scope, _ in rows} == {"discovered", "reachable", "mainnet"}
+    assert {scope for scope, _ in rows} == {"discovered", "reachable", "mainnet", "hosted"}
     node_providers = defaultdict(set)
     for labels, _ in _samples(metric_set, m.NODES):
         node_providers[labels["scope"]].add(labels["provider"])

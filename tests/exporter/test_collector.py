@@ -97,7 +97,7 @@ def test_cardinality_is_capped_and_shares_sum_to_one(document: dict[str, Any]) -
     groups: dict[tuple[str, ...], list[float]] = {}
     for s in share.samples:
         groups.setdefault((s.labels["scope"], s.labels["dedup"], s.labels["dimension"]), []).append(s.value)
-    assert len(groups) == 3 * 3 * 5
+    assert len(groups) == 4 * 3 * 6  # scopes (hosted included) x dedups x dimensions (category included)
     for key, values in groups.items():
         limit = {"provider": 5 + len(KNOWN) + 1, "client": 5 + 2}.get(key[2], 5 + 1)
         assert len(values) <= limit, key

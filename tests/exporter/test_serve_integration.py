@@ -30,7 +30,14 @@ def test_real_prometheus_scrapes_the_share_metrics(real_stack: Stack) -> None:
     """The shared stack (tests/stack.py): a real Prometheus scraping `monitor serve` that crawls the devnet."""
     prom = real_stack.prometheus
     shares = prom.result('eth_hosting_share_ratio{scope="reachable",dedup="node"}')
-    assert {s["metric"]["dimension"] for s in shares} == {"provider", "region", "country", "asn", "client"}, shares
+    assert {s["metric"]["dimension"] for s in shares} == {
+        "provider",
+        "region",
+        "country",
+        "asn",
+        "category",
+        "client",
+    }, shares
     # the devnet's nodes may not be dialed over RLPx: the client series exist anyway, "unknown" included
     assert prom.result('eth_hosting_share_ratio{dimension="client",key="unknown"}'), shares
     assert prom.result('eth_hosting_client_share_by_provider_ratio{scope="reachable",client="unknown"}')

@@ -32,6 +32,7 @@ def _mixed(simulated: bool = False) -> Snapshot:
             i,
             f"10.0.{i // 20}.{i % 20}",
             None if p is None else Attribution(p, "us-east-1" if p == "aws" else None, "US", 16509 + i % 3),
+            layer="execution",
         )
         for i, p in enumerate(providers)
     ]
@@ -193,11 +194,12 @@ def test_analysis_json_round_trips_through_json() -> None:
     data = json.loads(json.dumps(analysis_to_dict(analysis)))
     assert data["schema"] == 1 and data["kind"] == "analysis"
     names = [p["denominator"]["name"] for p in data["populations"]]
-    assert names[0] == "discovered/node" and len(names) == 9
+    assert names[0] == "discovered/node" and len(names) == 12  # four scopes (hosted included) x three dedups
     provider = data["populations"][0]["dimensions"][0]
     assert provider["dimension"] == "provider" and provider["denominator"]["n"] == 70
     assert provider["shares"][0] == {
         "key": "aws", "count": 30, "share": 30 / 70, "ci": provider["shares"][0]["ci"],
+        "design_effect": 1.0, "effective_n": 70.0,  # one node per IP: no clustering to account for
     }  # fmt: skip
     assert provider["indices"]["denominator"]["n"] == 65
     assert data["claims"][0]["verdict"] in ("consistent", "higher", "lower", "insufficient")
@@ -280,9 +282,10 @@ def test_claim_command_json_on_newest_snapshot(tmp_path: Path, capsys: pytest.Ca
     assert main(["claim", "--out", str(tmp_path), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["snapshot_file"].endswith("snapshot-20260102T000000Z.json")
-    assert data["kind"] == "claims" and len(data["claims"]) == 9
+    assert data["kind"] == "claims" and len(data["claims"]) == 36  # 12 denominators x 3 layer views
     assert data["claims"][0]["denominator"] == {
-        "name": "discovered/node", "description": data["claims"][0]["denominator"]["description"], "n": 70,
+        # the claim's own layer first (the factory's records are execution-layer)
+        "name": "execution:discovered/node", "description": data["claims"][0]["denominator"]["description"], "n": 70,
     }  # fmt: skip
 
 
