@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from monitor.cli import build_parser, main
+from monitor.cli import COMMANDS, build_parser, main
 from monitor.cli.config import apply_defaults
 
 
@@ -68,3 +69,24 @@ def test_env_values_go_through_the_flag_type() -> None:
 def test_missing_config_file_is_usage_error(tmp_path: Path) -> None:
     proc = _run("crawl", "--config", str(tmp_path / "nope.toml"))
     assert proc.returncode == 2 and "does not exist" in proc.stderr
+
+
+def _command_help(parser: argparse.ArgumentParser) -> dict[str, str | None]:
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return {c.dest: c.help for c in sub._choices_actions}
+
+
+def test_the_command_list_matches_what_each_command_registers() -> None:
+    """``monitor --help`` lists commands without importing them: its table must say what each module says."""
+    assert _command_help(build_parser()) == COMMANDS
+    assert _command_help(build_parser(only="")) == COMMANDS
+
+
+def test_help_imports_only_the_command_it_runs() -> None:
+    code = (
+        "import sys; from monitor.cli import main\n"
+        "try:\n    main(['claim', '--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('web3', 'monitor.crawl.runner', 'monitor.exporter.app') if m in sys.modules))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stdout + proc.stderr

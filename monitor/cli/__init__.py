@@ -18,12 +18,24 @@ from monitor import __version__
 from monitor.cli.config import apply_defaults
 from monitor.errors import ConfigError, MonitorError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "selected_command", "COMMANDS"]
 
 log = logging.getLogger("monitor")
 
-# One module per command, in the order ``monitor --help`` lists them.
-COMMANDS = ("crawl", "snapshot", "classify", "data", "claim", "report", "serve", "devnet", "db")
+# One module per command, in the order ``monitor --help`` lists them, with the one-line help it shows. Only the
+# command being run is imported (its module brings the crawl stack, numpy, web3, ... as it needs them); the others
+# are listed by name and help. tests/test_cli_basics.py checks that each module registers the same help.
+COMMANDS: dict[str, str] = {
+    "crawl": "crawl discovery (discv4, discv5) and write the raw node records (JSON lines)",
+    "snapshot": "crawl, attribute, analyse; print the report; write JSON + CSV",
+    "classify": "provider, hosting category, region, country and AS of IP addresses",
+    "data": "IP datasets: refresh and status",
+    "claim": "check the claims file against a stored snapshot, under every denominator",
+    "report": "print the report of a stored snapshot; --html FILE writes it as one HTML file, --json as JSON",
+    "serve": "scheduled crawls, history and Prometheus metrics over HTTP",
+    "devnet": "run a local discovery network on 127.0.0.0/8 until Ctrl-C",
+    "db": "history store: schema migrations, status, SQLite -> PostgreSQL import",
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -32,14 +44,23 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def selected_command(argv: Sequence[str]) -> str | None:
+    """The command named on the command line (the first word that is one), if any."""
+    return next((arg for arg in argv if arg in COMMANDS), None)
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser (``only`` None), or only that command in full and the others as names with their help."""
     parser = _Parser(prog="monitor", description="Measure who hosts Ethereum.")
     parser.add_argument("--version", action="version", version=f"monitor {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (repeat for debug)")
     parser.add_argument("-q", "--quiet", action="store_true", help="only errors; no progress bar")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in COMMANDS:
-        importlib.import_module(f"monitor.cli.{name}").register(subparsers)
+    for name, help_text in COMMANDS.items():
+        if only is None or name == only:
+            importlib.import_module(f"monitor.cli.{name}").register(subparsers)
+        else:
+            subparsers.add_parser(name, help=help_text)
     return parser
 
 
@@ -49,8 +70,8 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
     raw = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(only=selected_command(raw) or "")  # "": no command named, list them all by name
     try:
         apply_defaults(parser, raw)
     except ConfigError as err:

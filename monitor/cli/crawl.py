@@ -21,7 +21,9 @@ log = logging.getLogger(__name__)
 
 
 def register(subparsers: Any) -> None:
-    crawl = subparsers.add_parser("crawl", help="crawl discv4 and write the raw node records (JSON lines)")
+    crawl = subparsers.add_parser(
+        "crawl", help="crawl discovery (discv4, discv5) and write the raw node records (JSON lines)"
+    )
     add_crawl_args(crawl)
     crawl.add_argument("--out", type=Path, default=Path("snapshots"), help="output directory (./snapshots)")
     crawl.add_argument("--json", action="store_true", help="print the crawl summary as JSON")

@@ -19,7 +19,7 @@ __all__ = ["register"]
 
 
 def register(subparsers: Any) -> None:
-    devnet = subparsers.add_parser("devnet", help="run a local discv4 network on 127.0.0.0/8 until Ctrl-C")
+    devnet = subparsers.add_parser("devnet", help="run a local discovery network on 127.0.0.0/8 until Ctrl-C")
     devnet.add_argument("--nodes", type=int, default=100, help="number of nodes (100)")
     devnet.add_argument("--seed", type=int, default=1)
     devnet.add_argument("--first-ip", default="127.10.0.1", help="an address in the /16 the nodes use (127.10.0.1)")

@@ -7,18 +7,20 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from monitor.crawl.engine import EngineProgress
-from monitor.crawl.rlpx_stage import RlpxSettings
-from monitor.crawl.runner import CrawlSettings
 from monitor.discovery.enode import load_node_urls
 from monitor.errors import ConfigError
 from monitor.p2p.nodekey import load_or_create_nodekey
 from monitor.paths import default_data_dir
 from monitor.seeds import consensus_bootnodes, mainnet_bootnodes
+
+if TYPE_CHECKING:  # the crawl stack (secp256k1, RLP) loads only for the commands that crawl
+    from monitor.crawl.engine import EngineProgress
+    from monitor.crawl.runner import CrawlSettings
 
 __all__ = ["add_crawl_args", "add_attribution_args", "settings_from_args", "crawl_progress"]
 
@@ -99,6 +101,9 @@ _PROTOCOLS = {"v4": ("discv4",), "v5": ("discv5",), "both": ("discv4", "discv5")
 
 
 def settings_from_args(args: argparse.Namespace) -> CrawlSettings:
+    from monitor.crawl.rlpx_stage import RlpxSettings
+    from monitor.crawl.runner import CrawlSettings
+
     bootnodes_v5 = None
     if args.bootnodes:
         bootnodes = load_node_urls(args.bootnodes)

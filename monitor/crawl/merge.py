@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from monitor.crawl.records import rpc_records
-from monitor.rpc.client import RPCSample, sample_node
 from monitor.snapshot import NodeRecord
+
+if TYPE_CHECKING:
+    from monitor.rpc.client import RPCSample
 
 __all__ = ["sample_rpc", "merge_rpc", "merge_protocols"]
 
 
 async def sample_rpc(urls: Sequence[str], per_call: float) -> list[RPCSample]:
     """admin_peers + admin_nodeInfo of every endpoint; one that fails stops the run with its error (exit 1)."""
+    from monitor.rpc.client import sample_node  # web3 costs ~1 s to import: only when --rpc is used
+
     return [await sample_node(url, timeout=per_call) for url in urls]
 
 

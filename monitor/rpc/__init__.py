@@ -1,20 +1,5 @@
-"""A second sampling source: the peers of the user's own node, read through web3.py's admin namespace."""
+"""A second sampling source: the peers of the user's own node, read through web3.py's admin namespace.
 
-from __future__ import annotations
-
-from monitor.rpc.admin import SOURCE, RPCFormatError, RPCNodeInfo, RPCPeer, parse_node_info, parse_peers
-from monitor.rpc.client import AdminUnavailable, RPCError, RPCSample, redact, sample_node
-
-__all__ = [
-    "SOURCE",
-    "RPCFormatError",
-    "RPCNodeInfo",
-    "RPCPeer",
-    "parse_node_info",
-    "parse_peers",
-    "AdminUnavailable",
-    "RPCError",
-    "RPCSample",
-    "redact",
-    "sample_node",
-]
+- :mod:`monitor.rpc.admin`: ``admin_peers`` / ``admin_nodeInfo`` answers as typed values (pure, light);
+- :mod:`monitor.rpc.client`: the web3.py client that fetches them (imports web3, ~1 s: only loaded when used).
+"""

@@ -16,7 +16,8 @@ from monitor.crawl.records import rpc_records
 from monitor.discovery.forkid import MAINNET_GENESIS_HASH
 from monitor.errors import RequestTimeout
 from monitor.p2p.keys import PrivateKey, node_id
-from monitor.rpc import AdminUnavailable, RPCError, parse_node_info, parse_peers, redact, sample_node
+from monitor.rpc.admin import parse_node_info, parse_peers
+from monitor.rpc.client import AdminUnavailable, RPCError, redact, sample_node
 
 pytestmark = pytest.mark.timeout(30)
 
