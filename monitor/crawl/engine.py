@@ -46,6 +46,8 @@ class EngineConfig:
     duration: float | None = None  # global deadline in seconds; None: until the frontier is exhausted
     max_revisits: int = 1
     progress_interval: float = 0.25
+    # The node table's (and so the frontier's) size: a Sybil peer can mint identities faster than we visit them.
+    max_tasks: int | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class EngineResult(Generic[T, R]):
     results: dict[Hashable, R] = field(default_factory=dict)  # the latest result per visited key
     first_seen: dict[Hashable, float] = field(default_factory=dict)
     revisits: int = 0
+    capped: int = 0  # new tasks refused because ``max_tasks`` was reached (offers, not distinct nodes)
     deadline_hit: bool = False
     started_at: float = 0.0
     ended_at: float = 0.0
@@ -105,6 +108,10 @@ class CrawlEngine(Generic[T, R]):
         key = self._driver.key(task)
         res = self._result
         if key not in res.tasks:
+            limit = self._config.max_tasks
+            if limit is not None and len(res.tasks) >= limit:
+                res.capped += 1
+                return False
             res.tasks[key] = task
             res.first_seen[key] = self._clock()
             self._queue.put_nowait(task)
