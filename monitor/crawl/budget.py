@@ -49,13 +49,13 @@ class Vouching:
             return True
         held = self._held.get(node)
         if held is not None:
-            first, reason = held
+            first, why = held
             if first == referrer:
                 return False
             del self._held[node]
-            self.filtered[reason] -= 1
-            if not self.filtered[reason]:
-                del self.filtered[reason]
+            self.filtered[why] -= 1
+            if not self.filtered[why]:
+                del self.filtered[why]
             self.released += 1
             self._count(ip, referrer)
             return True
