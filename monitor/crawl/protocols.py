@@ -139,7 +139,8 @@ async def open_discv4(
     def on_ping(peer: Peer4) -> None:
         task = driver.pinged(peer)
         if task is not None and engine.running:
-            engine.submit(task)
+            # A record only once the sender answered our own PING from the address it pinged us from (issue 16).
+            service.verify_then(task, lambda: _submit_if_running(engine, task))
 
     service.on_ping = on_ping
     if rlpx is not None:
@@ -161,6 +162,11 @@ async def open_discv4(
         None,
         driver.vouching,
     )
+
+
+def _submit_if_running(engine: CrawlEngine[T, R], task: T) -> None:
+    if engine.running:
+        engine.submit(task)
 
 
 def _dial_execution(rlpx: RlpxStage, peer: Peer5) -> None:
