@@ -38,10 +38,9 @@ async def test_spoofed_ping_never_becomes_a_node_but_a_real_one_does() -> None:
     crawler.on_ping = lambda peer: crawler.verify_then(peer, lambda: submitted.append(peer))
     # The reproduction: a PING with an enr-seq, signed by a fresh key, from an address where nobody answers.
     rogue = PrivateKey.from_seed(b"rogue")
-    net.deliver(("10.9.9.9", 1234), crawler.local_address, _ping_bytes(rogue, ("10.9.9.9", 1234),
-                                                                        crawler.local_address, clock.now, 7))  # fmt: skip
-    net.deliver(honest.local_address, crawler.local_address, _ping_bytes(honest.key, honest.local_address,
-                                                                          crawler.local_address, clock.now, 3))  # fmt: skip
+    here = crawler.local_address
+    net.deliver(("10.9.9.9", 1234), here, _ping_bytes(rogue, ("10.9.9.9", 1234), here, clock.now, 7))
+    net.deliver(honest.local_address, here, _ping_bytes(honest.key, honest.local_address, here, clock.now, 3))
     await asyncio.sleep(0.3)
     assert [p.id for p in submitted] == [honest.key.node_id]
     assert crawler.stats["ping:verified"] == 1 and crawler.stats["ping:unverified"] == 1
