@@ -40,6 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
         importlib.import_module(f"monitor.cli.{name}").register(subparsers)
+    for sub in subparsers.choices.values():
+        # Global flags after the command too (``monitor crawl -q``); SUPPRESS keeps the value given before it.
+        g = sub.add_argument_group("global")
+        g.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more log output")
+        g.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="only errors")
     return parser
 
 

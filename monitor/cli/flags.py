@@ -11,6 +11,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from monitor.crawl.budget import Limits
 from monitor.crawl.engine import EngineProgress
 from monitor.crawl.rlpx_stage import RlpxSettings
 from monitor.crawl.runner import CrawlSettings
@@ -61,6 +62,21 @@ def add_crawl_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--retries", type=int, default=1, help="extra attempts after a timeout (1)")
     g.add_argument(
         "--listen", default=None, help="HOST:PORT for our discv4 UDP socket; discv5 takes PORT+1 (default: ephemeral)"
+    )
+    g.add_argument(
+        "--max-nodes", type=_positive_int, default=200_000, help="node table cap per protocol, counted (200000)"
+    )
+    g.add_argument(
+        "--max-per-ip",
+        type=_positive_int,
+        default=32,
+        help="nodes per IP that only one peer vouched for; more wait for a second peer (32)",
+    )
+    g.add_argument(
+        "--max-per-referrer",
+        type=_positive_int,
+        default=320,
+        help="nodes one peer may introduce that no other peer lists (320)",
     )
     g.add_argument("--no-rlpx", action="store_true", help="skip the RLPx dial (no client names, no eth Status)")
     g.add_argument("--rlpx-concurrency", type=_positive_int, default=64, help="RLPx dials at once (64)")
@@ -134,6 +150,8 @@ def settings_from_args(args: argparse.Namespace) -> CrawlSettings:
         retries=args.retries,
         rlpx=RlpxSettings(not args.no_rlpx, args.rlpx_concurrency, args.rlpx_timeout),
         key=load_or_create_nodekey(args.nodekey or default_data_dir() / "nodekey"),
+        max_nodes=args.max_nodes,
+        limits=Limits(per_referrer=args.max_per_referrer, per_ip=args.max_per_ip),
     )
     settings.validate()
     return settings
