@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from monitor.errors import SnapshotError
 from monitor.fileio import atomic_write_text
+from monitor.snapshot_check import check_node
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -179,10 +180,12 @@ class Snapshot:
             )
         try:
             meta = CrawlMeta(**data["meta"])
-            nodes = tuple(node_from_dict(n) for n in data["nodes"])
         except (KeyError, TypeError, ValueError) as err:
-            raise SnapshotError(f"malformed snapshot: {err}") from err
-        return cls(meta=meta, nodes=nodes)
+            raise SnapshotError(f"malformed snapshot: meta: {err}") from err
+        raw = data.get("nodes")
+        if not isinstance(raw, list):
+            raise SnapshotError("malformed snapshot: 'nodes' is not a list")
+        return cls(meta=meta, nodes=tuple(_node_at(i, n) for i, n in enumerate(raw)))
 
     def replace_nodes(self, nodes: Iterable[NodeRecord]) -> Snapshot:
         return dataclasses.replace(self, nodes=tuple(nodes))
@@ -193,7 +196,17 @@ def node_to_dict(node: NodeRecord) -> dict[str, Any]:
     return plain
 
 
+def _node_at(index: int, data: Any, where: str = "node") -> NodeRecord:
+    try:
+        return node_from_dict(data)
+    except (SnapshotError, KeyError, TypeError, ValueError) as err:
+        node_id = data.get("node_id") if isinstance(data, Mapping) else None
+        name = f" ({str(node_id)[:16]})" if isinstance(node_id, str) else ""
+        raise SnapshotError(f"malformed snapshot: {where} {index}{name}: {err}") from err
+
+
 def node_from_dict(data: Mapping[str, Any]) -> NodeRecord:
+    check_node(data)  # types too, so a bad field fails here and not in a report (SnapshotError names it)
     d = dict(data)
     if d.get("fork_id") is not None:
         d["fork_id"] = ForkIdInfo(**d["fork_id"])
@@ -236,7 +249,7 @@ def write_json(snapshot: Snapshot, path: Path) -> None:
 def read_json(path: Path) -> Snapshot:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as err:
+    except (OSError, ValueError) as err:  # ValueError: bad JSON, or bytes that are not UTF-8
         raise SnapshotError(f"cannot read snapshot {path}: {err}") from err
     if not isinstance(data, dict):
         raise SnapshotError(f"{path}: not a snapshot object")
@@ -287,14 +300,14 @@ def read_jsonl(path: Path) -> tuple[CrawlMeta | None, list[NodeRecord]]:
     nodes: list[NodeRecord] = []
     try:
         with path.open(encoding="utf-8") as fh:
-            for line in fh:
+            for number, line in enumerate(fh, 1):
                 if not line.strip():
                     continue
                 obj = json.loads(line)
-                if "meta" in obj:
+                if isinstance(obj, dict) and "meta" in obj:
                     meta = CrawlMeta(**obj["meta"])
                 else:
-                    nodes.append(node_from_dict(obj))
+                    nodes.append(_node_at(number, obj, "line"))
     except (OSError, ValueError, TypeError, KeyError) as err:
         raise SnapshotError(f"cannot read {path}: {err}") from err
     return meta, nodes

@@ -102,6 +102,7 @@ class CrawlEngine(Generic[T, R]):
         self._in_flight = 0
         self._started = 0.0
         self.running = False  # True while run() is active; submissions outside it are ignored by callers
+        self._stopped = False
 
     def submit(self, task: T) -> bool:
         """Offer a task; return True if it was queued (new, or known with a newer version)."""
@@ -148,7 +149,7 @@ class CrawlEngine(Generic[T, R]):
         )
 
     async def _worker(self) -> None:
-        while True:
+        while not self._stopped:
             task = await self._queue.get()
             self._in_flight += 1
             key = self._driver.key(task)
@@ -201,11 +202,25 @@ class CrawlEngine(Generic[T, R]):
                 self._result.deadline_hit = True
                 done.cancel()
         finally:
-            for task in (*workers, reporter):
-                task.cancel()
-            await asyncio.gather(*workers, reporter, return_exceptions=True)
+            self._stopped = True
+            await _stop(workers, reporter)
             self.running = False
             self._result.ended_at = self._clock()
             if self._on_progress is not None:
                 self._on_progress(self.progress())
         return self._result
+
+
+async def _stop(workers: list[asyncio.Task[None]], reporter: asyncio.Task[None]) -> None:
+    """Cancel, and cancel again until every task is gone.
+
+    Python 3.11's ``asyncio.wait_for`` can swallow a cancellation that lands as its inner future completes
+    (gh-86296): the worker then went on crawling past the deadline, and ``gather`` waited for it (a 30 s crawl
+    against a Sybil peer was still running after 120 s, issue 16). The workers also check ``_stopped``.
+    """
+    pending: set[asyncio.Task[None]] = {*workers, reporter}
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=0.5)
+    await asyncio.gather(*workers, reporter, return_exceptions=True)  # all done: collects their outcomes

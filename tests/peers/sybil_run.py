@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -41,7 +42,12 @@ def run_against_sybil(
     try:
         assert sybil.stdout is not None
         bootnode = json.loads(sybil.stdout.readline())["bootnode"]
-        cmd = [sys.executable, "-m", "monitor", "crawl", "-q", "--bootnodes", bootnode, "--netrestrict",
+        # SIGUSR1 dumps every thread's stack to stderr: a hung crawl says where it hangs before the watchdog kills it
+        boot = (
+            "import faulthandler, signal, sys; faulthandler.register(signal.SIGUSR1); "
+            "from monitor.cli import main; sys.exit(main())"
+        )
+        cmd = [sys.executable, "-c", boot, "crawl", "-q", "--bootnodes", bootnode, "--netrestrict",
                "127.64.0.0/15", "--listen", listen, "--duration", str(duration), "--no-rlpx", "--out", str(out),
                "--json", *extra]  # fmt: skip
         err_path = out / "crawl.stderr"
@@ -49,7 +55,7 @@ def run_against_sybil(
         started = time.monotonic()
         with err_path.open("wb") as err:
             crawl = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, cwd=ROOT)
-            watchdog = threading.Timer(duration + 60, crawl.kill)
+            watchdog = threading.Timer(duration + 60, _dump_and_kill, (crawl,))
             watchdog.start()
             # wait4, not wait(): it returns the peak RSS of this one child (ru_maxrss, KB on Linux)
             _, status, usage = os.wait4(crawl.pid, 0)
@@ -74,3 +80,9 @@ def run_against_sybil(
             nodes = sum(1 for _ in fh)
     stderr = err_path.read_text(encoding="utf-8", errors="replace")
     return SybilRun(seconds, rss_kb / 1024, crawl.returncode, meta, nodes, stderr)
+
+
+def _dump_and_kill(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGUSR1)
+    time.sleep(1.0)
+    proc.kill()
