@@ -75,6 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MonitorError as err:
         sys.stderr.write(f"monitor: {err}\n")
         return 1
+    except OSError as err:  # a disk or socket failure we did not wrap: still one line, not a traceback
+        where = f" {err.filename}" if err.filename else ""
+        sys.stderr.write(f"monitor: error:{where}: {err.strerror or err}\n")
+        return 1
     except KeyboardInterrupt:
         sys.stderr.write("monitor: interrupted\n")
         return 130

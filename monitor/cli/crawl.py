@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from monitor.cli.flags import add_crawl_args, crawl_progress, settings_from_args
+from monitor.cli.flags import add_crawl_args, check_out_dir, crawl_progress, settings_from_args
 from monitor.crawl.runner import run_crawl
 from monitor.snapshot import write_jsonl
 
@@ -34,6 +34,7 @@ def _stamp(ts: float) -> str:
 
 def cmd_crawl(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
+    check_out_dir(args.out)
     with crawl_progress(args.quiet, settings.duration) as progress:
         outcome = asyncio.run(run_crawl(settings, on_progress=progress))
     path = args.out / f"crawl-{_stamp(outcome.meta.started_at)}.jsonl"

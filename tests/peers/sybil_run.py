@@ -22,7 +22,8 @@ ROOT = PEERS_DIR.parent.parent
 
 @dataclass
 class SybilRun:
-    seconds: float
+    seconds: float  # process start to exit
+    exited_at: float  # UNIX time; with meta's started_at / ended_at it splits start-up, crawl and write
     peak_rss_mb: float
     exit_code: int
     meta: dict[str, Any]
@@ -61,6 +62,7 @@ def run_against_sybil(
             _, status, usage = os.wait4(crawl.pid, 0)
             watchdog.cancel()
         seconds = time.monotonic() - started
+        exited_at = time.time()
         crawl.returncode = os.waitstatus_to_exitcode(status)
         rss_kb = usage.ru_maxrss
     finally:
@@ -79,7 +81,7 @@ def run_against_sybil(
             meta = json.loads(fh.readline()).get("meta", {})
             nodes = sum(1 for _ in fh)
     stderr = err_path.read_text(encoding="utf-8", errors="replace")
-    return SybilRun(seconds, rss_kb / 1024, crawl.returncode, meta, nodes, stderr)
+    return SybilRun(seconds, exited_at, rss_kb / 1024, crawl.returncode, meta, nodes, stderr)
 
 
 def _dump_and_kill(proc: subprocess.Popen[bytes]) -> None:

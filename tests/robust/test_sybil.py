@@ -18,7 +18,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 def test_30s_crawl_against_sybil_ends_in_time_with_bounded_memory_and_the_cap_counted(tmp_path: Path) -> None:
     run = run_against_sybil(tmp_path, 30, ["--max-nodes", "1000", "--max-per-ip", "100000"])
     assert run.exit_code == 0, run.stderr
-    assert run.seconds < 30 + 10  # process start (imports: ~2-5 s on a loaded CI box) to exit, output written
+    # From the crawl's start to the process exit, output written: within the deadline + 10 s. Python's start-up
+    # before it (imports: 1.5 s idle, 5 s on a loaded 2-core box) is not the crawl's and is reported apart.
+    since_start = run.exited_at - run.meta["started_at"]
+    assert since_start < 30 + 10, f"{since_start:.1f} s from crawl start to exit ({run.seconds:.1f} s in all)"
+    assert run.exited_at - run.meta["ended_at"] < 10  # the walk's end to exit: stop, records, write
     assert run.peak_rss_mb < 300
     counters = run.meta["counters"]
     assert counters["cap_reached"] == 1 and counters["discv4_cap_refused"] > 0
