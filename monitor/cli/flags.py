@@ -40,7 +40,7 @@ def _number(text: str, kind: type[int] | type[float]) -> float:
 def _positive_float(text: str, limit: float = 7 * 24 * 3600.0) -> float:
     value = _number(text, float)
     if not 0 < value <= limit:
-        raise argparse.ArgumentTypeError(f"must be above 0 and at most {limit:g}: {text!r}")
+        raise argparse.ArgumentTypeError(f"must be positive and at most {limit:g}: {text!r}")
     return value
 
 
