@@ -11,6 +11,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from monitor.exporter.history import HistoryStore
 from monitor.exporter.state import CrawlHealth, Document, crawl_totals, failure_totals
 from monitor.snapshot import Snapshot
 
-__all__ = ["View", "ServiceConfig", "ExporterService", "SnapshotSource", "snapshot_document"]
+__all__ = ["View", "ServiceConfig", "ExporterService", "SnapshotSource", "snapshot_document", "strict_json"]
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,9 @@ class ExporterService:
             top_k=self.config.top_k,
             known_providers=self.config.known_providers,
         )
-        body = json.dumps(document, separators=(",", ":")).encode("utf-8") if document is not None else None
+        body = None
+        if document is not None:
+            body = json.dumps(strict_json(document), separators=(",", ":"), allow_nan=False).encode("utf-8")
         return View(document, health, metrics, body)
 
     async def restore(self) -> None:
@@ -99,6 +102,9 @@ class ExporterService:
         started = self._clock()
         try:
             snapshot = await asyncio.wait_for(self._source(), self.config.crawl_timeout)
+        except asyncio.CancelledError:
+            self._interrupted(started)
+            raise
         except TimeoutError:
             await self._failed(started, "crawl_timeout", f"no snapshot within {self.config.crawl_timeout:g} s")
             return False
@@ -157,6 +163,24 @@ class ExporterService:
         view = self.view
         self.view = await asyncio.to_thread(self._build_view, view.document, health)
 
+    def _interrupted(self, started: float) -> None:
+        """The crawl was cancelled (shutdown): say so in history and in the error counter, synchronously, since
+        the loop is going away. A crash (kill -9) still leaves no row; the next start cannot tell it apart."""
+        ended = self._clock()
+        kind, detail = "crawl_interrupted", "the service stopped while the crawl ran"
+        log.warning("crawl interrupted after %.1f s", ended - started)
+        increments = failure_totals(kind)
+        try:
+            self.store.record_failure(started, ended, kind, detail, increments)
+        except Exception:  # shutting down: losing this row must not hide the cancellation
+            log.exception("recording the interrupted crawl failed")
+        old = self.view.health
+        health = dataclasses.replace(
+            old, last_attempt_at=ended, last_attempt_ok=False, last_failure=kind, last_failure_detail=detail,
+            last_duration_s=ended - started, totals=_add(old.totals, increments),
+        )  # fmt: skip
+        self.view = self._build_view(self.view.document, health)
+
     async def cancel_running(self) -> None:
         """Abandon the running crawl (shutdown): the crawl task is cancelled and awaited, nothing half-written."""
         task = self._current
@@ -186,6 +210,17 @@ class ExporterService:
             return True, body
         body.update(status="unhealthy", reason=reason)
         return False, body
+
+
+def strict_json(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by None, so ``json.dumps(allow_nan=False)`` cannot fail."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [strict_json(v) for v in value]
+    return value
 
 
 def _add(totals: Mapping[str, float], increments: Mapping[str, float]) -> dict[str, float]:
