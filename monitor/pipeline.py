@@ -14,9 +14,10 @@ from pathlib import Path
 
 from monitor.crawl.engine import EngineProgress
 from monitor.crawl.merge import merge_rpc, sample_rpc
+from monitor.crawl.output import stream_json
 from monitor.crawl.runner import CrawlSettings, run_crawl
 from monitor.hosting import Resolver, attribute_snapshot_online
-from monitor.snapshot import Snapshot, write_csv, write_json
+from monitor.snapshot import Snapshot, write_csv
 
 __all__ = ["take_snapshot", "snapshot_paths", "save_snapshot"]
 
@@ -48,6 +49,6 @@ def snapshot_paths(snapshot: Snapshot, out: Path) -> tuple[Path, Path]:
 
 def save_snapshot(snapshot: Snapshot, out: Path) -> tuple[Path, Path]:
     json_path, csv_path = snapshot_paths(snapshot, out)
-    write_json(snapshot, json_path)
+    stream_json(snapshot, json_path)  # node by node: no second copy of the snapshot in memory
     write_csv(snapshot, csv_path)
     return json_path, csv_path

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from monitor.cli.flags import add_crawl_args, check_out_dir, crawl_progress, settings_from_args
+from monitor.crawl.output import stream_jsonl
 from monitor.crawl.runner import run_crawl
-from monitor.snapshot import write_jsonl
 
 __all__ = ["register"]
 
@@ -38,7 +38,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     with crawl_progress(args.quiet, settings.duration) as progress:
         outcome = asyncio.run(run_crawl(settings, on_progress=progress))
     path = args.out / f"crawl-{_stamp(outcome.meta.started_at)}.jsonl"
-    write_jsonl(outcome.nodes, path, outcome.meta)
+    stream_jsonl(outcome.nodes, path, outcome.meta)
     c = outcome.meta.counters
     filtered = dict(outcome.meta.filtered)
     summary: dict[str, Any] = {
