@@ -86,7 +86,7 @@ def add_crawl_args(parser: argparse.ArgumentParser) -> None:
         "--listen", default=None, help="HOST:PORT for our discv4 UDP socket; discv5 takes PORT+1 (default: ephemeral)"
     )
     g.add_argument(
-        "--max-nodes", type=_positive_int, default=200_000, help="node table cap per protocol, counted (200000)"
+        "--max-nodes", type=_positive_int, default=100_000, help="node table cap per protocol, counted (100000)"
     )
     g.add_argument(
         "--max-per-ip",

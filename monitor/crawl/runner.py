@@ -64,8 +64,9 @@ class CrawlSettings:
     walk_v5: discv5.WalkConfig = field(default_factory=discv5.WalkConfig)
     rlpx: RlpxSettings = field(default_factory=RlpxSettings)
     key: PrivateKey | None = None
-    # Memory budget (issue 16): ~1.1 KB a node (bench/memory.py), so 200k nodes a protocol stay well under 1 GB.
-    max_nodes: int | None = 200_000
+    # Memory budget (issue 16): a crawl's end peaks at ~115 MB per 100k nodes over its start (bench/memory.py; the
+    # tables alone ~530 B a node). Mainnet discv4 lists some 20-60k nodes: 100k a protocol leaves room for growth.
+    max_nodes: int | None = 100_000
     limits: Limits = field(default_factory=Limits)
 
     def validate(self) -> None:
