@@ -27,7 +27,7 @@ def read_toml(path: Path) -> dict[str, Any]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as err:
         raise ConfigError(f"--config: {path} does not exist") from err
-    except (OSError, tomllib.TOMLDecodeError) as err:
+    except (OSError, ValueError) as err:  # TOMLDecodeError, and UnicodeDecodeError for bytes that are not UTF-8
         raise ConfigError(f"--config {path}: {err}") from err
     section = data.get("monitor", data)
     if not isinstance(section, dict):
