@@ -1,4 +1,4 @@
-"""Fuzz every decoder on demand: millions of cases, with hypothesis (see monitor/fuzz_targets.py for why not atheris).
+"""Fuzz every decoder on demand: millions of cases, with hypothesis (see tests/fuzz_targets.py for why not atheris).
 
 Usage::
 
@@ -20,11 +20,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from fuzz_targets import TARGETS  # noqa: E402
 from fuzzing import CORPUS, check, inputs  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis.database import DirectoryBasedExampleDatabase  # noqa: E402
-
-from monitor.fuzz_targets import TARGETS  # noqa: E402
 
 CHUNK = 10_000
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
+from fuzz_targets import TARGETS, seeds
 from hypothesis import strategies as st
-
-from monitor.fuzz_targets import TARGETS, seeds
 
 __all__ = ["CORPUS", "inputs", "check"]
 

@@ -7,11 +7,11 @@ OverflowError...) is a bug. Failures are shrunk by hypothesis and kept in its ex
 from __future__ import annotations
 
 import pytest
+from fuzz_targets import TARGETS, seeds
 from fuzzing import CORPUS, check, inputs
 from hypothesis import HealthCheck, given, settings
 
 from monitor.errors import ConfigError, DatasetError
-from monitor.fuzz_targets import TARGETS, seeds
 
 CI_CASES = 300
 
