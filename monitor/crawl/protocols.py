@@ -150,18 +150,9 @@ async def open_discv4(
         for b in bootnodes
         if _seed_filter(netrestrict, ip_versions, driver.filtered, b.ip, b.udp_port)
     ]
-    return ProtocolPart(
-        "discv4",
-        engine,
-        seeds,
-        service.stats,
-        driver.filtered,
-        driver.errors,
-        transport,
-        service,
-        None,
-        driver.vouching,
-    )
+    part = ProtocolPart("discv4", engine, seeds, service.stats, driver.filtered, driver.errors, transport, service)
+    part.vouching = driver.vouching
+    return part
 
 
 def _submit_if_running(engine: CrawlEngine[T, R], task: T) -> None:
@@ -214,18 +205,9 @@ async def open_discv5(
             peer = Peer5(boot.pubkey, str(boot.ip), boot.udp_port, boot.enr)
         if _seed_filter(netrestrict, ip_versions, driver.filtered, _ip_or_none(peer.ip), peer.udp):
             seeds.append(peer)
-    return ProtocolPart(
-        "discv5",
-        engine,
-        seeds,
-        service.stats,
-        driver.filtered,
-        driver.errors,
-        transport,
-        service,
-        None,
-        driver.vouching,
-    )
+    part = ProtocolPart("discv5", engine, seeds, service.stats, driver.filtered, driver.errors, transport, service)
+    part.vouching = driver.vouching
+    return part
 
 
 def _ip_or_none(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
