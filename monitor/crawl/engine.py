@@ -103,6 +103,7 @@ class CrawlEngine(Generic[T, R]):
         self._started = 0.0
         self.running = False  # True while run() is active; submissions outside it are ignored by callers
         self._stopped = False
+        self.on_result: Callable[[R], None] | None = None  # told of each visit's result as it is recorded
 
     def submit(self, task: T) -> bool:
         """Offer a task; return True if it was queued (new, or known with a newer version)."""
@@ -176,6 +177,8 @@ class CrawlEngine(Generic[T, R]):
         elif key in self._answered:
             return
         self._result.results[key] = result
+        if self.on_result is not None:
+            self.on_result(result)
 
     async def _report(self) -> None:
         while True:

@@ -11,12 +11,14 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from monitor.crawl import discv4, discv5
 from monitor.crawl.budget import Limits
 from monitor.crawl.engine import EngineProgress
 from monitor.crawl.merge import merge_protocols
+from monitor.crawl.output import Journal
 from monitor.crawl.protocols import PROTOCOLS, ProgressSum, ProtocolPart, Timing, open_discv4, open_discv5
 from monitor.crawl.records import discv4_records, discv5_records
 from monitor.crawl.rlpx_stage import RlpxSettings, RlpxStage
@@ -68,6 +70,7 @@ class CrawlSettings:
     # tables alone ~530 B a node). Mainnet discv4 lists some 20-60k nodes: 100k a protocol leaves room for growth.
     max_nodes: int | None = 100_000
     limits: Limits = field(default_factory=Limits)
+    journal: Path | None = None  # JSON lines of each visit as the crawl goes (monitor/crawl/output.py Journal)
 
     def validate(self) -> None:
         if not self.bootnodes and not self.bootnodes_v5:
@@ -154,6 +157,7 @@ async def run_crawl(
     stage = RlpxStage(key, netrestrict, settings.rlpx) if settings.rlpx.enabled else None
     v4: ProtocolPart[Peer4, discv4.Visit] | None = None
     v5: ProtocolPart[Peer5, discv5.Visit] | None = None
+    journal = Journal(settings.journal) if settings.journal is not None else None
     try:
         if "discv4" in settings.discovery:
             v4 = await open_discv4(key, settings.bootnodes, host, settings.listen_port, netrestrict, timing,
@@ -164,6 +168,9 @@ async def run_crawl(
             v5 = await open_discv5(key, boot5, host, port5, netrestrict, timing, settings.walk_v5, clock,
                                    progress.part(), stage, settings.limits)  # fmt: skip
         parts: list[ProtocolPart[Any, Any]] = [p for p in (v4, v5) if p is not None]
+        if journal is not None:
+            for each in parts:
+                each.engine.on_result = journal.writer(each.name)
         if not any(p.seeds for p in parts):
             raise CrawlError(f"no usable bootnode: every one is outside --netrestrict {netrestrict}")
         await asyncio.gather(*(p.run() for p in parts))
@@ -178,6 +185,8 @@ async def run_crawl(
         for part in (v4, v5):
             if part is not None:
                 await part.close()
+        if journal is not None:
+            journal.close()
     tried = sum(len(p.seeds) for p in parts)
     if not any(v.answered_ping for p in parts if p.result is not None for v in p.result.results.values()):
         raise CrawlError(
