@@ -21,7 +21,8 @@ ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "fileio": BASE,
     "paths": BASE,
-    "snapshot": BASE | {"fileio"},
+    "snapshot_check": BASE,  # field checks of records read from disk (issue 16)
+    "snapshot": BASE | {"fileio", "snapshot_check"},
     "p2p": BASE,
     "discovery": BASE | {"p2p"},
     "rlpx": BASE | {"p2p", "discovery"},

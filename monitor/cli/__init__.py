@@ -40,8 +40,8 @@ COMMANDS: dict[str, str] = {
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        # One line, like every other expected failure (issue 16); the usage block is one --help away.
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def selected_command(argv: Sequence[str]) -> str | None:
@@ -61,6 +61,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             importlib.import_module(f"monitor.cli.{name}").register(subparsers)
         else:
             subparsers.add_parser(name, help=help_text)
+    for sub in subparsers.choices.values():
+        # Global flags after the command too (``monitor crawl -q``); SUPPRESS keeps the value given before it.
+        g = sub.add_argument_group("global")
+        g.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help="more log output")
+        g.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="only errors")
     return parser
 
 
@@ -90,6 +95,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except MonitorError as err:
         sys.stderr.write(f"monitor: {err}\n")
+        return 1
+    except OSError as err:  # a disk or socket failure we did not wrap: still one line, not a traceback
+        where = f" {err.filename}" if err.filename else ""
+        sys.stderr.write(f"monitor: error:{where}: {err.strerror or err}\n")
         return 1
     except KeyboardInterrupt:
         sys.stderr.write("monitor: interrupted\n")

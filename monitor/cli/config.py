@@ -27,7 +27,7 @@ def read_toml(path: Path) -> dict[str, Any]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as err:
         raise ConfigError(f"--config: {path} does not exist") from err
-    except (OSError, tomllib.TOMLDecodeError) as err:
+    except (OSError, ValueError) as err:  # TOMLDecodeError, and UnicodeDecodeError for bytes that are not UTF-8
         raise ConfigError(f"--config {path}: {err}") from err
     section = data.get("monitor", data)
     if not isinstance(section, dict):
@@ -58,7 +58,17 @@ def apply_defaults(parser: argparse.ArgumentParser, argv: Sequence[str], env: Ma
     """Install TOML and environment values as defaults on every (sub)parser that has the option."""
     path = _config_path(argv, env)
     from_file = read_toml(path) if path is not None else {}
-    for sub in _subparsers(parser):
+    parsers = _subparsers(parser)
+    known = {a.dest for sub in parsers for a in sub._actions}
+    for name in from_file:
+        if name not in known or name in _SKIP:
+            # a misspelt ``netrestrict`` used to leave the crawl unrestricted, silently (issue 16)
+            raise ConfigError(f"--config {path}: unknown key {name!r}")
+    # Numbers go through the flag's own type as text, so ``duration = nan`` fails like ``--duration nan``.
+    from_file = {
+        k: str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v for k, v in from_file.items()
+    }
+    for sub in parsers:
         dests = {a.dest for a in sub._actions if a.dest not in _SKIP and a.dest != argparse.SUPPRESS}
         defaults: dict[str, Any] = {k: v for k, v in from_file.items() if k in dests}
         for dest in dests:

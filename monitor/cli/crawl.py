@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from monitor.cli.flags import add_crawl_args, crawl_progress, settings_from_args
+from monitor.cli.flags import add_crawl_args, check_out_dir, crawl_progress, settings_from_args
 from monitor.crawl.runner import run_crawl
 from monitor.snapshot import write_jsonl
 
@@ -36,10 +38,14 @@ def _stamp(ts: float) -> str:
 
 def cmd_crawl(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
+    check_out_dir(args.out)
+    journal = args.out / f"crawl-{_stamp(time.time())}.partial.jsonl"  # kept if the crawl never finishes
+    settings = dataclasses.replace(settings, journal=journal)
     with crawl_progress(args.quiet, settings.duration) as progress:
         outcome = asyncio.run(run_crawl(settings, on_progress=progress))
     path = args.out / f"crawl-{_stamp(outcome.meta.started_at)}.jsonl"
     write_jsonl(outcome.nodes, path, outcome.meta)
+    journal.unlink(missing_ok=True)
     c = outcome.meta.counters
     filtered = dict(outcome.meta.filtered)
     summary: dict[str, Any] = {

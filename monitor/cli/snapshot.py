@@ -12,7 +12,13 @@ from typing import Any
 
 from monitor.analysis.jsonform import analysis_to_dict
 from monitor.analysis.report import analyse
-from monitor.cli.flags import add_attribution_args, add_crawl_args, crawl_progress, settings_from_args
+from monitor.cli.flags import (
+    add_attribution_args,
+    add_crawl_args,
+    check_out_dir,
+    crawl_progress,
+    settings_from_args,
+)
 from monitor.hosting import load_default_resolver
 from monitor.outputs.terminal.layout import report_console
 from monitor.outputs.terminal.report import render_report
@@ -37,6 +43,7 @@ def register(subparsers: Any) -> None:
 
 def cmd_snapshot(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
+    check_out_dir(args.out)
     claims = load_claims(args.claims)
     resolver = load_default_resolver(offline=args.offline, overlays=args.ranges, data_dir=args.data_dir)
     with crawl_progress(args.quiet, settings.duration) as progress:

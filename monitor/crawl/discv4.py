@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 
+from monitor.crawl.budget import DEFAULT_LIMITS, Limits, Vouching
 from monitor.crawl.targets import target_for
 from monitor.discovery.enr import ENR
 from monitor.discovery.v4.protocol import BUCKET_SIZE
@@ -57,6 +58,12 @@ class Visit:
     neighbors: dict[NodeID, Peer] = field(default_factory=dict)  # admitted: will be crawled
     seen: set[bytes] = field(default_factory=set)  # every distinct node id returned, admitted or not
     failure: str | None = None  # "timeout", "netrestrict", ... when the node never answered
+    returned: int = 0  # len(seen), kept once the visit is over and ``seen`` is let go
+
+    def settle(self) -> None:
+        """Drop what only the walk needed: a crawl keeps every visit, and ``seen`` is up to 272 keys each."""
+        self.returned = len(self.seen)
+        self.seen = set()
 
 
 class Discv4Driver:
@@ -69,6 +76,7 @@ class Discv4Driver:
         walk: WalkConfig = WalkConfig(),
         clock: Callable[[], float] = time.time,
         ip_versions: frozenset[int] = frozenset({4}),
+        limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self.service = service
         self.ip_versions = ip_versions
@@ -78,6 +86,7 @@ class Discv4Driver:
         self.filtered: Counter[str] = Counter()  # reason -> distinct nodes not contacted
         self._filtered_ids: set[NodeID] = set()
         self.errors: Counter[str] = Counter()  # failure kind -> visits
+        self.vouching = Vouching(limits, self.filtered)
         self.on_answered: Callable[[Peer], None] | None = None
         self._peers: dict[bytes, Peer] = {}  # pubkey -> the one Peer object for its latest endpoint
         self.known_seq: dict[NodeID, int] = {}  # newest ENR seq each node announced (PONG) or served (ENR)
@@ -111,7 +120,9 @@ class Discv4Driver:
         return result.answered_ping
 
     def discovered(self, result: Visit) -> Iterable[Peer]:
-        return result.neighbors.values()
+        found = list(result.neighbors.values())
+        result.neighbors = {}  # handed to the engine once; the visit is kept for the records
+        return found
 
     async def visit(self, task: Peer) -> Visit:
         visit = Visit(peer=task, started=self.clock())
@@ -119,11 +130,12 @@ class Discv4Driver:
             await self._visit(visit)
         finally:
             visit.ended = self.clock()
+            visit.settle()
         return visit
 
     # The walk --------------------------------------------------------------------------------------------------
 
-    def admit(self, entry: NodeEntry) -> Peer | None:
+    def admit(self, entry: NodeEntry, referrer: bytes = b"") -> Peer | None:
         """Turn a NEIGHBORS entry into a task, or count why not (each node once).
 
         Every visit lists nodes that others listed too; the same endpoint maps to one shared Peer object, so a
@@ -143,6 +155,8 @@ class Discv4Driver:
                 self._filtered_ids.add(peer.id)
                 self.filtered[reason] += 1
             return None
+        if known is None and not self.vouching.admit(entry.pubkey, peer.ip, referrer):
+            return None  # held until a second peer lists it
         self._peers[entry.pubkey] = peer
         return peer
 
@@ -214,7 +228,7 @@ class Discv4Driver:
                     continue
                 visit.seen.add(entry.pubkey)
                 new += 1
-                peer = self.admit(entry)
+                peer = self.admit(entry, visit.peer.id)
                 if peer is not None:
                     visit.neighbors[peer.id] = peer
             if reply.complete and len(reply.nodes) < BUCKET_SIZE and longest < BUCKET_SIZE:

@@ -26,6 +26,7 @@ from collections import Counter
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 
+from monitor.crawl.budget import DEFAULT_LIMITS, Limits, Vouching
 from monitor.discovery.enr import ENR
 from monitor.discovery.v5.service import BUCKET_SIZE, Discv5Service, FindNodeResult, Peer
 from monitor.errors import DecodeError, MonitorError, NetrestrictError, RequestTimeout
@@ -65,6 +66,12 @@ class Visit:
     neighbors: dict[NodeID, Peer] = field(default_factory=dict)  # admitted: will be crawled
     seen: set[NodeID] = field(default_factory=set)  # every distinct node id returned, admitted or not
     failure: str | None = None  # "timeout", "netrestrict", ... when the node never answered
+    returned: int = 0  # len(seen), kept once the visit is over and ``seen`` is let go
+
+    def settle(self) -> None:
+        """Drop what only the walk needed: a crawl keeps every visit."""
+        self.returned = len(self.seen)
+        self.seen = set()
 
     @property
     def node_id(self) -> NodeID:
@@ -97,6 +104,7 @@ class Discv5Driver:
         walk: WalkConfig = WalkConfig(),
         clock: Callable[[], float] = time.time,
         ip_versions: frozenset[int] = frozenset({4}),
+        limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self.service = service
         self.netrestrict = netrestrict
@@ -106,6 +114,7 @@ class Discv5Driver:
         self.filtered: Counter[str] = Counter()  # reason -> distinct nodes not contacted
         self._filtered_ids: set[NodeID] = set()
         self.errors: Counter[str] = Counter()  # failure kind -> visits
+        self.vouching = Vouching(limits, self.filtered)
         self.on_answered: Callable[[Peer], None] | None = None
         self._peers: dict[NodeID, Peer] = {}  # node id -> the one Peer object for its newest record
         self.known_seq: dict[NodeID, int] = {}  # newest ENR seq each node announced (PONG) or served
@@ -125,7 +134,9 @@ class Discv5Driver:
         return result.answered_ping
 
     def discovered(self, result: Visit) -> Iterable[Peer]:
-        return result.neighbors.values()
+        found = list(result.neighbors.values())
+        result.neighbors = {}  # handed to the engine once; the visit is kept for the records
+        return found
 
     def pinged(self, peer: Peer) -> Peer | None:
         """A node pinged us: a task if admissible and announcing a seq newer than any we know (engine revisits)."""
@@ -144,11 +155,12 @@ class Discv5Driver:
             await self._visit(visit)
         finally:
             visit.ended = self.clock()
+            visit.settle()
         return visit
 
     # The walk --------------------------------------------------------------------------------------------------
 
-    def admit(self, record: ENR, node: NodeID | None = None) -> Peer | None:
+    def admit(self, record: ENR, node: NodeID | None = None, referrer: bytes = b"") -> Peer | None:
         """Turn a listed record into a task, or count why not (each node once). One Peer object per node."""
         node = record.node_id if node is None else node
         known = self._peers.get(node)
@@ -166,6 +178,8 @@ class Discv5Driver:
                 self._filtered_ids.add(node)
                 self.filtered[reason] += 1
             return None
+        if known is None and not self.vouching.admit(node, peer.ip, referrer):
+            return None  # held until a second peer lists it
         self._peers[node] = peer
         return peer
 
@@ -260,7 +274,7 @@ class Discv5Driver:
                 continue
             visit.seen.add(node)
             new += 1
-            peer = self.admit(record, node)
+            peer = self.admit(record, node, visit.peer.id)
             if peer is not None:
                 visit.neighbors[peer.id] = peer
         return new

@@ -46,6 +46,8 @@ class EngineConfig:
     duration: float | None = None  # global deadline in seconds; None: until the frontier is exhausted
     max_revisits: int = 1
     progress_interval: float = 0.25
+    # The node table's (and so the frontier's) size: a Sybil peer can mint identities faster than we visit them.
+    max_tasks: int | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class EngineResult(Generic[T, R]):
     results: dict[Hashable, R] = field(default_factory=dict)  # the latest result per visited key
     first_seen: dict[Hashable, float] = field(default_factory=dict)
     revisits: int = 0
+    capped: int = 0  # new tasks refused because ``max_tasks`` was reached (offers, not distinct nodes)
     deadline_hit: bool = False
     started_at: float = 0.0
     ended_at: float = 0.0
@@ -99,12 +102,18 @@ class CrawlEngine(Generic[T, R]):
         self._in_flight = 0
         self._started = 0.0
         self.running = False  # True while run() is active; submissions outside it are ignored by callers
+        self._stopped = False
+        self.on_result: Callable[[R], None] | None = None  # told of each visit's result as it is recorded
 
     def submit(self, task: T) -> bool:
         """Offer a task; return True if it was queued (new, or known with a newer version)."""
         key = self._driver.key(task)
         res = self._result
         if key not in res.tasks:
+            limit = self._config.max_tasks
+            if limit is not None and len(res.tasks) >= limit:
+                res.capped += 1
+                return False
             res.tasks[key] = task
             res.first_seen[key] = self._clock()
             self._queue.put_nowait(task)
@@ -141,7 +150,7 @@ class CrawlEngine(Generic[T, R]):
         )
 
     async def _worker(self) -> None:
-        while True:
+        while not self._stopped:
             task = await self._queue.get()
             self._in_flight += 1
             key = self._driver.key(task)
@@ -168,6 +177,8 @@ class CrawlEngine(Generic[T, R]):
         elif key in self._answered:
             return
         self._result.results[key] = result
+        if self.on_result is not None:
+            self.on_result(result)
 
     async def _report(self) -> None:
         while True:
@@ -194,11 +205,25 @@ class CrawlEngine(Generic[T, R]):
                 self._result.deadline_hit = True
                 done.cancel()
         finally:
-            for task in (*workers, reporter):
-                task.cancel()
-            await asyncio.gather(*workers, reporter, return_exceptions=True)
+            self._stopped = True
+            await _stop(workers, reporter)
             self.running = False
             self._result.ended_at = self._clock()
             if self._on_progress is not None:
                 self._on_progress(self.progress())
         return self._result
+
+
+async def _stop(workers: list[asyncio.Task[None]], reporter: asyncio.Task[None]) -> None:
+    """Cancel, and cancel again until every task is gone.
+
+    Python 3.11's ``asyncio.wait_for`` can swallow a cancellation that lands as its inner future completes
+    (gh-86296): the worker then went on crawling past the deadline, and ``gather`` waited for it (a 30 s crawl
+    against a Sybil peer was still running after 120 s, issue 16). The workers also check ``_stopped``.
+    """
+    pending: set[asyncio.Task[None]] = {*workers, reporter}
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=0.5)
+    await asyncio.gather(*workers, reporter, return_exceptions=True)  # all done: collects their outcomes

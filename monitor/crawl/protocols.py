@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from monitor.crawl import discv4, discv5
+from monitor.crawl.budget import DEFAULT_LIMITS, Limits, Vouching
 from monitor.crawl.engine import CrawlEngine, EngineConfig, EngineProgress, EngineResult
 from monitor.crawl.rlpx_stage import RlpxStage
 from monitor.discovery.enode import Enode
@@ -43,6 +44,7 @@ class Timing:
     timeout: float
     retries: int
     bond_wait: float = 0.5
+    max_nodes: int | None = None  # per protocol: the node table and frontier cap (engine ``max_tasks``)
 
 
 @dataclass(repr=False)
@@ -58,6 +60,7 @@ class ProtocolPart(Generic[T, R]):
     transport: UDPTransport
     service: Any
     result: EngineResult[T, R] | None = field(default=None)
+    vouching: Vouching | None = None  # the driver's per-IP / per-referrer limits, for their counters
 
     async def run(self) -> EngineResult[T, R]:
         self.result = await self.engine.run(self.seeds)
@@ -122,21 +125,22 @@ async def open_discv4(
     clock: Callable[[], float] = time.time,
     on_progress: Callable[[EngineProgress], None] | None = None,
     rlpx: RlpxStage | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> ProtocolPart[Peer4, discv4.Visit]:
     config = Service4Config(timeout=timing.timeout, retries=timing.retries, bond_wait=timing.bond_wait)
     service = Discv4Service(key, config=config, now=clock)
     transport = await UDPTransport.open(service, host, port, netrestrict, service.stats)
     service.attach(transport, transport.local_address)
     ip_versions = frozenset({6}) if ":" in host else frozenset({4})
-    driver = discv4.Discv4Driver(service, netrestrict, walk, clock, ip_versions)
-    engine: CrawlEngine[Peer4, discv4.Visit] = CrawlEngine(
-        driver, EngineConfig(concurrency=timing.concurrency, duration=timing.duration), on_progress=on_progress
-    )
+    driver = discv4.Discv4Driver(service, netrestrict, walk, clock, ip_versions, limits)
+    engine_config = EngineConfig(concurrency=timing.concurrency, duration=timing.duration, max_tasks=timing.max_nodes)
+    engine: CrawlEngine[Peer4, discv4.Visit] = CrawlEngine(driver, engine_config, on_progress=on_progress)
 
     def on_ping(peer: Peer4) -> None:
         task = driver.pinged(peer)
         if task is not None and engine.running:
-            engine.submit(task)
+            # A record only once the sender answered our own PING from the address it pinged us from (issue 16).
+            service.verify_then(task, lambda: _submit_if_running(engine, task))
 
     service.on_ping = on_ping
     if rlpx is not None:
@@ -146,7 +150,14 @@ async def open_discv4(
         for b in bootnodes
         if _seed_filter(netrestrict, ip_versions, driver.filtered, b.ip, b.udp_port)
     ]
-    return ProtocolPart("discv4", engine, seeds, service.stats, driver.filtered, driver.errors, transport, service)
+    part = ProtocolPart("discv4", engine, seeds, service.stats, driver.filtered, driver.errors, transport, service)
+    part.vouching = driver.vouching
+    return part
+
+
+def _submit_if_running(engine: CrawlEngine[T, R], task: T) -> None:
+    if engine.running:
+        engine.submit(task)
 
 
 def _dial_execution(rlpx: RlpxStage, peer: Peer5) -> None:
@@ -167,16 +178,16 @@ async def open_discv5(
     clock: Callable[[], float] = time.time,
     on_progress: Callable[[EngineProgress], None] | None = None,
     rlpx: RlpxStage | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> ProtocolPart[Peer5, discv5.Visit]:
     config = Service5Config(timeout=timing.timeout, retries=timing.retries)
     service = Discv5Service(key, enr=None, config=config, now=clock)
     transport = await UDPTransport.open(service, host, port, netrestrict, service.stats)
     service.attach(transport, transport.local_address)
     ip_versions = frozenset({6}) if ":" in host else frozenset({4})
-    driver = discv5.Discv5Driver(service, netrestrict, walk, clock, ip_versions)
-    engine: CrawlEngine[Peer5, discv5.Visit] = CrawlEngine(
-        driver, EngineConfig(concurrency=timing.concurrency, duration=timing.duration), on_progress=on_progress
-    )
+    driver = discv5.Discv5Driver(service, netrestrict, walk, clock, ip_versions, limits)
+    engine_config = EngineConfig(concurrency=timing.concurrency, duration=timing.duration, max_tasks=timing.max_nodes)
+    engine: CrawlEngine[Peer5, discv5.Visit] = CrawlEngine(driver, engine_config, on_progress=on_progress)
 
     def on_ping(peer: Peer5) -> None:
         task = driver.pinged(peer)
@@ -194,7 +205,9 @@ async def open_discv5(
             peer = Peer5(boot.pubkey, str(boot.ip), boot.udp_port, boot.enr)
         if _seed_filter(netrestrict, ip_versions, driver.filtered, _ip_or_none(peer.ip), peer.udp):
             seeds.append(peer)
-    return ProtocolPart("discv5", engine, seeds, service.stats, driver.filtered, driver.errors, transport, service)
+    part = ProtocolPart("discv5", engine, seeds, service.stats, driver.filtered, driver.errors, transport, service)
+    part.vouching = driver.vouching
+    return part
 
 
 def _ip_or_none(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

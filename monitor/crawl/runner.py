@@ -7,14 +7,18 @@ import asyncio
 import dataclasses
 import ipaddress
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from monitor.crawl import discv4, discv5
+from monitor.crawl.budget import Limits
 from monitor.crawl.engine import EngineProgress
 from monitor.crawl.merge import merge_protocols
+from monitor.crawl.output import Journal
 from monitor.crawl.protocols import PROTOCOLS, ProgressSum, ProtocolPart, Timing, open_discv4, open_discv5
 from monitor.crawl.records import discv4_records, discv5_records
 from monitor.crawl.rlpx_stage import RlpxSettings, RlpxStage
@@ -27,9 +31,21 @@ from monitor.p2p.keys import PrivateKey
 from monitor.p2p.netpolicy import NetRestrict
 from monitor.snapshot import CrawlMeta, NodeRecord
 
-__all__ = ["CrawlSettings", "CrawlOutcome", "run_crawl"]
+__all__ = ["CrawlSettings", "CrawlOutcome", "run_crawl", "finish_reserve"]
 
 log = logging.getLogger(__name__)
+
+MAX_RETRIES = 10  # more attempts only multiply a dead node's cost; 1e9 retries would never end a visit
+
+
+def finish_reserve(duration: float | None) -> float:
+    """Seconds of ``--duration`` kept back from the walk for the RLPx grace and writing the output.
+
+    ``--duration`` is the whole command's budget, not the walk's: a Sybil-sized table took 17 s to write (issue 16).
+    """
+    if duration is None:
+        return 0.0
+    return min(0.1 * duration, 15.0)
 
 
 @dataclass(frozen=True)
@@ -50,10 +66,25 @@ class CrawlSettings:
     walk_v5: discv5.WalkConfig = field(default_factory=discv5.WalkConfig)
     rlpx: RlpxSettings = field(default_factory=RlpxSettings)
     key: PrivateKey | None = None
+    # Memory budget (issue 16): a crawl's end peaks at ~115 MB per 100k nodes over its start (bench/memory.py; the
+    # tables alone ~530 B a node). Mainnet discv4 lists some 20-60k nodes: 100k a protocol leaves room for growth.
+    max_nodes: int | None = 100_000
+    limits: Limits = field(default_factory=Limits)
+    journal: Path | None = None  # JSON lines of each visit as the crawl goes (monitor/crawl/output.py Journal)
 
     def validate(self) -> None:
         if not self.bootnodes and not self.bootnodes_v5:
             raise ConfigError("no bootnodes given")
+        for name, value in (("--timeout", self.timeout), ("--duration", self.duration or 1.0),
+                            ("--rlpx-timeout", self.rlpx.timeout), ("bond_wait", self.bond_wait)):  # fmt: skip
+            if not math.isfinite(value):
+                raise ConfigError(f"{name} must be a finite number, got {value}")
+        if not 0 <= self.retries <= MAX_RETRIES:
+            raise ConfigError(f"--retries must be between 0 and {MAX_RETRIES}, got {self.retries}")
+        if self.max_nodes is not None and self.max_nodes < 1:
+            raise ConfigError("--max-nodes must be at least 1")
+        if not 0 <= self.listen_port <= 65535:
+            raise ConfigError(f"--listen: port must be between 0 and 65535, got {self.listen_port}")
         if not self.discovery or any(p not in PROTOCOLS for p in self.discovery):
             raise ConfigError(f"--discovery: protocols must be among {', '.join(PROTOCOLS)}")
         if self.concurrency < 1:
@@ -81,6 +112,9 @@ class CrawlSettings:
             "rlpx": self.rlpx.enabled,
             "rlpx_concurrency": self.rlpx.concurrency,
             "rlpx_timeout": self.rlpx.timeout,
+            "max_nodes": self.max_nodes,
+            "max_per_ip": self.limits.per_ip if self.limits.enabled else None,
+            "max_per_referrer": self.limits.per_referrer if self.limits.enabled else None,
         }
 
 
@@ -115,30 +149,44 @@ async def run_crawl(
     netrestrict = NetRestrict.parse(settings.netrestrict)
     key = settings.key or PrivateKey.generate()
     host = _listen_host(settings, netrestrict)
-    timing = Timing(settings.concurrency, settings.duration, settings.timeout, settings.retries, settings.bond_wait)
+    reserve = finish_reserve(settings.duration)
+    walk_for = settings.duration - reserve if settings.duration is not None else None
+    timing = Timing(settings.concurrency, walk_for, settings.timeout, settings.retries, settings.bond_wait,
+                    settings.max_nodes)  # fmt: skip
     progress = ProgressSum(on_progress, len(settings.discovery))
     stage = RlpxStage(key, netrestrict, settings.rlpx) if settings.rlpx.enabled else None
     v4: ProtocolPart[Peer4, discv4.Visit] | None = None
     v5: ProtocolPart[Peer5, discv5.Visit] | None = None
+    journal = Journal(settings.journal) if settings.journal is not None else None
     try:
         if "discv4" in settings.discovery:
             v4 = await open_discv4(key, settings.bootnodes, host, settings.listen_port, netrestrict, timing,
-                                   settings.walk, clock, progress.part(), stage)  # fmt: skip
+                                   settings.walk, clock, progress.part(), stage, settings.limits)  # fmt: skip
         if "discv5" in settings.discovery:
             port5 = settings.listen_port + 1 if settings.listen_port else 0
             boot5 = settings.bootnodes if settings.bootnodes_v5 is None else settings.bootnodes_v5
             v5 = await open_discv5(key, boot5, host, port5, netrestrict, timing, settings.walk_v5, clock,
-                                   progress.part(), stage)  # fmt: skip
+                                   progress.part(), stage, settings.limits)  # fmt: skip
         parts: list[ProtocolPart[Any, Any]] = [p for p in (v4, v5) if p is not None]
+        if journal is not None:
+            for each in parts:
+                each.engine.on_result = journal.writer(each.name)
         if not any(p.seeds for p in parts):
             raise CrawlError(f"no usable bootnode: every one is outside --netrestrict {netrestrict}")
         await asyncio.gather(*(p.run() for p in parts))
         if stage is not None:
-            await stage.finish(grace=settings.rlpx.timeout + 1.0)
+            grace = (
+                settings.rlpx.timeout + 1.0
+                if settings.duration is None
+                else min(settings.rlpx.timeout + 1.0, reserve / 2)
+            )
+            await stage.finish(grace=grace)
     finally:
         for part in (v4, v5):
             if part is not None:
                 await part.close()
+        if journal is not None:
+            journal.close()
     tried = sum(len(p.seeds) for p in parts)
     if not any(v.answered_ping for p in parts if p.result is not None for v in p.result.results.values()):
         raise CrawlError(

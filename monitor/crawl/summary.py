@@ -36,6 +36,8 @@ def _part_counters(part: ProtocolPart[Any, Any]) -> dict[str, int]:
         "findnode_sent": sum(v.findnode_sent for v in visits),
         "revisits": result.revisits,
         "deadline_hit": int(result.deadline_hit),
+        "cap_refused": result.capped,
+        "cap_reached": int(result.capped > 0),
     }
 
 
@@ -53,6 +55,10 @@ def crawl_meta(settings: Any, parts: Sequence[ProtocolPart[Any, Any]], nodes: Se
         for k in ("contacted", "not_contacted_deadline", "findnode_sent", "revisits"):
             counters[k] += own.get(k, 0)
         counters["deadline_hit"] = max(counters["deadline_hit"], own.get("deadline_hit", 0))
+        counters["cap_reached"] = max(counters["cap_reached"], own.get("cap_reached", 0))
+        if part.vouching is not None:
+            counters[f"{part.name}_limit_released"] = part.vouching.released
+            counters[f"{part.name}_limit_held_overflow"] = part.vouching.held_overflow
         packets = "packets_" if part.name == "discv4" else f"{part.name}_packets_"
         counters.update({f"{packets}{k.replace(':', '_')}": v for k, v in sorted(part.stats.items())})
         counters.update({f"{_prefix(part)}error_{k}": v for k, v in sorted(part.errors.items())})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -16,18 +17,19 @@ from typing import Any
 from aiohttp import web
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from monitor.exporter.service import ExporterService
+from monitor.exporter.logfilter import install_request_log_limit
+from monitor.exporter.service import ExporterService, strict_json
 
-__all__ = ["build_app", "parse_since", "SERVICE_KEY"]
+__all__ = ["build_app", "parse_since", "strict_json", "SERVICE_KEY"]
 
 SERVICE_KEY: web.AppKey[ExporterService] = web.AppKey("service", ExporterService)
 _CLOCK_KEY: web.AppKey[Callable[[], float]] = web.AppKey("clock")
 
 
 def _json(body: Any, status: int = 200) -> web.Response:
-    return web.Response(
-        body=json.dumps(body, separators=(",", ":")).encode("utf-8"), status=status, content_type="application/json"
-    )
+    # Strict JSON: NaN and Infinity are not JSON (strict parsers reject the whole body); they become null.
+    text = json.dumps(strict_json(body), separators=(",", ":"), allow_nan=False)
+    return web.Response(body=text.encode("utf-8"), status=status, content_type="application/json")
 
 
 def parse_since(text: str | None) -> float:
@@ -35,9 +37,13 @@ def parse_since(text: str | None) -> float:
     if text is None or text == "":
         return 0.0
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         pass
+    else:
+        if not math.isfinite(value):  # since=nan answered {"since":NaN}, since=1e400 Infinity (issue 16)
+            raise ValueError(f"since must be a finite number of UNIX seconds, got {text!r}")
+        return value
     try:
         when = dt.datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
     except ValueError as err:
@@ -90,6 +96,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 def build_app(service: ExporterService, clock: Callable[[], float] = time.time) -> web.Application:
+    install_request_log_limit()
     app = web.Application()
     app[SERVICE_KEY] = service
     app[_CLOCK_KEY] = clock

@@ -210,6 +210,7 @@ PACKET_ERROR_COUNTERS: Final[dict[str, str]] = {
     "socket": "packets_err_socket",
 }
 # Kinds counted by the scheduled job itself rather than read from a snapshot.
-JOB_ERROR_KINDS: Final[tuple[str, ...]] = ("crawl_failed", "crawl_timeout")
+# crawl_interrupted: the service stopped (SIGTERM, SIGINT) while a crawl ran; recorded in history too (issue 16).
+JOB_ERROR_KINDS: Final[tuple[str, ...]] = ("crawl_failed", "crawl_timeout", "crawl_interrupted")
 ERROR_KINDS: Final[tuple[str, ...]] = (*PACKET_ERROR_COUNTERS, *JOB_ERROR_KINDS)
 CRAWL_RESULTS: Final[tuple[str, ...]] = ("success", "failure")

@@ -15,6 +15,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -29,7 +30,15 @@ from monitor.snapshot import Snapshot
 from monitor.store import Store
 from monitor.store.vantage import VantageSummary, combined_snapshot, summarise
 
-__all__ = ["View", "ServiceConfig", "ExporterService", "SnapshotSource", "snapshot_document", "combined_source"]
+__all__ = [
+    "View",
+    "ServiceConfig",
+    "ExporterService",
+    "SnapshotSource",
+    "snapshot_document",
+    "combined_source",
+    "strict_json",
+]
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +121,9 @@ class ExporterService:
             known_providers=self.config.known_providers,
             vantages=vantages,
         )
-        body = json.dumps(document, separators=(",", ":")).encode("utf-8") if document is not None else None
+        body = None
+        if document is not None:
+            body = json.dumps(strict_json(document), separators=(",", ":"), allow_nan=False).encode("utf-8")
         return View(document, health, metrics, body, vantages)
 
     @property
@@ -148,6 +159,11 @@ class ExporterService:
         started = self._clock()
         try:
             snapshot = await asyncio.wait_for(self._source(), self.config.crawl_timeout)
+        except asyncio.CancelledError:
+            # Shutdown: say so in history and in the error counter before the cancellation goes on (a kill -9
+            # still leaves no row; the next start cannot tell it apart).
+            await self._failed(started, "crawl_interrupted", "the service stopped while the crawl ran")
+            raise
         except TimeoutError:
             await self._failed(started, "crawl_timeout", f"no snapshot within {self.config.crawl_timeout:g} s")
             return False
@@ -242,6 +258,17 @@ class ExporterService:
             return True, body
         body.update(status="unhealthy", reason=reason)
         return False, body
+
+
+def strict_json(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by None, so ``json.dumps(allow_nan=False)`` cannot fail."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [strict_json(v) for v in value]
+    return value
 
 
 def _add(totals: Mapping[str, float], increments: Mapping[str, float]) -> dict[str, float]:

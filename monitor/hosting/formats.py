@@ -180,7 +180,14 @@ def _geofeed_rows(raw: bytes, name: str) -> Iterable[tuple[int, list[str]]]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
         raise DatasetError(f"{name}: not UTF-8 text: {err}") from err
-    for lineno, row in enumerate(csv.reader(io.StringIO(text)), 1):
+    rows = enumerate(csv.reader(io.StringIO(text, newline="")), 1)
+    while True:
+        try:
+            lineno, row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as err:  # a stray CR or NUL in a field (found by fuzzing, issue 16)
+            raise DatasetError(f"{name}: malformed CSV: {err}") from err
         if not row or not row[0].strip() or row[0].lstrip().startswith("#"):
             continue
         yield lineno, [c.strip() for c in row]

@@ -21,15 +21,24 @@ def load_or_create_nodekey(path: Path) -> PrivateKey:
     try:
         text = path.read_text(encoding="ascii").strip()
     except FileNotFoundError:
-        key = PrivateKey.generate()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as fh:
-            fh.write(key.secret.hex() + "\n")
-        return key
+        return _create(path)
+    except UnicodeDecodeError as err:  # a binary file, or the wrong file given to --nodekey
+        raise ConfigError(f"{path} does not hold a 32-byte hex secp256k1 key (not text)") from err
     except OSError as err:
         raise ConfigError(f"cannot read node key {path}: {err.strerror or err}") from err
     try:
         return PrivateKey.from_hex(text)
     except ValueError as err:
         raise ConfigError(f"{path} does not hold a 32-byte hex secp256k1 key") from err
+
+
+def _create(path: Path) -> PrivateKey:
+    key = PrivateKey.generate()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(key.secret.hex() + "\n")
+    except OSError as err:  # an unwritable data directory: said before the crawl, in one line
+        raise ConfigError(f"cannot create node key {path}: {err.strerror or err}") from err
+    return key

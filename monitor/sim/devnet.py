@@ -35,6 +35,7 @@ from monitor.p2p.keys import PrivateKey
 from monitor.p2p.netpolicy import NetRestrict
 from monitor.p2p.udp import Address, DatagramHandler, Sender, UDPTransport
 from monitor.sim.behaviour import NodeBehaviour, ScriptedNode
+from monitor.sim.faults import Faults, FaultyNode
 
 __all__ = ["DevnetSpec", "DevnetNode", "Devnet", "NodeBehaviour", "node_address", "build_tables", "run_devnet"]
 
@@ -157,8 +158,15 @@ def _closest(entries: list[NodeEntry], ids: list[int]) -> Any:
 class Devnet:
     """The nodes of ``spec``; ``behaviours`` maps a node index to how that node misbehaves (default: not at all)."""
 
-    def __init__(self, spec: DevnetSpec, behaviours: Mapping[int, NodeBehaviour] | None = None) -> None:
+    def __init__(
+        self,
+        spec: DevnetSpec,
+        behaviours: Mapping[int, NodeBehaviour] | None = None,
+        faults: Mapping[int, Faults] | None = None,  # node index -> network faults (monitor/sim/faults.py)
+    ) -> None:
         self.spec = spec
+        self.faults = dict(faults or {})
+        self._faulty: list[FaultyNode] = []
         self.rng = random.Random(spec.seed)
         self.nodes = self._make_nodes()
         for index, behaviour in (behaviours or {}).items():
@@ -203,25 +211,36 @@ class Devnet:
         ]  # fmt: skip
         ids = [int.from_bytes(self.nodes[j].key.node_id, "big") for j in node.table]
         behaviour = node.behaviour
+        faults = self.faults.get(node.index)
         service = Discv4Service(
             node.key,
             node.port,
             ServiceConfig(ping_back=behaviour.ping_back),
+            now=faults.clock() if faults is not None else time.time,  # a skewed clock writes and checks expirations
             enr=node.enr if behaviour.serve_enr else None,
             neighbors_of=_closest(entries, ids) if behaviour.answer_findnode else None,
         )
         script = ScriptedNode(service, behaviour, node.renewed) if behaviour.scripted else None
         handler: DatagramHandler = script if script is not None else service
+        faulty = None
+        if faults is not None:
+            faulty = FaultyNode(handler, faults, node.key, random.Random(node.index), service.stats, node.ip)
+            handler = faulty
+            self._faulty.append(faulty)
         transport = await UDPTransport.open(handler, node.ip, node.port, LOOPBACK, service.stats)
         sender: Sender = transport
         if self.spec.latency or self.spec.loss:
             sender = ImpairedSender(transport, self.spec.latency, self.spec.loss, random.Random(node.index))
+        if faulty is not None:
+            faulty.sender, sender = sender, faulty
         if script is not None:
             script.sender, sender = sender, script
         service.attach(sender, (node.ip, node.port))
         node.service, node.transport, node.script = service, transport, script
 
     async def stop(self) -> None:
+        for faulty in self._faulty:
+            faulty.close()
         for node in self.nodes:
             if node.script is not None:
                 await node.script.close()
@@ -260,8 +279,10 @@ def _raise_fd_limit(wanted: int) -> None:
 
 
 @asynccontextmanager
-async def run_devnet(spec: DevnetSpec, behaviours: Mapping[int, NodeBehaviour] | None = None) -> AsyncIterator[Devnet]:
-    net = Devnet(spec, behaviours)
+async def run_devnet(
+    spec: DevnetSpec, behaviours: Mapping[int, NodeBehaviour] | None = None, faults: Mapping[int, Faults] | None = None
+) -> AsyncIterator[Devnet]:
+    net = Devnet(spec, behaviours, faults)
     await net.start()
     try:
         yield net

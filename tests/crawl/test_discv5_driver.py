@@ -65,14 +65,14 @@ async def test_a_sparse_bucket_does_not_stop_the_walk() -> None:
     table = {256: _records_at(256, 3), 254: _records_at(254, 1), 252: _records_at(252, 1)}
     _net, driver, _server, peer = _setup(table)
     visit = await driver.visit(peer)
-    assert len(visit.seen) == 5 and visit.deepest_distance == 250  # stopped by 251 and 250, after 252's node
+    assert visit.returned == 5 and visit.deepest_distance == 250  # stopped by 251 and 250, after 252's node
 
 
 async def test_several_distances_a_request_resume_where_the_16_record_cap_cut_the_answer() -> None:
     table = {256: _records_at(256, 16), 255: _records_at(255, 3)}
     _net, driver, _server, peer = _setup(table, per_request=2)
     visit = await driver.visit(peer)
-    assert len(visit.seen) == 19  # [256, 255] gave 256's 16 only; [255, 254] then gave 255's 3
+    assert visit.returned == 19  # [256, 255] gave 256's 16 only; [255, 254] then gave 255's 3
     assert visit.findnode_sent == 3 and visit.deepest_distance == 252
 
 
@@ -93,7 +93,7 @@ async def test_nodes_outside_netrestrict_are_counted_once_and_never_queued() -> 
     _net, driver, _server, peer = _setup({256: public, 255: local})
     visit = await driver.visit(peer)
     assert set(visit.neighbors) == {r.node_id for r in local}
-    assert len(visit.seen) == 4 and driver.filtered == {"outside_netrestrict": 2}
+    assert visit.returned == 4 and driver.filtered == {"outside_netrestrict": 2}
     await driver.visit(peer)
     assert driver.filtered == {"outside_netrestrict": 2}
 

@@ -87,5 +87,7 @@ def test_kill_9_during_a_crawl_then_restart_serves_the_previous_snapshot(tmp_pat
         stop(second)
     with sqlite3.connect(data / "history.sqlite3") as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        results = [r[0] for r in db.execute("SELECT result FROM crawls ORDER BY id")]
-    assert results and set(results) == {"success"}  # the killed and the abandoned crawl left no rows
+        results = [tuple(r) for r in db.execute("SELECT result, failure FROM crawls ORDER BY id")]
+    # The crawl killed with -9 left no row; the one abandoned at SIGTERM is recorded as interrupted, and last.
+    assert results[-1] == ("failure", "crawl_interrupted"), results
+    assert results[:-1] and set(results[:-1]) == {("success", None)}, results

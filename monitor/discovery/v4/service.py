@@ -44,6 +44,7 @@ from monitor.discovery.v4.wire import (
 )
 from monitor.errors import DecodeError, ExpiredError, MonitorError, NetworkError, RequestTimeout, SignatureError
 from monitor.p2p.keys import NodeID, PrivateKey, PublicKey, keccak256, node_id
+from monitor.p2p.ratelimit import RateLimit, SourceLimiter
 from monitor.p2p.udp import Address, Sender
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,7 @@ class ServiceConfig:
     bond_wait: float = 0.5  # after our PING is answered, how long to wait for the peer's own PING
     require_bond: bool = True  # answer FINDNODE / ENRREQUEST only from peers that answered our PING
     ping_back: bool = True  # PING peers that PING us and are not bonded (geth does; it is how they bond)
+    rate_limit: RateLimit = field(default_factory=RateLimit)  # on PING / FINDNODE / ENRREQUEST, per source
 
 
 @dataclass
@@ -107,7 +109,9 @@ class Discv4Service:
     neighbors_of: Callable[[bytes], Sequence[NodeEntry]] | None = None  # target node id -> closest known nodes
     stats: Counter[str] = field(default_factory=Counter)
     sender: Sender | None = None
-    on_ping: Callable[[Peer], None] | None = None  # told of every verified PING (the crawler learns of fresh ENRs)
+    # Told of every signed PING (the crawler learns of fresh ENRs). The source address is not proven yet: see
+    # verify_then(), which a caller uses before it trusts the address (a PING's source can be spoofed, issue 16).
+    on_ping: Callable[[Peer], None] | None = None
     local_address: Address = ("127.0.0.1", 0)  # what we put in PING's "from"; set by attach()
 
     def attach(self, sender: Sender, local_address: Address) -> None:
@@ -130,6 +134,8 @@ class Discv4Service:
         self._tasks: set[asyncio.Future[object]] = set()
         self.own_id = self.key.node_id
         self.pong_seq: dict[NodeID, int] = {}  # ENR seq each peer announced in its latest PONG to us
+        self._limiter = SourceLimiter(self.config.rate_limit, self.now)
+        self._verifying: set[NodeID] = set()
 
     # -- sending ------------------------------------------------------------------------------------------------
 
@@ -166,6 +172,9 @@ class Discv4Service:
             self.stats["err:expired"] += 1
             return
         peer = node_id(decoded.pubkey)
+        if isinstance(packet, Ping | FindNode | ENRRequest) and not self._limiter.allow(addr[0], addr[1]):
+            self.stats["drop:ratelimited"] += 1
+            return
         if isinstance(packet, Ping):
             self._on_ping(decoded, packet, peer, addr)
         elif isinstance(packet, FindNode):
@@ -315,6 +324,29 @@ class Discv4Service:
         if record.node_id != peer.id:
             raise DecodeError("ENR response signed by a different node")
         return record
+
+    def verify_then(self, peer: Peer, then: Callable[[], None]) -> None:
+        """PING ``peer`` at its address and call ``then`` once it answers: proof that the node is there.
+
+        Only the node at that address sees our PING's hash, which its PONG must echo; a spoofed PING never gets
+        that far. Counted as ``ping:verified`` / ``ping:unverified``; one check at a time per node.
+        """
+        if peer.id in self._verifying:
+            return
+        self._verifying.add(peer.id)
+
+        async def check() -> None:
+            try:
+                await self.ping(peer)
+            except MonitorError:
+                self.stats["ping:unverified"] += 1
+                return
+            finally:
+                self._verifying.discard(peer.id)
+            self.stats["ping:verified"] += 1
+            then()
+
+        self._spawn(check())
 
     # -- housekeeping -------------------------------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ from monitor.discovery.v5.session import Contact, Datagram, SessionConfig, Sessi
 from monitor.discovery.v5.wire import MAX_PACKET_SIZE
 from monitor.errors import DecodeError, MonitorError, NetworkError, RequestTimeout
 from monitor.p2p.keys import NodeID, PrivateKey, PublicKey, log_distance, node_id
+from monitor.p2p.ratelimit import RateLimit, SourceLimiter
 from monitor.p2p.udp import Address, Sender
 
 __all__ = ["Peer", "ServiceConfig", "FindNodeResult", "Discv5Service", "BUCKET_SIZE"]
@@ -88,6 +89,7 @@ class ServiceConfig:
     max_total: int = 16  # NODES messages we wait for per request; the spec lets us cap `total`
     max_nodes: int = BUCKET_SIZE  # records we serve per FINDNODE
     record_cache: int = 32768  # verified records kept by their bytes: a crawl sees each one listed by many peers
+    rate_limit: RateLimit = field(default_factory=RateLimit)  # on PING / FINDNODE / TALKREQ, per source
 
 
 @dataclass(eq=False)
@@ -137,6 +139,7 @@ class Discv5Service:
         self._calls: dict[tuple[NodeID, bytes], _Call] = {}
         self._verified: OrderedDict[bytes, tuple[NodeID, ENR]] = OrderedDict()
         self._encoded: OrderedDict[ENR, bytes] = OrderedDict()
+        self._limiter = SourceLimiter(self.config.rate_limit, self.now)
 
     def attach(self, sender: Sender, local_address: Address) -> None:
         self.sender = sender
@@ -160,6 +163,11 @@ class Discv5Service:
             return
         message, node = out.message, out.node_id
         self.stats[f"recv:{MESSAGE_NAMES[message.TYPE]}"] += 1
+        # A PING here came inside a session, whose handshake proved the address (the challenge went there), so it
+        # needs no PING of our own to verify it; requests are rate-limited per source like discv4's.
+        if isinstance(message, Ping | FindNode | TalkReq) and not self._limiter.allow(addr[0], addr[1]):
+            self.stats["drop:ratelimited"] += 1
+            return
         if isinstance(message, Ping):
             self._reply(node, addr, Pong(message.request_id, self._seq, ipaddress.ip_address(addr[0]), addr[1]))
             self._tell_ping(node, addr, message.enr_seq)
