@@ -33,7 +33,16 @@ from monitor.p2p.keys import PrivateKey
 from monitor.p2p.netpolicy import NetRestrict
 from monitor.p2p.udp import Address, Sender, UDPTransport
 
-__all__ = ["DevnetSpec", "DevnetNode", "Devnet", "node_address", "build_tables", "run_devnet"]
+__all__ = [
+    "DevnetSpec",
+    "DevnetNode",
+    "Devnet",
+    "node_address",
+    "build_tables",
+    "neighbors_server",
+    "raise_fd_limit",
+    "run_devnet",
+]
 
 LOOPBACK = NetRestrict.parse("127.0.0.0/8")
 MIN_DISTANCE = 239  # geth keeps 17 buckets; everything closer than 2^239 shares the last one
@@ -136,7 +145,9 @@ class DevnetNode:
         return Enode(self.key.pubkey, ipaddress.IPv4Address(self.ip), self.port, self.port)
 
 
-def _closest(entries: list[NodeEntry], ids: list[int]) -> Any:
+def neighbors_server(entries: list[NodeEntry], ids: list[int]) -> Any:
+    """A discv4 table's NEIGHBORS answer: the k entries closest (XOR) to the target."""
+
     def neighbors_of(target: bytes) -> Sequence[NodeEntry]:
         t = int.from_bytes(target, "big")
         order = sorted(range(len(ids)), key=lambda j: ids[j] ^ t)
@@ -175,8 +186,12 @@ class Devnet:
     def bootnodes(self) -> list[Enode]:
         return [n.enode for n in self.nodes[:3]]
 
+    def bootnode_lines(self) -> list[str]:
+        """What ``bootnodes.txt`` holds: one ``enode://`` URL a line."""
+        return [str(e) for e in self.bootnodes]
+
     async def start(self) -> None:
-        _raise_fd_limit(len(self.nodes) + 64)
+        raise_fd_limit(len(self.nodes) + 64)
         for node in self.nodes:
             entries = [
                 NodeEntry(ipaddress.IPv4Address(self.nodes[j].ip), self.nodes[j].port, self.nodes[j].port,
@@ -185,7 +200,7 @@ class Devnet:
             ]  # fmt: skip
             ids = [int.from_bytes(self.nodes[j].key.node_id, "big") for j in node.table]
             service = Discv4Service(
-                node.key, node.port, ServiceConfig(), enr=node.enr, neighbors_of=_closest(entries, ids)
+                node.key, node.port, ServiceConfig(), enr=node.enr, neighbors_of=neighbors_server(entries, ids)
             )
             transport = await UDPTransport.open(service, node.ip, node.port, LOOPBACK, service.stats)
             sender: Sender = transport
@@ -223,7 +238,8 @@ class Devnet:
         }
 
 
-def _raise_fd_limit(wanted: int) -> None:
+def raise_fd_limit(wanted: int) -> None:
+    """Raise the soft open-files limit to ``wanted`` (capped by the hard limit): one socket per devnet node."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft != resource.RLIM_INFINITY and soft < wanted:
         target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
