@@ -14,13 +14,13 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from monitor.crawl.engine import EngineProgress
 from monitor.crawl.rlpx_stage import RlpxSettings
 from monitor.crawl.runner import CrawlSettings
-from monitor.discovery.enode import load_node_urls
+from monitor.discovery.enode import Enode, load_node_urls
 from monitor.errors import ConfigError
 from monitor.p2p.nodekey import load_or_create_nodekey
 from monitor.paths import default_data_dir
 from monitor.seeds import consensus_bootnodes, mainnet_bootnodes
 
-__all__ = ["add_crawl_args", "add_attribution_args", "settings_from_args", "crawl_progress"]
+__all__ = ["add_crawl_args", "add_attribution_args", "settings_from_args", "split_bootnodes", "crawl_progress"]
 
 
 def _positive_float(text: str) -> float:
@@ -98,12 +98,26 @@ def add_attribution_args(parser: argparse.ArgumentParser) -> None:
 _PROTOCOLS = {"v4": ("discv4",), "v5": ("discv5",), "both": ("discv4", "discv5")}
 
 
+def split_bootnodes(given: list[Enode]) -> tuple[list[Enode], list[Enode]]:
+    """``(discv4's, discv5's)`` for a crawl of both: ``enode://`` URLs to discv4, ``enr:`` records to discv5.
+
+    A list of one kind only goes to both (geth's bootnodes serve both protocols on one port). Mixed lists are split
+    because a consensus client's record names its discv5 port, where discv4 gets no answer, and a discv4-only
+    node would be listed as seen by discv5.
+    """
+    v4 = [b for b in given if b.enr is None]
+    v5 = [b for b in given if b.enr is not None]
+    return (v4, v5) if v4 and v5 else (given, given)
+
+
 def settings_from_args(args: argparse.Namespace) -> CrawlSettings:
     bootnodes_v5 = None
     if args.bootnodes:
         bootnodes = load_node_urls(args.bootnodes)
         network = args.network or "custom"
         discovery = _PROTOCOLS[args.discovery or "v4"]
+        if len(discovery) > 1:
+            bootnodes, bootnodes_v5 = split_bootnodes(bootnodes)
     else:
         bootnodes = mainnet_bootnodes()
         # discv5 starts from the consensus bootnodes and geth's (which run both protocols on one port)
