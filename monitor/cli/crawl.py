@@ -7,13 +7,14 @@ import asyncio
 import json
 import logging
 import sys
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from monitor.cli.flags import add_crawl_args, crawl_progress, settings_from_args
 from monitor.crawl.runner import run_crawl
-from monitor.snapshot import write_jsonl
+from monitor.snapshot import LAYERS, write_jsonl
 
 __all__ = ["register"]
 
@@ -21,7 +22,9 @@ log = logging.getLogger(__name__)
 
 
 def register(subparsers: Any) -> None:
-    crawl = subparsers.add_parser("crawl", help="crawl discv4 and write the raw node records (JSON lines)")
+    crawl = subparsers.add_parser(
+        "crawl", help="crawl discv4 and/or discv5 and write the raw node records (JSON lines)"
+    )
     add_crawl_args(crawl)
     crawl.add_argument("--out", type=Path, default=Path("snapshots"), help="output directory (./snapshots)")
     crawl.add_argument("--json", action="store_true", help="print the crawl summary as JSON")
@@ -30,6 +33,10 @@ def register(subparsers: Any) -> None:
 
 def _stamp(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return " / ".join(f"{name.replace('+', ' and ')} {n}" for name, n in counts.items()) or "none"
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
@@ -49,6 +56,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         "mainnet": c["network_mainnet"],
         "other": c["network_other"],
         "unknown": c["network_unknown"],
+        "layers": {layer: c.get(f"layer_{layer}", 0) for layer in LAYERS},
+        "protocols": dict(Counter("+".join(n.protocols) for n in outcome.nodes)),
         "filtered": filtered,
         "seconds": round(outcome.meta.ended_at - outcome.meta.started_at, 1),
     }
@@ -61,6 +70,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
             f"{summary['answered_ping']} answered PING, {summary['answered_findnode']} answered FINDNODE, "
             f"{summary['enr_fetched']} ENRs; network mainnet {summary['mainnet']} / other {summary['other']} / "
             f"unknown {summary['unknown']}; not contacted (by reason): {reasons}\n"
+            f"layers: {_counts(summary['layers'])}; seen by: {_counts(summary['protocols'])}\n"
             f"wrote {path}\n"
         )
     return 0
