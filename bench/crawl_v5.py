@@ -16,9 +16,9 @@ Runs (``--runs``, comma-separated):
 As in ``bench/crawl.py`` the network runs in its own process and the crawler in a fresh interpreter (this script
 with ``--worker``) that calls ``run_crawl`` once with ``netrestrict`` set to the network's /16 and RLPx off, and
 reports its own CPU (getrusage delta around the crawl) and peak RSS; this parent compares the result with the
-network's ground truth. Nothing is impaired (no added latency or loss); request timeout 0.5 s.
+network's ground truth. Nothing is impaired (no added latency or loss); request timeout ``--timeout`` (0.5 s).
 
-Figures: *coverage* = network nodes the crawl found / network nodes; *ENRs* = network nodes whose signed record the
+Figures: *coverage* = network nodes the crawl found / network nodes; *answered PING* = those it reached itself; *ENRs* = network nodes whose signed record the
 crawl holds (discv5 returns records in NODES answers, so a node can be counted before it is visited); *ENRs/s* =
 ENRs / wall; *handshakes* = discv5 handshakes the crawler completed as initiator / accepted from peers; *protocols
 right* (mixed) = records whose ``protocols`` and ``layer`` equal the ground truth's.
@@ -50,7 +50,6 @@ for extra in (ROOT, ROOT / "tests"):
 
 from bench.crawl import _loadavg, _proc_cpu, _stop, code_version  # noqa: E402  (after the path set-up)
 
-TIMEOUT = 0.5
 START_LIMIT = 240.0  # seconds to wait for a network to listen
 
 
@@ -77,7 +76,7 @@ def worker(cfg: dict[str, Any]) -> None:
         netrestrict=cfg["netrestrict"],
         listen_host=cfg["listen"],
         listen_port=27050,  # discv5 binds 27051; the networks never use the crawler's address
-        timeout=TIMEOUT,
+        timeout=cfg["timeout"],
         concurrency=cfg["concurrency"],
         duration=cfg["duration"],
         rlpx=RlpxSettings(enabled=False),  # discovery only
@@ -91,7 +90,7 @@ def worker(cfg: dict[str, Any]) -> None:
         "wall": wall,
         "cpu": after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime,
         "maxrss_kb": after.ru_maxrss,
-        "nodes": {n.node_id: [n.enr is not None, list(n.protocols), n.layer] for n in outcome.nodes},
+        "nodes": {n.node_id: [n.enr is not None, list(n.protocols), n.layer, n.answered_ping] for n in outcome.nodes},
         "counters": outcome.meta.counters,
     }
     Path(cfg["result"]).write_text(json.dumps(result), encoding="utf-8")
@@ -108,6 +107,7 @@ class Row:
     protocols: str
     nodes: int
     found: int = 0
+    answered: int = 0  # network nodes that answered the crawler's PING
     enrs: int = 0
     wall: float = 0.0
     handshakes_out: int = 0
@@ -197,8 +197,8 @@ def run_one(name: str, args: argparse.Namespace) -> Row:
             row.start = net.start
             _log(f"  {name}: {nodes:,} nodes listening after {net.start:.1f} s")
             cfg = {"bootnodes": str(net.bootnodes), "discovery": discovery, "netrestrict": netrestrict,
-                   "listen": listen, "concurrency": args.concurrency, "duration": args.max_duration,
-                   "result": str(work / "result.json")}  # fmt: skip
+                   "listen": listen, "concurrency": args.concurrency, "timeout": args.timeout,
+                   "duration": args.max_duration, "result": str(work / "result.json")}  # fmt: skip
             cpu0, load0 = _proc_cpu(net.pid), _loadavg()
             crawler = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(cfg)])
             row.network_cpu, row.load = _proc_cpu(net.pid) - cpu0, (load0, _loadavg())
@@ -212,6 +212,7 @@ def compare(row: Row, truth: dict[str, dict[str, Any]], result: dict[str, Any]) 
     found = {k: v for k, v in result["nodes"].items() if k in truth}
     c = result["counters"]
     row.found, row.enrs = len(found), sum(v[0] for v in found.values())
+    row.answered = sum(v[3] for v in found.values())
     row.wall, row.cpu, row.rss_mb = result["wall"], result["cpu"], result["maxrss_kb"] / 1024
     row.handshakes_out = c.get("discv5_packets_session_handshake_sent", 0)
     row.handshakes_in = c.get("discv5_packets_handshake_accepted", 0)
@@ -221,7 +222,7 @@ def compare(row: Row, truth: dict[str, dict[str, Any]], result: dict[str, Any]) 
 
 
 HEADERS = [
-    "network", "crawled", "nodes", "coverage %", "wall s", "ENRs", "ENRs/s", "handshakes out/in",
+    "network", "crawled", "nodes", "coverage %", "answered PING %", "wall s", "ENRs", "ENRs/s", "handshakes out/in",
     "CPU s (crawler)", "peak RSS MB (crawler)", "network CPU s",
 ]  # fmt: skip
 
@@ -229,7 +230,8 @@ HEADERS = [
 def _cells(r: Row) -> list[str]:
     label = {"ours": "our discv5 devnet", "chainsafe": "@chainsafe/discv5", "mixed": "mixed devnet"}[r.run]
     return [
-        label, r.protocols.replace("+", " + "), f"{r.nodes:,}", f"{100 * r.coverage:.2f}", f"{r.wall:.1f}",
+        label, r.protocols.replace("+", " + "), f"{r.nodes:,}", f"{100 * r.coverage:.2f}",
+        f"{100 * r.answered / r.nodes:.1f}", f"{r.wall:.1f}",
         f"{r.enrs:,}", f"{r.enr_rate:.0f}", f"{r.handshakes_out:,}/{r.handshakes_in:,}", f"{r.cpu:.1f}",
         f"{r.rss_mb:.0f}", f"{r.network_cpu:.1f}",
     ]  # fmt: skip
@@ -279,6 +281,7 @@ def main() -> int:
     parser.add_argument("--nodes", type=int, default=2000, help="nodes of our devnets (2000)")
     parser.add_argument("--chainsafe-nodes", type=int, default=1000, help="@chainsafe/discv5 nodes (1000)")
     parser.add_argument("--concurrency", type=int, default=256, help="crawler concurrency (256, the default)")
+    parser.add_argument("--timeout", type=float, default=0.5, help="request timeout in seconds (0.5)")
     parser.add_argument("--max-duration", type=float, default=120.0, help="crawl deadline in seconds (120)")
     parser.add_argument("--seed", type=int, default=5100, help="network seed (5100)")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
@@ -299,7 +302,7 @@ def main() -> int:
     print(render(rows, args.markdown))
     print()
     print(details(rows))
-    print(f"\n(monitor code {version}; request timeout {TIMEOUT:g} s, concurrency {args.concurrency}; total bench "
+    print(f"\n(monitor code {version}; request timeout {args.timeout:g} s, concurrency {args.concurrency}; total bench "
           f"time {time.perf_counter() - started:.0f} s on {os.cpu_count()} CPUs)")  # fmt: skip
     return 0
 
