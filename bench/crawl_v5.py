@@ -18,10 +18,11 @@ with ``--worker``) that calls ``run_crawl`` once with ``netrestrict`` set to the
 reports its own CPU (getrusage delta around the crawl) and peak RSS; this parent compares the result with the
 network's ground truth. Nothing is impaired (no added latency or loss); request timeout ``--timeout`` (0.5 s).
 
-Figures: *coverage* = network nodes the crawl found / network nodes; *answered PING* = those it reached itself; *ENRs* = network nodes whose signed record the
-crawl holds (discv5 returns records in NODES answers, so a node can be counted before it is visited); *ENRs/s* =
-ENRs / wall; *handshakes* = discv5 handshakes the crawler completed as initiator / accepted from peers; *protocols
-right* (mixed) = records whose ``protocols`` and ``layer`` equal the ground truth's.
+Figures: *coverage* = network nodes the crawl found / network nodes; *answered PING* = those it reached itself;
+*ENRs* = network nodes whose signed record the crawl holds (discv5 returns records in NODES answers, so a node can
+be counted before it is visited); *ENRs/s* = ENRs / wall; *handshakes* = discv5 handshakes the crawler started
+(each visit needs one; a timed-out request voids an unfinished one, so retries add more) / accepted from peers;
+*protocols and layer right* (mixed, in the details) = records whose ``protocols`` and ``layer`` equal the truth's.
 
 Reference (not comparable one to one: a real network has latency, loss and NAT): a discv5 crawler that reported
 about 50,000 ENRs in 55 s on mainnet, about 900 ENRs/s.

@@ -106,6 +106,7 @@ def test_counters_per_protocol_and_seen_by(crawled: tuple[CrawlOutcome, dict[str
     assert {k: c[f"layer_{k}"] for k in layers} == dict(layers)
     assert c["discv5_packets_session_handshake_sent"] >= v5
     assert outcome.meta.settings["discovery"] == ["discv4", "discv5"]
+    assert (outcome.meta.settings["bootnodes"], outcome.meta.settings["bootnodes_v5"]) == (3, 3)
     assert c["deadline_hit"] == 0 and outcome.meta.filtered == {}
 
 
