@@ -20,8 +20,10 @@ network's ground truth. Nothing is impaired (no added latency or loss); request 
 
 Figures: *coverage* = network nodes the crawl found / network nodes; *answered PING* = those it reached itself;
 *ENRs* = network nodes whose signed record the crawl holds (discv5 returns records in NODES answers, so a node can
-be counted before it is visited); *ENRs/s* = ENRs / wall; *handshakes* = discv5 handshakes the crawler started
-(each visit needs one; a timed-out request voids an unfinished one, so retries add more) / accepted from peers;
+be counted before it is visited); *ENRs/s* = ENRs / wall; *s to 99 % of ENRs* = when the crawl first held 99 % of
+the network's records (the walk goes on to visit every node; discv5 runs only: a discv4 record comes on the visit,
+later than the node is first seen); *handshakes* = discv5 handshakes the crawler started (each visit needs one; a
+timed-out request voids an unfinished one, so retries add more) / accepted from peers;
 *protocols and layer right* (mixed, in the details) = records whose ``protocols`` and ``layer`` equal the truth's.
 
 Reference (not comparable one to one: a real network has latency, loss and NAT): a discv5 crawler that reported
@@ -33,6 +35,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import resource
 import subprocess
@@ -83,7 +86,7 @@ def worker(cfg: dict[str, Any]) -> None:
         rlpx=RlpxSettings(enabled=False),  # discovery only
     )
     before = resource.getrusage(resource.RUSAGE_SELF)
-    t0 = time.perf_counter()
+    t0, t_start = time.perf_counter(), time.time()
     outcome = asyncio.run(run_crawl(settings))
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_SELF)
@@ -91,7 +94,10 @@ def worker(cfg: dict[str, Any]) -> None:
         "wall": wall,
         "cpu": after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime,
         "maxrss_kb": after.ru_maxrss,
-        "nodes": {n.node_id: [n.enr is not None, list(n.protocols), n.layer, n.answered_ping] for n in outcome.nodes},
+        "nodes": {
+            n.node_id: [n.enr is not None, list(n.protocols), n.layer, n.answered_ping, n.first_seen - t_start]
+            for n in outcome.nodes
+        },
         "counters": outcome.meta.counters,
     }
     Path(cfg["result"]).write_text(json.dumps(result), encoding="utf-8")
@@ -109,6 +115,7 @@ class Row:
     nodes: int
     found: int = 0
     answered: int = 0  # network nodes that answered the crawler's PING
+    enrs_99: float = 0.0  # seconds from the crawl's start until 99 % of the network's records were held
     enrs: int = 0
     wall: float = 0.0
     handshakes_out: int = 0
@@ -214,6 +221,9 @@ def compare(row: Row, truth: dict[str, dict[str, Any]], result: dict[str, Any]) 
     c = result["counters"]
     row.found, row.enrs = len(found), sum(v[0] for v in found.values())
     row.answered = sum(v[3] for v in found.values())
+    seen = sorted(v[4] for v in found.values() if v[0])
+    enough = len(seen) >= 0.99 * len(truth) and row.protocols == "discv5"
+    row.enrs_99 = seen[max(0, math.ceil(0.99 * len(truth)) - 1)] if enough else float("nan")
     row.wall, row.cpu, row.rss_mb = result["wall"], result["cpu"], result["maxrss_kb"] / 1024
     row.handshakes_out = c.get("discv5_packets_session_handshake_sent", 0)
     row.handshakes_in = c.get("discv5_packets_handshake_accepted", 0)
@@ -223,7 +233,8 @@ def compare(row: Row, truth: dict[str, dict[str, Any]], result: dict[str, Any]) 
 
 
 HEADERS = [
-    "network", "crawled", "nodes", "coverage %", "answered PING %", "wall s", "ENRs", "ENRs/s", "handshakes out/in",
+    "network", "crawled", "nodes", "coverage %", "answered PING %", "wall s", "s to 99 % of ENRs", "ENRs", "ENRs/s",
+    "handshakes out/in",
     "CPU s (crawler)", "peak RSS MB (crawler)", "network CPU s",
 ]  # fmt: skip
 
@@ -233,6 +244,7 @@ def _cells(r: Row) -> list[str]:
     return [
         label, r.protocols.replace("+", " + "), f"{r.nodes:,}", f"{100 * r.coverage:.2f}",
         f"{100 * r.answered / r.nodes:.1f}", f"{r.wall:.1f}",
+        "n/a" if math.isnan(r.enrs_99) else f"{r.enrs_99:.1f}",
         f"{r.enrs:,}", f"{r.enr_rate:.0f}", f"{r.handshakes_out:,}/{r.handshakes_in:,}", f"{r.cpu:.1f}",
         f"{r.rss_mb:.0f}", f"{r.network_cpu:.1f}",
     ]  # fmt: skip
