@@ -194,11 +194,26 @@ class CrawlEngine(Generic[T, R]):
                 self._result.deadline_hit = True
                 done.cancel()
         finally:
-            for task in (*workers, reporter):
-                task.cancel()
-            await asyncio.gather(*workers, reporter, return_exceptions=True)
+            await _cancel_all([*workers, reporter])
             self.running = False
             self._result.ended_at = self._clock()
             if self._on_progress is not None:
                 self._on_progress(self.progress())
         return self._result
+
+
+async def _cancel_all(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel the tasks and wait until every one has ended.
+
+    A cancellation can be swallowed (Python 3.11's ``asyncio.wait_for`` drops one that arrives together with the
+    awaited result; a driver might catch it), leaving a worker to wait on the empty queue for ever: cancel again
+    until none is left, so the crawl's deadline always holds.
+    """
+    pending: set[asyncio.Task[None]] = set(tasks)
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=0.5)
+    for task in tasks:
+        if not task.cancelled():
+            task.exception()  # retrieved: a worker's error was already raised above or is moot after the deadline
