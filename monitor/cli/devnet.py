@@ -88,8 +88,8 @@ async def _serve_devnet(
         truth = _write_devnet_files(net, [n.ip for n in net.nodes], net.spec.seed, out)
         if not quiet:
             sys.stderr.write(
-                f"devnet: {len(net.nodes)} nodes on {net.nodes[0].ip}..{net.nodes[-1].ip} port {net.spec.port}"
-                f"{_roles(net)}; bootnodes in {out / 'bootnodes.txt'}, ground truth in {truth}, simulated hosting "
+                f"devnet: {len(net.nodes)} nodes on {net.nodes[0].ip}..{net.nodes[-1].ip} {_roles(net)}; "
+                f"bootnodes in {out / 'bootnodes.txt'}, ground truth in {truth}, simulated hosting "
                 f"overlay in {out / 'overlay.json'}; Ctrl-C to stop\n"
             )
         with contextlib.suppress(TimeoutError):
@@ -97,10 +97,13 @@ async def _serve_devnet(
 
 
 def _roles(net: Any) -> str:
+    """Which ports serve which protocol, and how many nodes run what."""
+    port = net.spec.port
     if not hasattr(net, "running"):
-        return " (discv4)"
+        return f"port {port} (discv4)"
     counts = {"discv4 only": 0, "discv5 only": 0, "both": 0}
     for node in net.nodes:
         counts["both" if len(node.protocols) == 2 else f"{node.protocols[0]} only"] += 1
     shown = ", ".join(f"{v} {k}" for k, v in counts.items() if v)
-    return f" (discv4) / {net.spec.port + 1} (discv5): {shown}"
+    ports = [f"{port} (discv4)"] * bool(net.running("discv4")) + [f"{port + 1} (discv5)"] * bool(net.running("discv5"))
+    return f"port {' / '.join(ports)}: {shown}"
