@@ -9,13 +9,14 @@ import json
 import logging
 import sys
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from monitor.cli.flags import add_crawl_args, check_out_dir, crawl_progress, settings_from_args
 from monitor.crawl.runner import run_crawl
-from monitor.snapshot import write_jsonl
+from monitor.snapshot import LAYERS, write_jsonl
 
 __all__ = ["register"]
 
@@ -34,6 +35,10 @@ def register(subparsers: Any) -> None:
 
 def _stamp(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return " / ".join(f"{name.replace('+', ' and ')} {n}" for name, n in counts.items()) or "none"
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
@@ -57,6 +62,8 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         "mainnet": c["network_mainnet"],
         "other": c["network_other"],
         "unknown": c["network_unknown"],
+        "layers": {layer: c.get(f"layer_{layer}", 0) for layer in LAYERS},
+        "protocols": dict(Counter("+".join(n.protocols) for n in outcome.nodes)),
         "filtered": filtered,
         "seconds": round(outcome.meta.ended_at - outcome.meta.started_at, 1),
     }
@@ -69,6 +76,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
             f"{summary['answered_ping']} answered PING, {summary['answered_findnode']} answered FINDNODE, "
             f"{summary['enr_fetched']} ENRs; network mainnet {summary['mainnet']} / other {summary['other']} / "
             f"unknown {summary['unknown']}; not contacted (by reason): {reasons}\n"
+            f"layers: {_counts(summary['layers'])}; seen by: {_counts(summary['protocols'])}\n"
             f"wrote {path}\n"
         )
     return 0

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from monitor.discovery.enode import load_node_urls
+from monitor.discovery.enode import Enode, load_node_urls
 from monitor.errors import ConfigError
 from monitor.p2p.nodekey import load_or_create_nodekey
 from monitor.paths import default_data_dir
@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # the crawl stack (secp256k1, RLP) loads only for the command
     from monitor.crawl.engine import EngineProgress
     from monitor.crawl.runner import CrawlSettings
 
-__all__ = ["add_crawl_args", "add_attribution_args", "settings_from_args", "crawl_progress"]
+__all__ = ["add_crawl_args", "add_attribution_args", "settings_from_args", "split_bootnodes", "crawl_progress"]
 
 
 def _number(text: str, kind: type[int] | type[float]) -> float:
@@ -139,6 +139,18 @@ def add_attribution_args(parser: argparse.ArgumentParser) -> None:
 _PROTOCOLS = {"v4": ("discv4",), "v5": ("discv5",), "both": ("discv4", "discv5")}
 
 
+def split_bootnodes(given: list[Enode]) -> tuple[list[Enode], list[Enode]]:
+    """``(discv4's, discv5's)`` for a crawl of both: ``enode://`` URLs to discv4, ``enr:`` records to discv5.
+
+    A list of one kind only goes to both (geth's bootnodes serve both protocols on one port). Mixed lists are split
+    because a consensus client's record names its discv5 port, where discv4 gets no answer, and a discv4-only
+    node would be listed as seen by discv5.
+    """
+    v4 = [b for b in given if b.enr is None]
+    v5 = [b for b in given if b.enr is not None]
+    return (v4, v5) if v4 and v5 else (given, given)
+
+
 def settings_from_args(args: argparse.Namespace) -> CrawlSettings:
     from monitor.crawl.budget import Limits
     from monitor.crawl.rlpx_stage import RlpxSettings
@@ -151,6 +163,8 @@ def settings_from_args(args: argparse.Namespace) -> CrawlSettings:
         bootnodes = load_node_urls(args.bootnodes)
         network = args.network or "custom"
         discovery = _PROTOCOLS[args.discovery or "v4"]
+        if len(discovery) > 1:
+            bootnodes, bootnodes_v5 = split_bootnodes(bootnodes)
     else:
         bootnodes = mainnet_bootnodes()
         # discv5 starts from the consensus bootnodes and geth's (which run both protocols on one port)

@@ -101,6 +101,9 @@ class CrawlSettings:
         return {
             "discovery": list(self.discovery),
             "bootnodes": len(self.bootnodes),
+            "bootnodes_v5": len(self.bootnodes_v5 if self.bootnodes_v5 is not None else self.bootnodes)
+            if "discv5" in self.discovery
+            else None,
             "netrestrict": self.netrestrict,
             "duration": self.duration,
             "concurrency": self.concurrency,

@@ -37,7 +37,17 @@ from monitor.p2p.udp import Address, DatagramHandler, Sender, UDPTransport
 from monitor.sim.behaviour import NodeBehaviour, ScriptedNode
 from monitor.sim.faults import Faults, FaultyNode
 
-__all__ = ["DevnetSpec", "DevnetNode", "Devnet", "NodeBehaviour", "node_address", "build_tables", "run_devnet"]
+__all__ = [
+    "DevnetSpec",
+    "DevnetNode",
+    "Devnet",
+    "node_address",
+    "build_tables",
+    "neighbors_server",
+    "raise_fd_limit",
+    "run_devnet",
+    "NodeBehaviour",
+]
 
 LOOPBACK = NetRestrict.parse("127.0.0.0/8")
 MIN_DISTANCE = 239  # geth keeps 17 buckets; everything closer than 2^239 shares the last one
@@ -146,7 +156,9 @@ class DevnetNode:
         return Enode(self.key.pubkey, ipaddress.IPv4Address(self.ip), self.port, self.port)
 
 
-def _closest(entries: list[NodeEntry], ids: list[int]) -> Any:
+def neighbors_server(entries: list[NodeEntry], ids: list[int]) -> Any:
+    """A discv4 table's NEIGHBORS answer: the k entries closest (XOR) to the target."""
+
     def neighbors_of(target: bytes) -> Sequence[NodeEntry]:
         t = int.from_bytes(target, "big")
         order = sorted(range(len(ids)), key=lambda j: ids[j] ^ t)
@@ -198,8 +210,12 @@ class Devnet:
     def bootnodes(self) -> list[Enode]:
         return [n.enode for n in self.nodes[:3]]
 
+    def bootnode_lines(self) -> list[str]:
+        """What ``bootnodes.txt`` holds: one ``enode://`` URL a line."""
+        return [str(e) for e in self.bootnodes]
+
     async def start(self) -> None:
-        _raise_fd_limit(len(self.nodes) + 64)
+        raise_fd_limit(len(self.nodes) + 64)
         for node in self.nodes:
             await self._start_node(node)
 
@@ -218,7 +234,7 @@ class Devnet:
             ServiceConfig(ping_back=behaviour.ping_back),
             now=faults.clock() if faults is not None else time.time,  # a skewed clock writes and checks expirations
             enr=node.enr if behaviour.serve_enr else None,
-            neighbors_of=_closest(entries, ids) if behaviour.answer_findnode else None,
+            neighbors_of=neighbors_server(entries, ids) if behaviour.answer_findnode else None,
         )
         script = ScriptedNode(service, behaviour, node.renewed) if behaviour.scripted else None
         handler: DatagramHandler = script if script is not None else service
@@ -271,7 +287,8 @@ class Devnet:
         }
 
 
-def _raise_fd_limit(wanted: int) -> None:
+def raise_fd_limit(wanted: int) -> None:
+    """Raise the soft open-files limit to ``wanted`` (capped by the hard limit): one socket per devnet node."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft != resource.RLIM_INFINITY and soft < wanted:
         target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)

@@ -20,9 +20,9 @@ from monitor.discovery.enr import ENR
 from monitor.discovery.v5.service import Discv5Service, ServiceConfig
 from monitor.p2p.keys import PrivateKey, log_distance
 from monitor.p2p.udp import Sender, UDPTransport
-from monitor.sim.devnet import LOOPBACK, ImpairedSender, _raise_fd_limit, build_tables, node_address
+from monitor.sim.devnet import LOOPBACK, ImpairedSender, build_tables, node_address, raise_fd_limit
 
-__all__ = ["DevnetV5Spec", "DevnetV5Node", "DevnetV5", "run_devnet_v5"]
+__all__ = ["DevnetV5Spec", "DevnetV5Node", "DevnetV5", "run_devnet_v5", "table_server"]
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,8 @@ class DevnetV5Node:
     transport: UDPTransport | None = None
 
 
-def _table_server(own: bytes, records: Sequence[ENR]) -> Any:
+def table_server(own: bytes, records: Sequence[ENR]) -> Any:
+    """A discv5 table's NODES answer: every record at the asked log distances from ``own``."""
     by_distance: dict[int, list[ENR]] = {}
     for record in records:
         by_distance.setdefault(log_distance(record.node_id, own), []).append(record)
@@ -81,9 +82,9 @@ class DevnetV5:
         return [n.enr for n in self.nodes[:3]]
 
     async def start(self) -> None:
-        _raise_fd_limit(len(self.nodes) + 64)
+        raise_fd_limit(len(self.nodes) + 64)
         for node in self.nodes:
-            serve = _table_server(node.key.node_id, [self.nodes[j].enr for j in node.table])
+            serve = table_server(node.key.node_id, [self.nodes[j].enr for j in node.table])
             service = Discv5Service(node.key, node.enr, ServiceConfig(), nodes_at=serve)
             transport = await UDPTransport.open(service, node.ip, node.port, LOOPBACK, service.stats)
             sender: Sender = transport

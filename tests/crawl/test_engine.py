@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 
@@ -98,6 +99,20 @@ async def test_deadline_stops_the_crawl_and_says_so() -> None:
     assert result.deadline_hit
     assert 3 < len(result.results) < 100
     assert progress and progress[-1].visited == len(result.results)
+
+
+async def test_deadline_holds_when_a_visit_swallows_its_cancellation() -> None:
+    """A visit that ignores the deadline's cancel once (as Python 3.11's wait_for can) must not hang the crawl."""
+
+    class Stubborn(GraphDriver):
+        async def visit(self, task: Task) -> list[Task]:
+            with contextlib.suppress(asyncio.CancelledError):  # swallowed: the worker goes back to the empty queue
+                await asyncio.sleep(10)
+            return []
+
+    engine = CrawlEngine(Stubborn({}), EngineConfig(concurrency=2, duration=0.2))
+    result = await asyncio.wait_for(engine.run([Task(0), Task(1)]), 5)
+    assert result.deadline_hit and not engine.running
 
 
 async def test_driver_bug_surfaces_instead_of_hanging() -> None:

@@ -180,3 +180,20 @@ async def test_netrestrict_refuses_sends_outside_range() -> None:
         await client.ping(public)
     assert sender.refused == 1
     assert all(dst[0].startswith("127.") for _src, dst, _d in net.log)
+
+
+async def test_a_cancel_arriving_with_the_pong_is_not_swallowed() -> None:
+    """The crawl's deadline cancels a PING whose PONG arrives in the same loop turn: the PING must end cancelled
+    (Python 3.11's wait_for returned the PONG instead, and the crawl waited for ever on that worker)."""
+    net, clock = MemNet(), Clock()
+    client, server = make_service(net, "client", A, clock), _server(net, clock, [])
+    request = asyncio.create_task(client.ping(peer_of(server)))
+
+    class CancelOnAnswer:
+        def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+            client.datagram_received(data, addr)
+            request.cancel()
+
+    net.handlers[A] = CancelOnAnswer()
+    with pytest.raises(asyncio.CancelledError):
+        await request

@@ -167,3 +167,22 @@ def test_split_nodes_keeps_every_packet_within_the_limit() -> None:
     for message in messages:
         packet = seal(Ordinary(bytes(32), bytes(12), bytes(16)), bytes(16), encode_message(message))
         assert len(encode_packet(packet, bytes(32))) <= MAX_PACKET_SIZE
+
+
+async def test_a_cancel_arriving_with_the_answer_is_not_swallowed(
+    pair: tuple[MemNet, Discv5Service, Discv5Service],
+) -> None:
+    """The crawl's deadline cancels a request whose answer arrives in the same loop turn: the request must end
+    cancelled (Python 3.11's wait_for returned the answer instead, and the crawl waited for ever)."""
+    net, crawler, server = pair
+    await crawler.ping(_peer(server))  # a session, so the next answer is one datagram
+    request = asyncio.create_task(crawler.ping(_peer(server)))
+
+    class CancelOnAnswer:
+        def datagram_received(self, data: bytes, addr: Address) -> None:
+            crawler.datagram_received(data, addr)
+            request.cancel()
+
+    net.handlers[CRAWLER] = CancelOnAnswer()
+    with pytest.raises(asyncio.CancelledError):
+        await request

@@ -264,7 +264,10 @@ class Discv4Service:
                     raise NetworkError("service has no transport attached")
                 self.sender.send(data, peer.addr)
                 self.stats[f"sent:{kind}"] += 1
-                await asyncio.wait_for(asyncio.shield(waiting.future), self.config.timeout)
+                # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancellation that arrives as
+                # the answer does, and a crawl's deadline would then wait forever on the cancelled worker.
+                async with asyncio.timeout(self.config.timeout):
+                    await asyncio.shield(waiting.future)
                 return matcher
             except TimeoutError:
                 if isinstance(matcher, NeighborsMatcher) and matcher.packets:
@@ -299,7 +302,8 @@ class Discv4Service:
             pong = await self.ping(peer)
             if not self.bonds.pinged_us(peer.id):
                 try:
-                    await asyncio.wait_for(event.wait(), self.config.bond_wait)
+                    async with asyncio.timeout(self.config.bond_wait):
+                        await event.wait()
                 except TimeoutError:
                     self.stats["bond:no_ping_back"] += 1
             return pong

@@ -248,7 +248,10 @@ class Discv5Service:
             try:
                 self._send_all(self.sessions.send(peer.contact, message, self.now()))
                 self.stats[f"sent:{MESSAGE_NAMES[message.TYPE]}"] += 1
-                await asyncio.wait_for(asyncio.shield(call.future), self.config.timeout)
+                # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancellation that arrives as
+                # the answer does, and a crawl's deadline would then wait forever on the cancelled worker.
+                async with asyncio.timeout(self.config.timeout):
+                    await asyncio.shield(call.future)
                 return call
             except TimeoutError:
                 if call.packets:
