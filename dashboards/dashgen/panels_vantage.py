@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dashgen.common import COUNT, bars, query, series, stat_panel, thresholds
+from dashgen.common import COUNT, NO_DENOMINATOR, bars, query, series, stat_panel, thresholds
 
 _NOT_LAYER = (
     "Counts node ids of every layer as each crawler recorded them (not filtered by the Layer, Scope or Counted-per "
@@ -20,7 +20,7 @@ def vantage_panels() -> list[Any]:
     points = stat_panel(
         "Vantage points",
         "Crawlers (vantage points) with a successful crawl within the vantage window, writing to the shared "
-        "history store. " + _NOT_LAYER,
+        "history store. " + _NOT_LAYER + NO_DENOMINATOR,
         "short",
         query("max(eth_hosting_vantage_points)", "vantage points", instant=True),
         width=4,
@@ -37,7 +37,8 @@ def vantage_panels() -> list[Any]:
     coverage = bars(
         "Coverage per vantage point",
         "Share of the node ids seen from any vantage point (the union) that this one saw; low coverage means the "
-        "crawler sees a different part of the network. " + _NOT_LAYER,
+        "crawler sees a different part of the network. Denominator: the node ids seen from any vantage point. "
+        + _NOT_LAYER,
         "percentunit",
         query("sort_desc(eth_hosting_vantage_coverage_ratio)", "{{vantage}}", instant=True),
         width=6,
@@ -46,7 +47,8 @@ def vantage_panels() -> list[Any]:
     overlap = series(
         "Overlap and exclusive nodes",
         "Node ids seen by every vantage point (overlap) and, per vantage point, those only it saw (exclusive). "
-        + _NOT_LAYER,
+        + _NOT_LAYER
+        + NO_DENOMINATOR,
         "short",
         query("eth_hosting_vantage_overlap_nodes", "seen by every vantage", ref="A"),
         query("eth_hosting_vantage_exclusive_nodes", "only {{vantage}}", ref="B"),
