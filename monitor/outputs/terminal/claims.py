@@ -40,9 +40,10 @@ def _grouped(results: Sequence[ClaimResult]) -> list[list[ClaimResult]]:
 
 
 def verdict_text(r: ClaimResult) -> str:
-    """The verdict as the report shows it: a withheld one says why ("withheld: attribution", "withheld: n")."""
+    """The verdict as the report shows it: a withheld one says why ("withheld: attrib." for insufficient attribution,
+    "withheld: n" for too few units); short, so that a claim row fits 80 columns."""
     if r.withheld == "attribution":
-        return "withheld: attribution"
+        return "withheld: attrib."
     if r.withheld == "small_n" or r.verdict == "insufficient":
         return "withheld: n"
     return r.verdict

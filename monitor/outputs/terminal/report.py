@@ -106,8 +106,8 @@ def legend_pairs(analysis: Analysis) -> list[tuple[str, str]]:
         (
             "verdict",
             "consistent: the claimed share lies inside our 95% CI; higher / lower: the whole interval lies above / "
-            "below it whichever way unattributed units fall; withheld: no verdict (n below the minimum, or too few "
-            "units attributed: insufficient attribution)",
+            "below it whichever way unattributed units fall; withheld: no verdict (n: below the minimum n; attrib.: "
+            "too few units attributed, insufficient attribution)",
         )
     )
     return pairs
