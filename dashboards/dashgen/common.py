@@ -18,19 +18,36 @@ from grafana_foundation_sdk.models import prometheus as prom_models
 DATASOURCE = dm.DataSourceRef(type_val="prometheus", uid="${datasource}")
 CLAIM = "aws-23pct"
 
-# Selectors shared by many panels; every one names the denominator's three coordinates.
-POP = 'network="$network",scope="$scope",dedup="$dedup"'
+# Selectors shared by many panels; every one names the denominator's coordinates: the layer of the records counted,
+# the scope and the dedup.
+LAYER = 'network="$network",layer="$layer"'
+POP = f'{LAYER},scope="$scope",dedup="$dedup"'
 NOT_REST = 'key!~"other|unknown"'
 
 DENOMINATOR = (
     "Denominator: every unit of the selected scope ($scope: discovered = every node the crawl heard of, "
-    "reachable = nodes that answered, mainnet = nodes whose fork id says mainnet) in network $network, counted once "
-    "per $dedup (node = node id, ip = unique IP address, prefix = unique address prefix). The number of units n is in "
-    "the 'Population' panel."
+    "reachable = nodes that answered, mainnet = nodes whose fork id says mainnet, hosted = nodes in data centres, "
+    "cloud + hosting) among the $layer-layer records (all = both layers) in network $network, counted once per $dedup "
+    "(node = node id, ip = unique IP address, prefix = unique address prefix). The number of units n is in the "
+    "'Population' panel."
 )
 NODE_DENOMINATOR = (
-    "Denominator: node ids of the selected scope ($scope) in network $network; this metric is not deduplicated by IP."
+    "Denominator: node ids of the selected scope ($scope) among the $layer-layer records in network $network; this "
+    "metric is not deduplicated by IP."
 )
+# What the two index families count (the `family` label of eth_hosting_hhi and eth_hosting_nakamoto_coefficient).
+FAMILIES: dict[str, tuple[str, str]] = {
+    "operators": (
+        "all operators",
+        "Index family: all operators, every attributed unit, each ISP or other access network counted as its own "
+        "operator (so thousands of home connections look like many small operators). ",
+    ),
+    "hosted": (
+        "hosted providers only",
+        "Index family: hosted providers only, the units in data centres (cloud + hosting); residential and other "
+        "networks are left out, so this is the concentration among the hosting providers themselves. ",
+    ),
+}
 NO_DENOMINATOR = "Not a share: no denominator."
 
 # Threshold steps used by several panels: (value, colour), the first value None.

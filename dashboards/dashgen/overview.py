@@ -14,9 +14,11 @@ from dashgen.panels_clients import client_panels
 from dashgen.panels_concentration import concentration_panels
 from dashgen.panels_geo import geography_panels
 from dashgen.panels_health import health_panels
+from dashgen.panels_hosted import hosted_panels
 from dashgen.panels_providers import provider_panels
 from dashgen.panels_scope import network_panels, scope_panels
 from dashgen.panels_summary import summary_panels
+from dashgen.panels_vantage import vantage_panels
 from dashgen.variables import variables
 
 OVERVIEW_UID = "eth-hosting-overview"
@@ -25,14 +27,16 @@ OVERVIEW_UID = "eth-hosting-overview"
 def _sections() -> list[tuple[str, list[Any]]]:
     """The rows, top to bottom, each with its panels."""
     return [
-        ("Summary (selected scope and dedup)", summary_panels()),
+        ("Summary (selected layer, scope and dedup)", summary_panels()),
         ("Providers", provider_panels()),
+        ("Hosted vs residential", hosted_panels()),
         ("The AWS 23 % claim", claim_panels()),
-        ("Concentration indices", concentration_panels()),
+        ("Concentration indices (all operators | hosted providers only)", concentration_panels()),
         ("Regions, countries and networks", geography_panels()),
         ("Clients (nodes dialed over RLPx)", client_panels()),
         ("Reachable vs discovered", scope_panels()),
         ("Mainnet vs other networks", network_panels()),
+        ("Vantage points", vantage_panels()),
         ("Crawl health and data freshness", health_panels()),
     ]
 
@@ -42,9 +46,10 @@ def _builder() -> dashboard.Dashboard:
         dashboard.Dashboard("Ethereum node hosting: overview")
         .uid(OVERVIEW_UID)
         .description(
-            "Who hosts Ethereum nodes, as measured by eth-hosting-monitor from the discovery network: provider, "
-            "region, country, ASN and client shares with stated denominators, clients by provider, concentration "
-            "indices, the AWS 23 % claim, crawl health."
+            "Who hosts Ethereum nodes, as measured by eth-hosting-monitor from the discovery networks: per layer "
+            "(execution, consensus, all), provider, region, country, ASN and client shares with stated denominators, "
+            "hosted vs residential, clients by provider, concentration indices over all operators and over hosted "
+            "providers only, the AWS 23 % claim, vantage points, crawl health."
         )
         .tags(["ethereum", "hosting", "eth-hosting-monitor"])
         .editable()

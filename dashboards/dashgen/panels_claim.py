@@ -22,14 +22,21 @@ def _verdict_table() -> Any:
             "The 2022 article claims AWS hosts 23 % of Ethereum nodes without saying of what. We test it against every "
             "denominator the snapshot supports (scope/dedup, e.g. reachable/ip = unique IPs of reachable nodes): "
             "consistent = 23 % lies inside the Wilson 95 % interval of the measured share; higher / lower = the whole "
-            "interval lies above / below 23 %; insufficient = too few units to say.",
+            "interval lies above / below 23 % whichever way the unattributed units fall; insufficient = verdict "
+            "withheld (fewer than 30 units, or fewer than 80 % of them attributed: insufficient attribution). Layer: "
+            "the $layer-layer records (all = both layers). The claim is about execution-layer nodes, so the verdicts "
+            "with Layer = execution are the claim's own (primary); the consensus and all-record verdicts are context.",
             "none",
             width=24,
             height=6,
         )
         .frame_index(0)
         .show_header(True)
-        .with_target(query(f'eth_hosting_claim_verdict{{claim="{CLAIM}"}} == 1', "", instant=True, table_format=True))
+        .with_target(
+            query(
+                f'eth_hosting_claim_verdict{{claim="{CLAIM}",layer="$layer"}} == 1', "", instant=True, table_format=True
+            )
+        )
         .with_transformation(
             dm.DataTransformerConfig(
                 id_val="organize",
@@ -50,20 +57,22 @@ def _verdict_table() -> Any:
                 ("consistent", "consistent with 23 %", "green"),
                 ("higher", "AWS share higher than 23 %", "orange"),
                 ("lower", "AWS share lower than 23 %", "blue"),
-                ("insufficient", "too few units to say", "text"),
+                ("insufficient", "withheld: too few units or insufficient attribution", "text"),
             )
         )
     )
 
 
 def _claim_query(metric: str, legend: str, ref: str) -> Any:
-    return query(f'{metric}{{claim="{CLAIM}",denominator="$denominator"}}', legend, ref=ref)
+    return query(f'{metric}{{claim="{CLAIM}",layer="$layer",denominator="$denominator"}}', legend, ref=ref)
 
 
 def _band_series() -> Any:
     return series(
         "AWS share vs the claimed 23 % ($denominator)",
-        "Measured AWS share with its Wilson 95 % interval (shaded band) against the article's 23 % (dashed). "
+        "Measured AWS share with its Wilson 95 % interval (shaded band; for per-node denominators at the "
+        "cluster-robust effective n, node ids behind one IP counted as one cluster) against the article's 23 % "
+        "(dashed), on the $layer-layer records (the claim's own layer is execution). "
         "Denominator: the one in the title, as scope/dedup (scope: discovered, reachable or mainnet; dedup: "
         "node = node id, ip = unique IP, prefix = unique address prefix). One panel per value of 'Claim denominator'.",
         "percentunit",

@@ -24,7 +24,7 @@ CLIENT_NOTE = (
     "and that sent a Hello; every other unit counts as 'unknown', so the client shares sum to 100 % over all units "
     "and 'Client known' says how much of the denominator rests on dialed nodes. "
 )
-CROSSTAB = 'eth_hosting_client_share_by_provider_ratio{network="$network",scope="$scope"}'
+CROSSTAB = 'eth_hosting_client_share_by_provider_ratio{network="$network",layer="$layer",scope="$scope"}'
 
 
 def _client_share_panels() -> list[Any]:
@@ -63,13 +63,15 @@ def _client_share_panels() -> list[Any]:
 def _client_by_provider_table() -> Any:
     # The provider's n (its node ids), relabelled as one more "client" column of the pivoted table.
     n_expr = (
-        'label_replace(eth_hosting_nodes{network="$network",scope="$scope"}, "client", "n (node ids)", "", "") '
-        f"and on (network, scope, provider) group by (network, scope, provider) ({CROSSTAB})"
+        'label_replace(eth_hosting_nodes{network="$network",layer="$layer",scope="$scope"}, '
+        '"client", "n (node ids)", "", "") '
+        f"and on (network, layer, scope, provider) group by (network, layer, scope, provider) ({CROSSTAB})"
     )
     description = (
         "Share of each client among the node ids of each top provider (rows), 'other' for the other clients and "
         "'unknown' for node ids without client info; each row sums to 100 %. Denominator of a row: the node ids "
-        "of that provider in the selected scope ($scope) of network $network, shown as 'n (node ids)'; not "
+        "of that provider in the selected scope ($scope) among the $layer-layer records of network $network, "
+        "shown as 'n (node ids)'; not "
         "deduplicated by IP. " + CLIENT_NOTE
     )
     return (

@@ -19,7 +19,11 @@ def provider_panels() -> list[Any]:
         "Nodes per provider (latest crawl)",
         "Node count per top provider and 'other'. " + NODE_DENOMINATOR,
         "short",
-        query('sort_desc(eth_hosting_nodes{network="$network",scope="$scope"})', "{{provider}}", instant=True),
+        query(
+            'sort_desc(eth_hosting_nodes{network="$network",layer="$layer",scope="$scope"})',
+            "{{provider}}",
+            instant=True,
+        ),
         width=8,
         height=10,
     ).thresholds(thresholds(*COUNT))

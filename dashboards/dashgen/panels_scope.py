@@ -9,7 +9,7 @@ from grafana_foundation_sdk.models import common
 
 from dashgen.common import query, series
 
-_PER_DEDUP = "counted per $dedup in network $network"
+_PER_DEDUP = "among the $layer-layer records, counted per $dedup in network $network"
 
 
 def _provider_compare(versus: str, scopes: str, description: str, *, width: int) -> Any:
@@ -19,7 +19,7 @@ def _provider_compare(versus: str, scopes: str, description: str, *, width: int)
         description,
         "percentunit",
         query(
-            'eth_hosting_share_ratio{network="$network",dedup="$dedup",dimension="provider",key=~"$provider",'
+            'eth_hosting_share_ratio{network="$network",layer="$layer",dedup="$dedup",dimension="provider",key=~"$provider",'
             f'scope=~"{scopes}"}}',
             "{{key}} · {{scope}}",
         ),
@@ -31,17 +31,21 @@ def scope_panels() -> list[Any]:
     population = series(
         "Population by scope",
         "Units per scope (discovered ⊇ reachable; mainnet = discovered nodes whose fork id says mainnet), counted per "
-        "$dedup in network $network. These are the denominators themselves.",
+        "$dedup among the $layer-layer records in network $network. These are the denominators themselves.",
         "short",
-        query('eth_hosting_population_units{network="$network",dedup="$dedup"}', "{{scope}}"),
+        query('eth_hosting_population_units{network="$network",layer="$layer",dedup="$dedup"}', "{{scope}}"),
         width=8,
     )
     reachable = series(
         "Reachable fraction",
-        "Reachable units divided by discovered units (counted per $dedup in network $network): how much of what "
+        "Reachable units divided by discovered units ($layer-layer records, counted per $dedup in network $network): "
+        "how much of what "
         "the crawl heard of actually answered.",
         "percentunit",
-        query('eth_hosting:reachable_fraction:ratio{network="$network",dedup="$dedup"}', "reachable / discovered"),
+        query(
+            'eth_hosting:reachable_fraction:ratio{network="$network",layer="$layer",dedup="$dedup"}',
+            "reachable / discovered",
+        ),
         width=8,
     )
     compare = _provider_compare(
@@ -60,8 +64,16 @@ def network_panels() -> list[Any]:
         "Discovered units split into Ethereum mainnet (fork id) and everything else (testnets, other chains, nodes "
         f"without a fork id), {_PER_DEDUP}. Denominator of the split: all discovered units.",
         "short",
-        query('eth_hosting_population_units{network="$network",scope="mainnet",dedup="$dedup"}', "mainnet", ref="A"),
-        query('eth_hosting:non_mainnet_units:count{network="$network",dedup="$dedup"}', "other / unknown", ref="B"),
+        query(
+            'eth_hosting_population_units{network="$network",layer="$layer",scope="mainnet",dedup="$dedup"}',
+            "mainnet",
+            ref="A",
+        ),
+        query(
+            'eth_hosting:non_mainnet_units:count{network="$network",layer="$layer",dedup="$dedup"}',
+            "other / unknown",
+            ref="B",
+        ),
         width=12,
     )
     split = split.stacking(common_builders.StackingConfig().mode(common.StackingMode.NORMAL)).fill_opacity(50)

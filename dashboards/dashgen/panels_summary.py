@@ -11,6 +11,7 @@ from dashgen.common import (
     CONCENTRATED,
     COUNT,
     DENOMINATOR,
+    FAMILIES,
     NO_DENOMINATOR,
     NOT_REST,
     POP,
@@ -34,22 +35,27 @@ def _concentration_stats() -> list[Any]:
         thresholds((None, "green"), (0.25, "orange"), (0.33, "red"))
     )
     hhi = stat_panel(
-        "HHI (providers)",
+        "HHI (providers, all operators)",
         "Herfindahl-Hirschman index of provider shares, 0-1 (0.25 = 2,500 on the usual 10,000 scale; alert above "
-        "0.25). " + DENOMINATOR,
+        "0.25). "
+        + FAMILIES["operators"][1]
+        + "The hosted-only family is in the 'Concentration indices' row. "
+        + DENOMINATOR,
         "none",
-        query(f'eth_hosting_hhi{{{POP},dimension="provider"}}', "HHI", instant=True),
+        query(f'eth_hosting_hhi{{{POP},dimension="provider",family="operators"}}', "HHI", instant=True),
         width=4,
     )
     hhi = hhi.decimals(3).thresholds(thresholds(*CONCENTRATED))
     nakamoto = []
-    for threshold, label in (("0.33", "33 %"), ("0.5", "50 %")):
+    for threshold, label in (("0.33", "1/3"), ("0.5", "1/2")):
         panel = stat_panel(
-            f"Nakamoto coefficient (providers, {label})",
-            f"Fewest providers that together hold more than {label} of the units (alert at 2 or fewer). " + DENOMINATOR,
+            f"Nakamoto (providers, {label}, all operators)",
+            f"Fewest providers that together hold more than {label} of the units (alert at 2 or fewer). "
+            + FAMILIES["operators"][1]
+            + DENOMINATOR,
             "none",
             query(
-                f'eth_hosting_nakamoto_coefficient{{{POP},dimension="provider",threshold="{threshold}"}}',
+                f'eth_hosting_nakamoto_coefficient{{{POP},dimension="provider",family="operators",threshold="{threshold}"}}',
                 "providers",
                 instant=True,
             ),
@@ -69,8 +75,8 @@ def _data_stats() -> list[Any]:
     ).thresholds(thresholds(*COUNT))
     last_crawl = stat_panel(
         "Since last successful crawl",
-        "Time since the last crawl that produced a snapshot. Alert when it exceeds two crawl intervals. "
-        + NO_DENOMINATOR,
+        "Time since the last crawl that produced a snapshot (one crawl covers every layer: not per layer). Alert when "
+        "it exceeds two crawl intervals. " + NO_DENOMINATOR,
         "s",
         query("time() - eth_hosting_crawl_last_success_timestamp_seconds", "age", instant=True),
         width=4,

@@ -1,4 +1,5 @@
-"""The dashboard variables: data source, network, scope, dedup, providers to compare and the claim's denominators."""
+"""The dashboard variables: data source, network, layer, scope, dedup, providers to compare and the claim's
+denominators."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def _label_values(name: str, query: str, label: str, description: str, default: 
 
 
 def _population_variables() -> list[Any]:
-    """network, scope and dedup: the three coordinates of every denominator."""
+    """network, layer, scope and dedup: the coordinates of every denominator."""
     return [
         _label_values(
             "network",
@@ -36,16 +37,24 @@ def _population_variables() -> list[Any]:
             "mainnet",
         ),
         _label_values(
+            "layer",
+            'label_values(eth_hosting_population_units{network="$network"}, layer)',
+            "Layer",
+            "The records counted: all = every node record; execution = nodes with an execution-layer `eth` entry or "
+            "RLPx Status (discv4, geth and the like); consensus = nodes with an `eth2` entry (discv5, beacon nodes).",
+            "all",
+        ),
+        _label_values(
             "scope",
-            'label_values(eth_hosting_population_units{network="$network"}, scope)',
+            'label_values(eth_hosting_population_units{network="$network",layer="$layer"}, scope)',
             "Scope",
             "discovered = every node the crawl heard of; reachable = nodes that answered; mainnet = nodes whose fork "
-            "id says Ethereum mainnet.",
+            "id says Ethereum mainnet; hosted = nodes in data centres (cloud + hosting).",
             "discovered",
         ),
         _label_values(
             "dedup",
-            'label_values(eth_hosting_population_units{network="$network",scope="$scope"}, dedup)',
+            'label_values(eth_hosting_population_units{network="$network",layer="$layer",scope="$scope"}, dedup)',
             "Counted per",
             "node = one unit per node id; ip = one per unique IP address; prefix = one per unique address prefix.",
             "node",
@@ -62,7 +71,7 @@ def variables() -> list[Any]:
         *_population_variables(),
         _label_values(
             "provider",
-            'label_values(eth_hosting_share_ratio{network="$network",dimension="provider"}, key)',
+            'label_values(eth_hosting_share_ratio{network="$network",layer="$layer",dimension="provider"}, key)',
             "Providers to compare",
             "Providers shown in the reachable-vs-discovered and mainnet-vs-all comparisons.",
             "aws",
@@ -71,9 +80,10 @@ def variables() -> list[Any]:
         .include_all(False),
         _label_values(
             "denominator",
-            f'label_values(eth_hosting_claim_share_ratio{{claim="{CLAIM}"}}, denominator)',
+            f'label_values(eth_hosting_claim_share_ratio{{claim="{CLAIM}",layer="$layer"}}, denominator)',
             "Claim denominator",
-            "scope/dedup pairs against which the AWS 23 % claim is checked; one claim panel is repeated per value.",
+            "scope/dedup pairs against which the AWS 23 % claim is checked on the selected layer; one claim panel is "
+            "repeated per value.",
         )
         .multi(True)
         .include_all(True)

@@ -19,7 +19,7 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from monitor.analysis.concentration import UNKNOWN
-from monitor.analysis.stats import wilson_interval
+from monitor.analysis.stats import Interval, wilson_interval
 from monitor.analysis.verdict import VERDICTS
 from monitor.exporter import metrics as m
 from monitor.exporter.state import CrawlHealth, Document, total_key
@@ -38,10 +38,10 @@ __all__ = [
 
 DEFAULT_TOP_K = 10
 
-_SHARE_LABELS = ["network", "scope", "dedup", "dimension", "key"]
-_INDEX_LABELS = ["network", "scope", "dedup", "dimension"]
-_CLAIM_LABELS = ["claim", "denominator"]
-_CLIENT_BY_PROVIDER_LABELS = ["network", "scope", "provider", "client"]
+_SHARE_LABELS = ["network", "layer", "scope", "dedup", "dimension", "key"]
+_INDEX_LABELS = ["network", "layer", "scope", "dedup", "dimension", "family"]
+_CLAIM_LABELS = ["claim", "layer", "denominator"]
+_CLIENT_BY_PROVIDER_LABELS = ["network", "layer", "scope", "provider", "client"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +74,9 @@ class _ShareFamilies:
     low: GaugeMetricFamily
     high: GaugeMetricFamily
 
-    def add(self, labels: list[str], count: int, n: int) -> None:
-        ci = wilson_interval(count, n)
+    def add(self, labels: list[str], count: int, n: int, ci: Interval | None = None) -> None:
+        """``ci``: the analysis' own interval (cluster-robust for per-node populations); plain Wilson otherwise."""
+        ci = ci or wilson_interval(count, n)
         self.share.add_metric(labels, count / n)
         self.low.add_metric(labels, ci.low)
         self.high.add_metric(labels, ci.high)
@@ -96,9 +97,13 @@ def capped_counts(
 
 def _always(dimension: str, known: Sequence[str]) -> Sequence[str]:
     """Keys whose series exist even at 0: every known provider; "unknown" clients, so a crawl that dialed nobody
-    still says so (share 1) and a dashboard can show how much of the population has client info."""
+    still says so (share 1) and a dashboard can show how much of the population has client info; the three
+    categories, so that key="other" of dimension="category" is always the residential / other share (never a
+    remainder that would swallow "unknown" under a small top-K)."""
     if dimension == "provider":
         return known
+    if dimension == "category":
+        return m.CATEGORY_KEYS
     return (UNKNOWN,) if dimension == "client" else ()
 
 
@@ -123,6 +128,14 @@ def client_by_provider_rows(
     return out
 
 
+def _scope_dedup(pop: Mapping[str, Any]) -> tuple[str, str, str]:
+    """(layer, scope, dedup) of a population; layer views are named "execution:reachable/node"."""
+    layer = str(pop.get("layer", m.ALL_LAYERS))
+    name = str(pop["denominator"]["name"]).removeprefix(f"{layer}:")
+    scope, _, dedup = name.partition("/")
+    return layer, scope, dedup
+
+
 def _population_metrics(
     pop: Mapping[str, Any],
     network: str,
@@ -131,27 +144,33 @@ def _population_metrics(
     out: dict[str, GaugeMetricFamily],
     shares: _ShareFamilies,
 ) -> None:
-    scope, _, dedup = str(pop["denominator"]["name"]).partition("/")
+    layer, scope, dedup = _scope_dedup(pop)
     n = int(pop["denominator"]["n"])
-    out[m.POPULATION_UNITS].add_metric([network, scope, dedup], n)
+    out[m.POPULATION_UNITS].add_metric([network, layer, scope, dedup], n)
     capped: dict[str, list[tuple[str, int]]] = {}
     for dim in pop["dimensions"]:
         dimension = str(dim["dimension"])
         rows = capped[dimension] = capped_counts(dim["shares"], n, top_k, _always(dimension, known))
         if dedup == "node" and dimension == "provider":
             for key, count in rows:
-                out[m.NODES].add_metric([network, scope, key], count)
+                out[m.NODES].add_metric([network, layer, scope, key], count)
         if n > 0:
+            intervals = {str(s["key"]): Interval(float(s["ci"]["low"]), float(s["ci"]["high"])) for s in dim["shares"]}
             for key, count in rows:
-                shares.add([network, scope, dedup, dimension, key], count, n)
-        _index_metrics(dim["indices"], [network, scope, dedup, dimension], out)
+                # "other" is a remainder the analysis has no interval for (and a key named "other" was folded into it)
+                ci = intervals.get(key) if key != m.OTHER_KEY else None
+                shares.add([network, layer, scope, dedup, dimension, key], count, n, ci)
+        labels = [network, layer, scope, dedup, dimension]
+        _index_metrics(dim["indices"], [*labels, m.FAMILY_OPERATORS], out)
+        if dim.get("hosted_indices") is not None:
+            _index_metrics(dim["hosted_indices"], [*labels, m.FAMILY_HOSTED], out)
     crosstab = pop.get("clients_by_provider")
     if dedup == "node" and crosstab and "client" in capped:
         # Only providers with their own eth_hosting_nodes series, so every row's n can be looked up.
         providers = {key for key, _ in capped.get("provider", ())}
         clients = [key for key, _ in capped["client"]]
         for provider, client, value in client_by_provider_rows(crosstab, clients, top_k, providers):
-            out[m.CLIENT_SHARE_BY_PROVIDER].add_metric([network, scope, provider, client], value)
+            out[m.CLIENT_SHARE_BY_PROVIDER].add_metric([network, layer, scope, provider, client], value)
 
 
 def _index_metrics(idx: Mapping[str, Any], labels: list[str], out: dict[str, GaugeMetricFamily]) -> None:
@@ -165,7 +184,9 @@ def _index_metrics(idx: Mapping[str, Any], labels: list[str], out: dict[str, Gau
 
 def _claim_metrics(claims: Sequence[Mapping[str, Any]], out: dict[str, GaugeMetricFamily]) -> None:
     for c in claims:
-        labels = [str(c["claim_id"]), str(c["denominator"]["name"])]
+        layer = str(c.get("layer", m.ALL_LAYERS))
+        # The layer is its own label: "execution:reachable/ip" is exported as layer="execution", "reachable/ip".
+        labels = [str(c["claim_id"]), layer, str(c["denominator"]["name"]).removeprefix(f"{layer}:")]
         if c.get("share") is not None:
             out[m.CLAIM_SHARE].add_metric(labels, float(c["share"]))
         out[m.CLAIM_SHARE_CI_LOW].add_metric(labels, float(c["ci"]["low"]))
@@ -173,6 +194,16 @@ def _claim_metrics(claims: Sequence[Mapping[str, Any]], out: dict[str, GaugeMetr
         out[m.CLAIM_CONSISTENT].add_metric(labels, 1.0 if c["verdict"] == "consistent" else 0.0)
         for verdict in VERDICTS:
             out[m.CLAIM_VERDICT].add_metric([*labels, verdict], 1.0 if c["verdict"] == verdict else 0.0)
+        out[m.CLAIM_PRIMARY].add_metric(labels, 1.0 if c.get("primary", True) else 0.0)
+        if c.get("design_effect") is not None:
+            out[m.CLAIM_DESIGN_EFFECT].add_metric(labels, float(c["design_effect"]))
+
+
+def _populations(analysis: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """Every population of the analysis: all records (layer "all"), then each layer view's."""
+    yield from analysis["populations"]
+    for view in analysis.get("layers", ()):
+        yield from view["populations"]
 
 
 def _dataset_age(date_text: str, now: float) -> float | None:
@@ -186,8 +217,8 @@ def _dataset_age(date_text: str, now: float) -> float | None:
 def snapshot_families(doc: Document | None, *, now: float, top_k: int, known: Sequence[str]) -> list[Metric]:
     """The gauges read from the latest snapshot; empty families (no series) when there is none yet."""
     out: dict[str, GaugeMetricFamily] = {
-        m.NODES: _gauge(m.NODES, ["network", "scope", "provider"]),
-        m.POPULATION_UNITS: _gauge(m.POPULATION_UNITS, ["network", "scope", "dedup"]),
+        m.NODES: _gauge(m.NODES, ["network", "layer", "scope", "provider"]),
+        m.POPULATION_UNITS: _gauge(m.POPULATION_UNITS, ["network", "layer", "scope", "dedup"]),
         m.HHI: _gauge(m.HHI, _INDEX_LABELS),
         m.NAKAMOTO: _gauge(m.NAKAMOTO, [*_INDEX_LABELS, "threshold"]),
         m.CLIENT_SHARE_BY_PROVIDER: _gauge(m.CLIENT_SHARE_BY_PROVIDER, _CLIENT_BY_PROVIDER_LABELS),
@@ -196,6 +227,8 @@ def snapshot_families(doc: Document | None, *, now: float, top_k: int, known: Se
         m.CLAIM_SHARE_CI_HIGH: _gauge(m.CLAIM_SHARE_CI_HIGH, _CLAIM_LABELS),
         m.CLAIM_CONSISTENT: _gauge(m.CLAIM_CONSISTENT, _CLAIM_LABELS),
         m.CLAIM_VERDICT: _gauge(m.CLAIM_VERDICT, [*_CLAIM_LABELS, "verdict"]),
+        m.CLAIM_PRIMARY: _gauge(m.CLAIM_PRIMARY, _CLAIM_LABELS),
+        m.CLAIM_DESIGN_EFFECT: _gauge(m.CLAIM_DESIGN_EFFECT, _CLAIM_LABELS),
         m.CRAWL_NODES_DISCOVERED: _gauge(m.CRAWL_NODES_DISCOVERED),
         m.DATASET_AGE: _gauge(m.DATASET_AGE, ["dataset"]),
         m.SNAPSHOT_TIMESTAMP: _gauge(m.SNAPSHOT_TIMESTAMP),
@@ -207,7 +240,7 @@ def snapshot_families(doc: Document | None, *, now: float, top_k: int, known: Se
     if doc is not None:
         meta, analysis = doc["meta"], doc["analysis"]
         network = str(meta["network"])
-        for pop in analysis["populations"]:
+        for pop in _populations(analysis):
             _population_metrics(pop, network, top_k, known, out, shares)
         _claim_metrics(analysis.get("claims", ()), out)
         out[m.CRAWL_NODES_DISCOVERED].add_metric([], float(meta.get("counters", {}).get("discovered", 0)))

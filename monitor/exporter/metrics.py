@@ -5,19 +5,21 @@ Dashboards and alert rules are written against exactly these names; renaming one
 ===============================================  =======  =====================================================
 name                                             type     labels
 ===============================================  =======  =====================================================
-eth_hosting_nodes                                gauge    network, scope, provider
-eth_hosting_share_ratio                          gauge    network, scope, dedup, dimension, key
-eth_hosting_share_ci_low_ratio                   gauge    network, scope, dedup, dimension, key
-eth_hosting_share_ci_high_ratio                  gauge    network, scope, dedup, dimension, key
-eth_hosting_hhi                                  gauge    network, scope, dedup, dimension
-eth_hosting_nakamoto_coefficient                 gauge    network, scope, dedup, dimension, threshold
-eth_hosting_population_units                     gauge    network, scope, dedup
-eth_hosting_client_share_by_provider_ratio       gauge    network, scope, provider, client
-eth_hosting_claim_share_ratio                    gauge    claim, denominator
-eth_hosting_claim_share_ci_low_ratio             gauge    claim, denominator
-eth_hosting_claim_share_ci_high_ratio            gauge    claim, denominator
-eth_hosting_claim_consistent                     gauge    claim, denominator
-eth_hosting_claim_verdict                        gauge    claim, denominator, verdict
+eth_hosting_nodes                                gauge    network, layer, scope, provider
+eth_hosting_share_ratio                          gauge    network, layer, scope, dedup, dimension, key
+eth_hosting_share_ci_low_ratio                   gauge    network, layer, scope, dedup, dimension, key
+eth_hosting_share_ci_high_ratio                  gauge    network, layer, scope, dedup, dimension, key
+eth_hosting_hhi                                  gauge    network, layer, scope, dedup, dimension, family
+eth_hosting_nakamoto_coefficient                 gauge    network, layer, scope, dedup, dimension, family, threshold
+eth_hosting_population_units                     gauge    network, layer, scope, dedup
+eth_hosting_client_share_by_provider_ratio       gauge    network, layer, scope, provider, client
+eth_hosting_claim_share_ratio                    gauge    claim, layer, denominator
+eth_hosting_claim_share_ci_low_ratio             gauge    claim, layer, denominator
+eth_hosting_claim_share_ci_high_ratio            gauge    claim, layer, denominator
+eth_hosting_claim_consistent                     gauge    claim, layer, denominator
+eth_hosting_claim_verdict                        gauge    claim, layer, denominator, verdict
+eth_hosting_claim_primary                        gauge    claim, layer, denominator
+eth_hosting_claim_design_effect                  gauge    claim, layer, denominator
 eth_hosting_crawl_duration_seconds               gauge    (none)
 eth_hosting_crawl_last_success_timestamp_seconds gauge    (none)
 eth_hosting_crawl_nodes_discovered               gauge    (none)
@@ -37,14 +39,35 @@ eth_hosting_vantage_provider_share_ratio         gauge    vantage, provider
 eth_hosting_vantage_snapshot_timestamp_seconds   gauge    vantage
 ===============================================  =======  =====================================================
 
-Label values: ``scope`` discovered | reachable | mainnet | hosted; ``dedup`` node | ip | prefix; ``dimension``
-provider | category | region | country | asn | client; ``threshold`` "0.33" | "0.5"; ``verdict`` consistent |
-higher | lower | insufficient;
-``denominator`` an analysis population name such as "reachable/ip"; ``key`` one of the top-K categories of the
-dimension (for ``provider`` also every known provider, for ``client`` also "unknown") or "other" for the rest;
-``provider`` / ``client`` of the cross-tab: one of the top-K providers, and one of the population's top-K clients,
-"other" or "unknown". No label ever carries an IP, a node id or an exception text, so the number of series is
-bounded whatever the crawl finds.
+Label values: ``layer`` all | execution | consensus (the records counted: every record, or one layer's, from the
+record's ``layer``: an ``eth`` entry / RLPx Status = execution, an ``eth2`` entry = consensus); ``scope`` discovered |
+reachable | mainnet | hosted (cloud + hosting: nodes in data centres); ``dedup`` node | ip | prefix; ``dimension``
+provider | category | region | country | asn | client; ``family`` operators | hosted; ``threshold`` "0.33" | "0.5";
+``verdict`` consistent | higher | lower | insufficient;
+``denominator`` an analysis population name such as "reachable/ip" (scope/dedup; the layer is the ``layer`` label);
+``key`` one of the top-K categories of the dimension (for ``provider`` also every known provider, for ``client`` also
+"unknown", for ``category`` always hosted, other and unknown) or "other" for the rest; ``provider`` / ``client`` of the
+cross-tab: one of the top-K providers, and one of the population's top-K clients, "other" or "unknown". No label ever
+carries an IP, a node id or an exception text, so the number of series is bounded whatever the crawl finds.
+
+Layers, families and the residential share (issues 12, 14, 15):
+- ``layer="all"`` carries exactly the series that existed before the label was added (every record); the layer
+  views add ``layer="execution"`` and ``layer="consensus"``. A query without a ``layer`` matcher now sees three series
+  per population: select ``layer="all"`` to keep today's meaning.
+- ``family`` says which units HHI and Nakamoto are computed over: ``operators`` = every attributed unit, each ISP or
+  other access network its own operator (the values these families had before the label); ``hosted`` = units in data
+  centres only (attribution category cloud or hosting), which is what "the network is concentrated in a few hosting
+  providers" means. ``hosted`` exists for the dimensions whose units have a hosting category (not client, category).
+- The residential / other share is ``eth_hosting_share_ratio{dimension="category",key="other"}`` (ISP, education,
+  government networks), beside ``key="hosted"`` and ``key="unknown"``; the three always exist, summing to 1.
+- "AWS share of hosted nodes" is ``eth_hosting_share_ratio{scope="hosted",dimension="provider",key="aws"}``.
+- Share intervals are the analysis' own: for per-node populations cluster-robust (IP as cluster, Wilson at the Kish
+  effective n), so they are wider than a plain Wilson interval on node counts wherever one IP carries many node ids;
+  the "other" remainder and zero-count keys carry the plain Wilson interval. The claim intervals likewise;
+  ``eth_hosting_claim_design_effect`` states the design effect behind them (1 where units are independent).
+- Claims: every claim is checked on each layer (``layer`` label); ``eth_hosting_claim_primary`` is 1 on the claim's
+  own layer (execution for the AWS 23 % claim) and 0 on the others, which are context. A withheld verdict (too few
+  units, or fewer than 80 % of them attributed: "insufficient attribution") is ``verdict="insufficient"``.
 
 Vantage points (several crawlers writing one shared store, monitor/store/vantage.py): the ``eth_hosting_vantage_*``
 families describe the latest successful crawl of every vantage point within the vantage window. ``vantage`` is a
@@ -86,6 +109,8 @@ __all__ = [
     "CLAIM_SHARE_CI_HIGH",
     "CLAIM_CONSISTENT",
     "CLAIM_VERDICT",
+    "CLAIM_PRIMARY",
+    "CLAIM_DESIGN_EFFECT",
     "CRAWL_DURATION",
     "CRAWL_LAST_SUCCESS",
     "CRAWL_NODES_DISCOVERED",
@@ -106,6 +131,12 @@ __all__ = [
     "ALL_METRICS",
     "HELP",
     "OTHER_KEY",
+    "ALL_LAYERS",
+    "LAYERS",
+    "FAMILY_OPERATORS",
+    "FAMILY_HOSTED",
+    "FAMILIES",
+    "CATEGORY_KEYS",
     "THRESHOLD_LABELS",
     "PACKET_DIRECTIONS",
     "PACKET_TYPES",
@@ -128,6 +159,8 @@ CLAIM_SHARE_CI_LOW: Final = "eth_hosting_claim_share_ci_low_ratio"
 CLAIM_SHARE_CI_HIGH: Final = "eth_hosting_claim_share_ci_high_ratio"
 CLAIM_CONSISTENT: Final = "eth_hosting_claim_consistent"
 CLAIM_VERDICT: Final = "eth_hosting_claim_verdict"
+CLAIM_PRIMARY: Final = "eth_hosting_claim_primary"
+CLAIM_DESIGN_EFFECT: Final = "eth_hosting_claim_design_effect"
 CRAWL_DURATION: Final = "eth_hosting_crawl_duration_seconds"
 CRAWL_LAST_SUCCESS: Final = "eth_hosting_crawl_last_success_timestamp_seconds"
 CRAWL_NODES_DISCOVERED: Final = "eth_hosting_crawl_nodes_discovered"
@@ -151,8 +184,11 @@ HELP: Final[dict[str, str]] = {
     SHARE: "Share of the population's units in each category (top-K per dimension, rest as other).",
     SHARE_CI_LOW: "Lower end of the Wilson 95% interval of eth_hosting_share_ratio.",
     SHARE_CI_HIGH: "Upper end of the Wilson 95% interval of eth_hosting_share_ratio.",
-    HHI: "Herfindahl-Hirschman index (0-1) over attributed units.",
-    NAKAMOTO: "Fewest categories holding more than the threshold share of attributed units.",
+    HHI: "Herfindahl-Hirschman index (0-1) over attributed units (family: all operators, or hosted units only).",
+    NAKAMOTO: (
+        "Fewest categories holding more than the threshold share of attributed units (family: all operators, or "
+        "hosted units only)."
+    ),
     POPULATION_UNITS: "Units in the population (the denominator n of its shares).",
     CLIENT_SHARE_BY_PROVIDER: (
         "Share of each client among the node ids of a provider (top-K providers and clients, other, unknown = no "
@@ -163,6 +199,8 @@ HELP: Final[dict[str, str]] = {
     CLAIM_SHARE_CI_HIGH: "Upper end of the Wilson 95% interval of eth_hosting_claim_share_ratio.",
     CLAIM_CONSISTENT: "1 when the claimed share lies inside the measured interval, else 0.",
     CLAIM_VERDICT: "1 for the current verdict of the claim under the denominator, 0 for the others.",
+    CLAIM_PRIMARY: "1 on the claim's own layer (its verdict), 0 on the other layers (context).",
+    CLAIM_DESIGN_EFFECT: "Design effect of the claimed provider's share (IP as cluster; 1 for independent units).",
     CRAWL_DURATION: "Wall time of the last crawl attempt in seconds.",
     CRAWL_LAST_SUCCESS: "UNIX time at which the last successful crawl ended.",
     CRAWL_NODES_DISCOVERED: "Nodes discovered by the crawl behind the latest snapshot.",
@@ -188,6 +226,16 @@ HELP: Final[dict[str, str]] = {
 ALL_METRICS: Final[tuple[str, ...]] = tuple(HELP)
 
 OTHER_KEY: Final = "other"
+
+# The layer label: every record, then the layer views of monitor.analysis (LAYER_VIEWS).
+ALL_LAYERS: Final = "all"
+LAYERS: Final[tuple[str, ...]] = (ALL_LAYERS, "execution", "consensus")
+# The family label of HHI / Nakamoto: Indices.family "all_operators" and "hosted_only" of the analysis.
+FAMILY_OPERATORS: Final = "operators"
+FAMILY_HOSTED: Final = "hosted"
+FAMILIES: Final[tuple[str, ...]] = (FAMILY_OPERATORS, FAMILY_HOSTED)
+# Keys of the category dimension, always exported: "other" is the residential / other networks.
+CATEGORY_KEYS: Final[tuple[str, ...]] = ("hosted", "other", "unknown")
 
 # Label text of the Nakamoto thresholds of monitor.analysis.concentration.NAKAMOTO_THRESHOLDS.
 # The one-third threshold keeps its label "0.33" (dashboards and alert rules select it) although it is exactly 1/3 now.

@@ -15,6 +15,7 @@ from monitor.analysis.population import NodesPerIp
 from monitor.analysis.report import Analysis, PopulationAnalysis
 from monitor.outputs.html_claims import claims_section, filtered_section, indices_section, method_section
 from monitor.outputs.html_clients import clients_section
+from monitor.outputs.html_layers import hosted_section, layers_section
 from monitor.outputs.html_parts import CSS, Raw, ci_pct, e, figure, pct, section, table
 from monitor.outputs.html_shares import share_figure, share_table
 from monitor.outputs.svg import Bar, hbar_chart
@@ -193,7 +194,9 @@ def _nodes_per_ip(rows: Sequence[NodesPerIp]) -> Raw:
 
 _TOC = (
     ("denominators", "Denominators"),
+    ("layers", "Layers"),
     ("providers", "Providers"),
+    ("hosted", "Hosted vs residential"),
     ("regions", "Top regions"),
     ("countries", "Countries"),
     ("clients", "Clients"),
@@ -216,7 +219,9 @@ def render_html(analysis: Analysis, meta: CrawlMeta | None = None, *, top: int =
         _header(analysis, meta),
         f'<nav aria-label="Sections"><ol>{toc}</ol></nav>',
         _denominators(analysis),
+        layers_section(analysis, primary),
         _providers(analysis, primary, top),
+        hosted_section(analysis, primary, top),
         _dimension_section(primary, "region", "regions", "Top regions", top),
         _dimension_section(primary, "country", "countries", "Countries", top),
         clients_section(analysis, primary, top),

@@ -8,7 +8,8 @@ from monitor.analysis.claims import ExternalFigure
 from monitor.analysis.concentration import Indices
 from monitor.analysis.report import Analysis, PopulationAnalysis
 from monitor.analysis.stats import Interval
-from monitor.analysis.verdict import ClaimResult
+from monitor.analysis.verdict import MIN_ATTRIBUTED_FRACTION, ClaimResult
+from monitor.outputs.html_layers import tail_name
 from monitor.outputs.html_parts import Raw, ci_pct, ci_short, e, figure, num, pct, section, table
 from monitor.outputs.svg import Bar, Marker, hbar_chart
 
@@ -17,8 +18,21 @@ __all__ = ["claims_section", "indices_section", "filtered_section", "method_sect
 _RELATION = {"approx": "≈ ", "above": "> ", "equal": ""}
 
 
-def _verdict_badge(verdict: str) -> Raw:
-    return Raw(f'<span class="verdict {e(verdict)}">{e(verdict)}</span>')
+def verdict_label(r: ClaimResult) -> str:
+    """The verdict as shown: a withheld one says why."""
+    if r.withheld == "attribution":
+        return "withheld: insufficient attribution"
+    if r.withheld == "small_n" or r.verdict == "insufficient":
+        return "withheld: too few units"
+    return r.verdict
+
+
+def _verdict_badge(r: ClaimResult) -> Raw:
+    return Raw(f'<span class="verdict {e(r.verdict)}">{e(verdict_label(r))}</span>')
+
+
+def _layer_text(layer: str) -> str:
+    return "all records" if layer == "all" else f"{layer} layer"
 
 
 def _claim_chart(claim_id: str, results: Sequence[ClaimResult], index: int) -> Raw:
@@ -29,19 +43,21 @@ def _claim_chart(claim_id: str, results: Sequence[ClaimResult], index: int) -> R
             value=r.share or 0.0,
             low=r.ci.low,
             high=r.ci.high,
-            text=f"{pct(r.share)} {ci_short(r.ci)} {r.verdict}",
+            text=f"{pct(r.share)} {ci_short(r.ci)} {verdict_label(r)}",
             tone=r.verdict,
         )
         for r in results
     ]
+    layer = _layer_text(results[0].layer)
     desc = (
         f"Claim {claim_id}: claimed {pct(claimed)} (dashed line) against our share of {results[0].provider} under "
-        "every denominator (bar: our share; whiskers: Wilson 95 % interval; colour: verdict). n per row in its label."
+        f"every denominator of the {layer} (bar: our share; whiskers: Wilson 95 % interval, cluster-robust for "
+        "per-node denominators; colour: verdict). n per row in its label."
     )
     chart = hbar_chart(
         bars,
         chart_id=f"chart-claim-{index}",
-        title=f"Claim {claim_id} against every denominator",
+        title=f"Claim {claim_id} against every denominator ({layer})",
         description=desc,
         marker=Marker(claimed, f"claimed {pct(claimed)}"),
     )
@@ -49,6 +65,7 @@ def _claim_chart(claim_id: str, results: Sequence[ClaimResult], index: int) -> R
 
 
 def _claim_table(results: Sequence[ClaimResult], min_n: int) -> Raw:
+    r0 = results[0]
     rows = [
         (
             r.denominator.name,
@@ -57,39 +74,71 @@ def _claim_table(results: Sequence[ClaimResult], min_n: int) -> Raw:
             f"{r.count:,}",
             pct(r.share),
             ci_pct(r.ci),
-            _verdict_badge(r.verdict),
+            "—" if r.share_upper is None or not r.unattributed else pct(r.share_upper),
+            f"{r.design_effect:.1f}",
+            _verdict_badge(r),
         )
         for r in results
     ]
+    role = "the claim's own layer" if r0.primary else "context, not the claim's own layer"
     return table(
-        f"Verdict per denominator (Wilson 95 %; no verdict below n = {min_n})",
-        ("denominator", "counts", "n", f"{results[0].provider} units", "our share", "95 % CI", "verdict"),
+        f"Verdicts — {_layer_text(r0.layer)} ({role}); Wilson 95 %, per node at the clustered effective n; no verdict "
+        f"below n = {min_n} or below {100 * MIN_ATTRIBUTED_FRACTION:.0f} % attributed",
+        (
+            "denominator",
+            "counts",
+            "n",
+            f"{r0.provider} units",
+            "our share",
+            "95 % CI",
+            "if every unattributed unit were it",
+            "design effect",
+            "verdict",
+        ),
         rows,
-        numeric=(2, 3, 4, 5),
+        numeric=(2, 3, 4, 5, 6, 7),
     )
 
 
-def _conclusions(results: Sequence[ClaimResult], primary: str | None) -> Raw:
-    main = next((r for r in results if r.denominator.name == primary), results[0])
+def _main_result(results: Sequence[ClaimResult], primary: str | None, min_n: int) -> ClaimResult:
+    """The headline: the claim's own layer under the primary denominator, or all records when that layer is too
+    small for a verdict there."""
+    own = [r for r in results if r.primary and tail_name(r.denominator.name) == primary]
+    every = [r for r in results if r.layer == "all" and tail_name(r.denominator.name) == primary]
+    if own and (own[0].denominator.n >= min_n or not every):
+        return own[0]
+    return every[0] if every else results[0]
+
+
+def _conclusions(results: Sequence[ClaimResult], main: ClaimResult) -> Raw:
     others = "".join(
         f"<li><strong>{e(r.denominator.name)}:</strong> {e(r.conclusion)}</li>" for r in results if r is not main
     )
-    details = f"<details><summary>Conclusions under the other denominators</summary><ul>{others}</ul></details>"
+    details = (
+        f"<details><summary>Conclusions under the other denominators and layers</summary><ul>{others}</ul></details>"
+    )
     return Raw(
         f'<p class="conclusion"><strong>Conclusion under {e(main.denominator.name)}:</strong> '
         f"{e(main.conclusion)}</p>{details if others else ''}"
     )
 
 
+def _by_layer(results: Sequence[ClaimResult]) -> list[list[ClaimResult]]:
+    """The results of one claim per layer: the claim's own layer first, then the others in the analysis' order."""
+    groups: dict[str, list[ClaimResult]] = {}
+    for r in sorted(results, key=lambda r: not r.primary):  # stable: keeps the order within a layer
+        groups.setdefault(r.layer, []).append(r)
+    return list(groups.values())
+
+
 def _claim_panel(claim_id: str, results: Sequence[ClaimResult], primary: str | None, min_n: int, i: int) -> Raw:
     r0 = results[0]
     heading = f"Claim {claim_id}: {r0.provider} hosts {pct(r0.claimed_share)} of Ethereum nodes"
-    return Raw(
-        f"<h3>{e(heading)}</h3>"
-        + _claim_chart(claim_id, results, i)
-        + _claim_table(results, min_n)
-        + _conclusions(results, primary)
-    )
+    main = _main_result(results, primary, min_n)
+    layers = _by_layer(results)
+    charted = next(g for g in layers if g[0].layer == main.layer)
+    tables = "".join(str(_claim_table(g, min_n)) for g in layers)
+    return Raw(f"<h3>{e(heading)}</h3>" + _claim_chart(claim_id, charted, i) + tables + _conclusions(results, main))
 
 
 def _external(figures: Sequence[ExternalFigure], claimed: float | None) -> Raw:
@@ -136,9 +185,12 @@ def claims_section(analysis: Analysis, primary: PopulationAnalysis | None) -> Ra
     for r in analysis.claims:
         groups.setdefault(r.claim_id, []).append(r)
     intro = (
-        "Each claim is compared with our share under every denominator: <em>consistent</em> when the claimed share "
-        "lies inside our Wilson 95 % interval, <em>higher</em> / <em>lower</em> when our whole interval lies above / "
-        f"below it, <em>insufficient</em> below n = {analysis.min_n_for_verdict}."
+        "Each claim is compared with our share under every denominator and on every layer, the claim's own layer "
+        "first (the other layer and all records follow as context): <em>consistent</em> when the claimed share lies "
+        "inside our Wilson 95 % interval, <em>higher</em> / <em>lower</em> when our whole interval lies above / "
+        "below it whichever way the unattributed units fall; the verdict is <em>withheld</em> below n = "
+        f"{analysis.min_n_for_verdict} (too few units) or when fewer than {100 * MIN_ATTRIBUTED_FRACTION:.0f} % of the "
+        "units are attributed (insufficient attribution)."
     )
     name = primary.denominator.name if primary is not None else None
     parts: list[object] = [Raw(f"<p>{intro}</p>")]
@@ -150,18 +202,22 @@ def claims_section(analysis: Analysis, primary: PopulationAnalysis | None) -> Ra
     return section("claims", "Claim check", *parts)
 
 
-def _with_ci(value: str, ci: Interval | None, digits: int) -> str:
-    return value if ci is None else f"{value} [{ci.low:.{digits}f}, {ci.high:.{digits}f}]"
+FLAG = "†"  # after an interval: it does not contain the estimate
+
+
+def _with_ci(value: str, ci: Interval | None, digits: int, flagged: bool = False) -> str:
+    text = value if ci is None else f"{value} [{ci.low:.{digits}f}, {ci.high:.{digits}f}]"
+    return text + (f" {FLAG}" if flagged else "")
 
 
 def _indices_row(label: str, ix: Indices) -> tuple[str, ...]:
-    naka = [_with_ci("—" if f.value is None else str(f.value), f.ci, 0) for f in ix.nakamoto]
+    naka = [_with_ci("—" if f.value is None else str(f.value), f.ci, 0, f.ci_excludes_estimate) for f in ix.nakamoto]
     return (
         label,
         f"{ix.denominator.n:,}",
         f"{ix.unknown_excluded:,}",
         str(ix.categories),
-        _with_ci(num(ix.hhi), ix.hhi_ci, 3),
+        _with_ci(num(ix.hhi), ix.hhi_ci, 3, ix.hhi_ci_excludes_estimate),
         *naka,
         " / ".join(pct(t.share) for t in ix.top),
         num(ix.entropy_bits, 2),
@@ -175,7 +231,10 @@ def _indices_table(caption: str, first: str, rows: Sequence[tuple[str, Indices]]
     headers += [f"Nakamoto >{100 * t:.0f} % [CI]" for t in thresholds]
     headers += [f"top {ks} share", "entropy (bits)"]
     body = [_indices_row(label, ix) for label, ix in rows]
-    caption += "; [CI] = 95 % percentile bootstrap interval"
+    caption += (
+        f"; [CI] = 95 % percentile bootstrap interval (per-node rows: IPs resampled); {FLAG} = the interval does not "
+        "contain the estimate (flagged, not corrected)"
+    )
     return table(caption, headers, body, numeric=range(1, len(headers)), empty="no populations", css="matrix")
 
 
@@ -197,8 +256,26 @@ def indices_section(analysis: Analysis, primary: PopulationAnalysis | None) -> R
         for p in analysis.populations
         if any(d.dimension == "provider" for d in p.dimensions)
     ]
-    parts.append(_indices_table("Provider concentration under every denominator", "denominator", every))
-    return section("indices", "Concentration indices", *parts)
+    parts.append(
+        _indices_table(
+            "Provider concentration under every denominator, over all operators (each ISP network its own operator)",
+            "denominator",
+            every,
+        )
+    )
+    hosted = [
+        (p.denominator.name, p.dimension("provider").hosted_indices)
+        for p in analysis.populations
+        if p.has_dimension("provider") and p.dimension("provider").hosted_indices is not None
+    ]
+    parts.append(
+        _indices_table(
+            "Provider concentration under every denominator, over hosted providers only (cloud + hosting units)",
+            "denominator",
+            [(name, ix) for name, ix in hosted if ix is not None],
+        )
+    )
+    return section("indices", "Concentration indices: all operators and hosted providers only", *parts)
 
 
 def filtered_section(analysis: Analysis) -> Raw:

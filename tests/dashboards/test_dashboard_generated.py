@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -111,3 +112,50 @@ def test_overview_has_the_panels_the_issue_asks_for() -> None:
         for o in claim["fieldConfig"]["overrides"]
     }
     assert band["95 % interval, high"]["custom.fillBelowTo"] == "95 % interval, low"
+
+
+# Families whose series carry a `layer` label (monitor/exporter/metrics.py): a panel reading one follows $layer.
+LAYERED = re.compile(
+    r"eth_hosting_(share_ratio|share_ci_low_ratio|share_ci_high_ratio|hhi|nakamoto_coefficient|population_units|nodes"
+    r"|client_share_by_provider_ratio|claim_\w+)\{([^}]*)\}"
+)
+
+
+def test_every_layered_query_follows_the_layer_variable(dashboard: dict[str, Any]) -> None:
+    checked = 0
+    for panel in panels(dashboard):
+        for target in panel.get("targets", []):
+            for match in LAYERED.finditer(target.get("expr", "")):
+                checked += 1
+                assert 'layer="$layer"' in match.group(2), f"{panel['title']!r}: {match.group(0)}"
+    assert checked >= 20
+    variables = [v["name"] for v in dashboard["templating"]["list"]]
+    assert variables.index("layer") < variables.index("scope")  # scope and dedup options depend on the layer
+    for var in dashboard["templating"]["list"]:
+        if var["name"] in ("scope", "dedup", "provider", "denominator"):
+            assert 'layer="$layer"' in str(var["query"]), var["name"]
+
+
+def test_every_index_query_names_its_family(dashboard: dict[str, Any]) -> None:
+    families: set[str] = set()
+    for panel in panels(dashboard):
+        for target in panel.get("targets", []):
+            for match in re.finditer(r"eth_hosting_(hhi|nakamoto_coefficient)\{([^}]*)\}", target.get("expr", "")):
+                family = re.search(r'family="(\w+)"', match.group(2))
+                assert family, f"{panel['title']!r} mixes both index families: {match.group(0)}"
+                families.add(family.group(1))
+    assert families == {"operators", "hosted"}
+
+
+def test_hosted_and_vantage_panels_exist(dashboard: dict[str, Any]) -> None:
+    titles = {str(panel.get("title")) for panel in panels(dashboard)}
+    for title in (
+        "Hosted vs residential / other",
+        "AWS share of hosted nodes",
+        "Coverage per vantage point",
+        "Overlap and exclusive nodes",
+        "Nodes per vantage point (and combined)",
+        "HHI by dimension (hosted providers only)",
+        "Nakamoto coefficient by dimension (all operators)",
+    ):
+        assert title in titles, title

@@ -51,16 +51,18 @@ def _samples(metric_set: MetricSet, name: str) -> list[tuple[dict[str, str], flo
 
 def test_client_shares_indices_and_the_cross_tab_are_on_a_fresh_registry(metric_set: MetricSet) -> None:
     reg = _registry(metric_set)
-    pop = {"network": "synthetic", "scope": "reachable", "dedup": "node"}
+    pop = {"network": "synthetic", "layer": "all", "scope": "reachable", "dedup": "node"}
     geth = reg.get_sample_value(m.SHARE, {**pop, "dimension": "client", "key": "geth"})
     unknown = reg.get_sample_value(m.SHARE, {**pop, "dimension": "client", "key": "unknown"})
     assert geth is not None and unknown is not None
     assert 0.2 < geth < 0.4 and 0.25 < unknown < 0.45  # 65 % of reachable nodes dialed, 45 % of those geth
     low = reg.get_sample_value(m.SHARE_CI_LOW, {**pop, "dimension": "client", "key": "geth"})
     assert low is not None and low < geth
-    assert 0 < reg.get_sample_value(m.HHI, {**pop, "dimension": "client"}) <= 1  # type: ignore[operator]
-    assert reg.get_sample_value(m.NAKAMOTO, {**pop, "dimension": "client", "threshold": "0.5"}) == 2  # geth + one
-    cell = {"network": "synthetic", "scope": "reachable", "provider": "aws", "client": "geth"}
+    assert 0 < reg.get_sample_value(m.HHI, {**pop, "dimension": "client", "family": "operators"}) <= 1  # type: ignore[operator]
+    assert (
+        reg.get_sample_value(m.NAKAMOTO, {**pop, "dimension": "client", "family": "operators", "threshold": "0.5"}) == 2
+    )  # geth + one
+    cell = {"network": "synthetic", "layer": "all", "scope": "reachable", "provider": "aws", "client": "geth"}
     value = reg.get_sample_value(m.CLIENT_SHARE_BY_PROVIDER, cell)
     assert value is not None and 0.15 < value < 0.45
 
@@ -68,12 +70,14 @@ def test_client_shares_indices_and_the_cross_tab_are_on_a_fresh_registry(metric_
 def test_cross_tab_rows_sum_to_one_and_cardinality_is_capped(metric_set: MetricSet) -> None:
     rows: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
     for labels, value in _samples(metric_set, m.CLIENT_SHARE_BY_PROVIDER):
-        assert set(labels) == {"network", "scope", "provider", "client"}
-        rows[(labels["scope"], labels["provider"])][labels["client"]] = value
+        assert set(labels) == {"network", "layer", "scope", "provider", "client"}
+        if labels["layer"] == "all":
+            rows[(labels["scope"], labels["provider"])][labels["client"]] = value
     assert {scope for scope, _ in rows} == {"discovered", "reachable", "mainnet", "hosted"}
     node_providers = defaultdict(set)
     for labels, _ in _samples(metric_set, m.NODES):
-        node_providers[labels["scope"]].add(labels["provider"])
+        if labels["layer"] == "all":
+            node_providers[labels["scope"]].add(labels["provider"])
     for (scope, provider), clients in rows.items():
         assert sum(clients.values()) == pytest.approx(1.0), (scope, provider)
         assert len(clients) <= TOP_K + 2 and {"other", "unknown"} <= set(clients)
@@ -87,10 +91,10 @@ def test_a_crawl_that_dialed_nobody_still_has_client_series(snap: Snapshot) -> N
     undialed = dataclasses.replace(snap, nodes=tuple(dataclasses.replace(n, client=None) for n in snap.nodes))
     metric_set = build_metric_set(_document(undialed), CrawlHealth(), now=NOW, version="x", top_k=TOP_K)
     reg = _registry(metric_set)
-    pop = {"network": "synthetic", "scope": "discovered", "dedup": "ip"}
+    pop = {"network": "synthetic", "layer": "all", "scope": "discovered", "dedup": "ip"}
     assert reg.get_sample_value(m.SHARE, {**pop, "dimension": "client", "key": "unknown"}) == 1.0
     assert reg.get_sample_value(m.SHARE, {**pop, "dimension": "client", "key": "other"}) == 0.0
-    assert reg.get_sample_value(m.HHI, {**pop, "dimension": "client"}) is None
+    assert reg.get_sample_value(m.HHI, {**pop, "dimension": "client", "family": "operators"}) is None
     cross = _samples(metric_set, m.CLIENT_SHARE_BY_PROVIDER)
     assert cross and all(v == (1.0 if labels["client"] == "unknown" else 0.0) for labels, v in cross)
     assert {labels["client"] for labels, _ in cross} == {"other", "unknown"}

@@ -44,7 +44,7 @@ def _registry(metric_set: MetricSet) -> CollectorRegistry:
 def test_every_family_of_the_contract_has_samples(document: dict[str, Any]) -> None:
     metric_set = build_metric_set(document, _health(), now=NOW, version=__version__, top_k=5, known_providers=KNOWN)
     reg = _registry(metric_set)
-    net = {"network": "synthetic"}
+    net = {"network": "synthetic", "layer": "all"}
     pop = {**net, "scope": "reachable", "dedup": "ip"}
     share = {**pop, "dimension": "provider", "key": "aws"}
     assert reg.get_sample_value(m.SHARE, share) > 0  # type: ignore[operator]
@@ -52,14 +52,14 @@ def test_every_family_of_the_contract_has_samples(document: dict[str, Any]) -> N
     assert reg.get_sample_value(m.SHARE_CI_HIGH, share) > reg.get_sample_value(m.SHARE, share)  # type: ignore[operator]
     assert reg.get_sample_value(m.SHARE, {**share, "key": "other"}) is not None
     assert reg.get_sample_value(m.NODES, {**net, "scope": "discovered", "provider": "aws"}) > 0  # type: ignore[operator]
-    assert 0 < reg.get_sample_value(m.HHI, {**pop, "dimension": "country"}) <= 1  # type: ignore[operator]
+    assert 0 < reg.get_sample_value(m.HHI, {**pop, "dimension": "country", "family": "operators"}) <= 1  # type: ignore[operator]
     for threshold in ("0.33", "0.5"):
-        nakamoto = {**pop, "dimension": "provider", "threshold": threshold}
+        nakamoto = {**pop, "dimension": "provider", "family": "operators", "threshold": threshold}
         assert reg.get_sample_value(m.NAKAMOTO, nakamoto) >= 1  # type: ignore[operator]
     units = reg.get_sample_value(m.POPULATION_UNITS, pop)
     assert units is not None and units > 1000
-    claim = {"claim": "aws-23pct", "denominator": "reachable/ip"}
-    for name in (m.CLAIM_SHARE, m.CLAIM_SHARE_CI_LOW, m.CLAIM_SHARE_CI_HIGH, m.CLAIM_CONSISTENT):
+    claim = {"claim": "aws-23pct", "layer": "all", "denominator": "reachable/ip"}
+    for name in (m.CLAIM_SHARE, m.CLAIM_SHARE_CI_LOW, m.CLAIM_SHARE_CI_HIGH, m.CLAIM_CONSISTENT, m.CLAIM_DESIGN_EFFECT):
         assert reg.get_sample_value(name, claim) is not None, name
     verdicts = [reg.get_sample_value(m.CLAIM_VERDICT, {**claim, "verdict": v}) for v in m_verdicts()]
     assert sorted(v or 0.0 for v in verdicts) == [0.0, 0.0, 0.0, 1.0] and None not in verdicts
@@ -96,10 +96,14 @@ def test_cardinality_is_capped_and_shares_sum_to_one(document: dict[str, Any]) -
     share = next(f for f in metric_set.families if f.name == m.SHARE)
     groups: dict[tuple[str, ...], list[float]] = {}
     for s in share.samples:
-        groups.setdefault((s.labels["scope"], s.labels["dedup"], s.labels["dimension"]), []).append(s.value)
-    assert len(groups) == 4 * 3 * 6  # scopes (hosted included) x dedups x dimensions (category included)
+        key = (s.labels["layer"], s.labels["scope"], s.labels["dedup"], s.labels["dimension"])
+        groups.setdefault(key, []).append(s.value)
+    layers = {key[0] for key in groups}
+    assert layers <= set(m.LAYERS) and "all" in layers
+    # per layer with records: scopes (hosted included) x dedups x dimensions (category included)
+    assert len(groups) == len(layers) * 4 * 3 * 6
     for key, values in groups.items():
-        limit = {"provider": 5 + len(KNOWN) + 1, "client": 5 + 2}.get(key[2], 5 + 1)
+        limit = {"provider": 5 + len(KNOWN) + 1, "client": 5 + 2}.get(key[3], 5 + 1)
         assert len(values) <= limit, key
         assert sum(values) == pytest.approx(1.0), key
 
@@ -125,7 +129,7 @@ def test_without_a_snapshot_only_health_series_exist_and_known_providers_are_pre
     doc = dict(document)
     doc["analysis"] = dict(document["analysis"])
     gone = build_metric_set(doc, CrawlHealth(), now=NOW, version="x", known_providers=(*KNOWN, "tencent"))
-    labels = {"network": "synthetic", "scope": "discovered", "provider": "tencent"}
+    labels = {"network": "synthetic", "layer": "all", "scope": "discovered", "provider": "tencent"}
     assert _registry(gone).get_sample_value(m.NODES, labels) == 0
 
 

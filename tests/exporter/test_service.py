@@ -140,7 +140,9 @@ async def test_concurrent_scrapes_while_crawls_swap_the_snapshot(served: tuple[E
                 assert resp.status == 200
                 text = (await resp.text()).splitlines()
             ts = _value(text, "eth_hosting_snapshot_timestamp_seconds ")
-            units = _value(text, 'eth_hosting_population_units{dedup="node",network="synthetic",scope="discovered"}')
+            units = _value(
+                text, 'eth_hosting_population_units{dedup="node",layer="all",network="synthetic",scope="discovered"}'
+            )
             assert units == sizes[ts], (ts, units)
             seen.add(ts)
             count += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import random
 import re
@@ -28,7 +29,9 @@ from monitor.snapshot import Attribution, Snapshot, write_json
 
 SECTIONS = (
     "denominators",
+    "layers",
     "providers",
+    "hosted",
     "regions",
     "countries",
     "clients",
@@ -343,9 +346,19 @@ def test_console_check_catches_page_errors(chromium: str, tmp_path: Path) -> Non
     assert any("boom" in line for line in lines) and any("Uncaught" in line for line in lines), proc.stderr[-3000:]
 
 
-def test_report_renders_in_headless_chromium(chromium: str, tmp_path: Path) -> None:
+def _two_layers() -> Snapshot:
+    """The mixed records split over both layers (every third one consensus), so every layer column has data."""
+    nodes = [
+        dataclasses.replace(n, layer="consensus" if i % 3 == 0 else "execution") for i, n in enumerate(mixed_nodes())
+    ]
+    return report_snapshot(nodes)
+
+
+@pytest.mark.parametrize("two_layers", [False, True], ids=["all-records", "two-layers"])
+def test_report_renders_in_headless_chromium(chromium: str, tmp_path: Path, two_layers: bool) -> None:
     page_file = tmp_path / "report.html"
-    page_file.write_text(_render(report_snapshot(mixed_nodes()), bootstrap=100), encoding="utf-8")
+    snap = _two_layers() if two_layers else report_snapshot(mixed_nodes())
+    page_file.write_text(_render(snap, bootstrap=100), encoding="utf-8")
     png = tmp_path / "report.png"
     shot = _run_chromium(chromium, tmp_path, page_file, f"--screenshot={png}")
     assert shot.returncode == 0, shot.stderr[-3000:]

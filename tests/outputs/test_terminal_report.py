@@ -18,6 +18,7 @@ from monitor.analysis.context import snapshot_context
 from monitor.analysis.jsonform import analysis_to_dict
 from monitor.analysis.report import Analysis
 from monitor.cli import main
+from monitor.outputs.terminal.claims import verdict_text
 from monitor.outputs.terminal.layout import ci_pct, pct
 from monitor.outputs.terminal.report import render_report
 from monitor.seeds import load_claims
@@ -127,14 +128,20 @@ def test_share_and_claim_rows_stay_on_one_line(realistic: Analysis, width: int) 
     provider = primary.dimension("provider")
     assert f"Providers — {provider.denominator.name}, n = {provider.denominator.n:,}" in text
     for s in provider.shares:
-        row = rf"^{re.escape(s.key)}\s+{s.count:,}\s+{re.escape(pct(s.share))}\s+{re.escape(ci_pct(s.ci))}\s*$"
+        # the design effect, where clustering widened an interval, is the last column
+        deff = rf"(\s+{s.design_effect:.1f})?"
+        row = rf"^{re.escape(s.key)}\s+{s.count:,}\s+{re.escape(pct(s.share))}\s+{re.escape(ci_pct(s.ci))}{deff}\s*$"
         assert re.search(row, text, re.MULTILINE), s.key
     assert realistic.claims
     for r in realistic.claims:
-        row = (
-            rf"^{re.escape(r.denominator.name)}\s+{r.denominator.n:,}\s+{r.count:,}\s+{re.escape(pct(r.share))}"
-            rf"\s+{re.escape(ci_pct(r.ci))}\s+{r.verdict}\s*$"
-        )
+        if r.primary:  # the claim's own layer: every figure (design effect and bound with unknowns where they matter)
+            row = (
+                rf"^{re.escape(r.denominator.name)}\s+{r.denominator.n:,}\s+{r.count:,}\s+{re.escape(pct(r.share))}"
+                rf"\s+{re.escape(ci_pct(r.ci))}(\s+[0-9.—]+){{0,2}}\s+{re.escape(verdict_text(r))}\s*$"
+            )
+        else:  # context: share and verdict in the layer's column of the denominator's row
+            name = r.denominator.name.split(":")[-1]
+            row = rf"^{re.escape(name)}\s.*\s{re.escape(pct(r.share))} {re.escape(verdict_text(r))}(\s|$)"
         assert re.search(row, text, re.MULTILINE), r.denominator.name
 
 
@@ -142,7 +149,7 @@ def test_share_and_claim_rows_stay_on_one_line(realistic: Analysis, width: int) 
 def test_legend_dates_and_layers_are_stated(realistic: Analysis, width: int) -> None:
     text = _render(realistic, width)
     assert text.count("Legend") == 1
-    for term in ("Herfindahl-Hirschman index", "Nakamoto coefficient", "Wilson", "insufficient: n below"):
+    for term in ("Herfindahl-Hirschman index", "Nakamoto coefficient", "Wilson", "withheld: no verdict"):
         assert term in text, term
     for name, date in realistic.context.datasets:
         assert f"{name} ({date})" in re.sub(r"\s+", " ", text)

@@ -14,7 +14,7 @@ from monitor.analysis.context import SnapshotContext
 from monitor.analysis.verdict import ClaimResult
 from monitor.outputs.terminal.layout import Col, ci_pct, pct, print_pairs, print_table, print_title
 
-__all__ = ["render_banner", "render_claim_tables", "render_external", "render_claims"]
+__all__ = ["render_banner", "render_claim_tables", "render_external", "render_claims", "verdict_text"]
 
 _VERDICT_STYLE = {"consistent": "green", "higher": "yellow", "lower": "cyan", "insufficient": "dim"}
 _RELATION_TEXT = {"approx": "≈", "above": ">", "equal": ""}
@@ -39,21 +39,76 @@ def _grouped(results: Sequence[ClaimResult]) -> list[list[ClaimResult]]:
     return list(groups.values())
 
 
+def verdict_text(r: ClaimResult) -> str:
+    """The verdict as the report shows it: a withheld one says why ("withheld: attrib." for insufficient attribution,
+    "withheld: n" for too few units); short, so that a claim row fits 80 columns."""
+    if r.withheld == "attribution":
+        return "withheld: attrib."
+    if r.withheld == "small_n" or r.verdict == "insufficient":
+        return "withheld: n"
+    return r.verdict
+
+
+def _verdict_cell(r: ClaimResult) -> Text:
+    return Text(verdict_text(r), style=_VERDICT_STYLE[r.verdict])
+
+
+def _primary_table(console: Console, group: Sequence[ClaimResult]) -> None:
+    first = group[0]
+    cols = [
+        Col("denominator", [r.denominator.name for r in group]),
+        Col("n", [f"{r.denominator.n:,}" for r in group], right=True),
+        Col("count", [f"{r.count:,}" for r in group], right=True),
+        Col("%", [pct(r.share) for r in group], right=True),
+        Col("95% CI", [ci_pct(r.ci) for r in group], right=True),
+        Col("verdict", [_verdict_cell(r) for r in group]),
+    ]
+    if any(r.unattributed for r in group):
+        cols.insert(5, Col("if unk", [pct(r.share_upper) for r in group], right=True, drop=2))
+    if any(r.design_effect > 1.1 for r in group):
+        cols.insert(5, Col("deff", [f"{r.design_effect:.1f}" for r in group], right=True, drop=1))
+    layer = "all records" if first.layer == "all" else f"{first.layer} layer"
+    title = f"{first.claim_id}: {first.provider} at {pct(first.claimed_share)} % claimed — {layer} (the claim's own)"
+    print_table(console, title, cols)
+
+
+def _tail(r: ClaimResult) -> str:
+    """The denominator without its layer prefix ("reachable/node")."""
+    return r.denominator.name.split(":")[-1]
+
+
+def _context_table(console: Console, group: Sequence[ClaimResult]) -> None:
+    """The other layers, compactly: one row per denominator, one column per layer holding share and verdict."""
+    if not group:
+        return
+    layers = list(dict.fromkeys(r.layer for r in group))
+    names = list(dict.fromkeys(_tail(r) for r in group))
+    by_key = {(r.layer, _tail(r)): r for r in group}
+    cols = [Col("denominator", names)]
+    for layer in layers:
+        cells: list[str | Text] = []
+        for name in names:
+            r = by_key.get((layer, name))
+            cells.append(
+                "—" if r is None else Text(f"{pct(r.share)} {verdict_text(r)}", style=_VERDICT_STYLE[r.verdict])
+            )
+        cols.append(Col(f"{layer}: % verdict", cells))
+    print_table(console, "  other layers (context, not the claim's own layer)", cols)
+
+
 def render_claim_tables(console: Console, results: Sequence[ClaimResult], min_n: int) -> None:
-    print_title(console, f"Claims against our measurement (% and 95% CI: Wilson; no verdict below n = {min_n})")
+    print_title(
+        console,
+        f"Claims against our measurement (% and 95% CI: Wilson, per node at the clustered effective n; no verdict "
+        f"below n = {min_n})",
+    )
     if not results:
         console.print("(no claims)")
     for group in _grouped(results):
-        first = group[0]
-        cols = [
-            Col("denominator", [r.denominator.name for r in group]),
-            Col("n", [f"{r.denominator.n:,}" for r in group], right=True),
-            Col("count", [f"{r.count:,}" for r in group], right=True),
-            Col("%", [pct(r.share) for r in group], right=True),
-            Col("95% CI", [ci_pct(r.ci) for r in group], right=True),
-            Col("verdict", [Text(r.verdict, style=_VERDICT_STYLE[r.verdict]) for r in group]),
-        ]
-        print_table(console, f"{first.claim_id}: {first.provider} at {pct(first.claimed_share)} % claimed", cols)
+        _primary_table(console, [r for r in group if r.primary])
+        _context_table(console, [r for r in group if not r.primary])
+    if any(r.unattributed for r in results):
+        console.print(Text("if unk: the share if every unattributed unit were the claimed provider", style="dim"))
 
 
 def render_external(console: Console, figures: Sequence[ExternalFigure]) -> None:
@@ -92,7 +147,8 @@ def render_claims(
     render_banner(console, context)
     render_claim_tables(console, results, min_n)
     for r in results:
-        if conclusions_for is None or r.denominator.name in conclusions_for:
+        # The claim's own layer and all records under the focus denominators (the other layer is in the tables).
+        if conclusions_for is None or (_tail(r) in conclusions_for and (r.primary or r.layer == "all")):
             console.print()
             console.print(Text.assemble((f"{r.claim_id} — {r.denominator.name}: ", "bold"), r.conclusion))
     render_external(console, external)

@@ -18,12 +18,11 @@ from monitor.analysis.population import Denominator, NodesPerIp
 from monitor.analysis.report import Analysis, PopulationAnalysis
 from monitor.outputs.terminal.claims import render_banner, render_claims
 from monitor.outputs.terminal.clients import coverage_text, render_clients
+from monitor.outputs.terminal.indices import FLAG, nakamoto_header, render_indices, top_header
+from monitor.outputs.terminal.layers import render_hosted, render_layer_summary
 from monitor.outputs.terminal.layout import (
     Col,
-    ci_num,
     ci_pct,
-    count_ci,
-    num,
     pct,
     print_pairs,
     print_table,
@@ -31,6 +30,9 @@ from monitor.outputs.terminal.layout import (
 )
 
 __all__ = ["render_report", "render_claims", "sources_text", "legend_pairs"]
+
+# A design effect is shown where it widens an interval noticeably (10 %: the interval about 5 % wider).
+DEFF_SHOWN = 1.1
 
 # Titles of the share tables of the primary population; a dimension not named here is titled by its own name.
 _SHARE_TITLES = {
@@ -71,41 +73,41 @@ def _any_indices(analysis: Analysis) -> Indices | None:
     return next((d.indices for p in analysis.populations for d in p.dimensions), None)
 
 
-def _nakamoto_header(threshold: float) -> str:
-    return f"N{100 * threshold:.0f}"
-
-
-def _top_header(ix: Indices) -> str:
-    return "top" + "/".join(str(t.k) for t in ix.top)
-
-
 def legend_pairs(analysis: Analysis) -> list[tuple[str, str]]:
     """Every abbreviation the tables use, once; thresholds and k come from the analysis itself."""
     boot = f"bootstrap ({analysis.bootstrap_samples} replicates)" if analysis.bootstrap_samples else "bootstrap (off)"
     pairs = [
         ("n", "units in the denominator: node ids, IPs or prefixes, as its name says"),
         ("%", "share of n in percent ('unknown' included, so a table's shares add up to 100)"),
-        ("95% CI", f"95 % interval low-high: Wilson for shares, {boot} for HHI and Nakamoto"),
+        (
+            "95% CI",
+            f"95 % interval low-high: Wilson for shares (per node: IP as cluster), {boot} for HHI and Nakamoto",
+        ),
+        ("deff", "design effect: variance over the binomial one when node ids share an IP (1: independent)"),
+        ("hosted", "units in data centres (cloud + hosting); resid./other: residential, business, education"),
         ("x (a-b)", "a figure x with its 95 % interval"),
         ("unk", "units with no attribution (client: no client info); left out of every index"),
     ]
     ix = _any_indices(analysis)
     if ix is not None:
-        naka = ", ".join(_nakamoto_header(f.threshold) for f in ix.nakamoto)
+        naka = ", ".join(nakamoto_header(f.threshold) for f in ix.nakamoto)
         more = " / ".join(f"{100 * f.threshold:.0f} %" for f in ix.nakamoto)
         ks = ", ".join(str(t.k) for t in ix.top)
         pairs += [
             ("HHI", "Herfindahl-Hirschman index of the attributed units, 0 to 1 (1: one category holds all)"),
             (naka, f"Nakamoto coefficient: fewest categories holding more than {more} of the attributed units"),
-            (_top_header(ix), f"percent of the attributed units held by the largest {ks} categories"),
+            (top_header(ix), f"percent of the attributed units held by the largest {ks} categories"),
             ("cat", "categories with at least one attributed unit"),
             ("H", "Shannon entropy of the attributed units, in bits"),
+            (FLAG, "after an interval: the bootstrap interval does not contain the estimate (flagged, not fixed)"),
+            ("families", "indices over all operators (each ISP network its own operator) or hosted providers only"),
         ]
     pairs.append(
         (
             "verdict",
             "consistent: the claimed share lies inside our 95% CI; higher / lower: the whole interval lies above / "
-            "below it; insufficient: n below the minimum, no verdict",
+            "below it whichever way unattributed units fall; withheld: no verdict (n: below the minimum n; attrib.: "
+            "too few units attributed, insufficient attribution)",
         )
     )
     return pairs
@@ -159,29 +161,10 @@ def render_shares(console: Console, dim: DimensionAnalysis, top: int | None = No
         Col("%", [pct(s.share) for s in shown] or ["—"], right=True),
         Col("95% CI", [ci_pct(s.ci) for s in shown] or ["—"], right=True),
     ]
+    if any(s.design_effect > DEFF_SHOWN for s in shown):
+        # Only where clustering matters: node ids sharing IPs widened the interval of at least one row.
+        cols.append(Col("deff", [f"{s.design_effect:.1f}" for s in shown], right=True, drop=1))
     print_table(console, f"{title or dim.dimension.capitalize()} — {d.name}, n = {d.n:,}{more}", cols)
-
-
-def render_indices(console: Console, title: str, rows: Sequence[tuple[str, Indices]]) -> None:
-    """One row per (label, indices); entropy, categories and top-k go first when the console is narrow."""
-    ixs = [ix for _, ix in rows]
-    cols = [
-        Col("", [label for label, _ in rows], label=True),
-        Col("n", [f"{ix.denominator.n:,}" for ix in ixs], right=True),
-        Col("unk", [f"{ix.unknown_excluded:,}" for ix in ixs], right=True),
-        Col("HHI", [ci_num(ix.hhi, ix.hhi_ci) for ix in ixs], right=True),
-    ]
-    thresholds = sorted({f.threshold for ix in ixs for f in ix.nakamoto})
-    for t in thresholds:
-        figures = [next((f for f in ix.nakamoto if f.threshold == t), None) for ix in ixs]
-        cells = ["—" if f is None else count_ci(f.value, f.ci) for f in figures]
-        cols.append(Col(_nakamoto_header(t), cells, right=True))
-    if ixs:
-        top_cells = ["/".join("—" if t.share is None else f"{100 * t.share:.0f}" for t in ix.top) for ix in ixs]
-        cols.append(Col(_top_header(ixs[0]), top_cells, right=True, drop=1))
-    cols.append(Col("cat", [str(ix.categories) for ix in ixs], right=True, drop=2))
-    cols.append(Col("H", [num(ix.entropy_bits, 2) for ix in ixs], right=True, drop=3))
-    print_table(console, title, cols)
 
 
 def render_nodes_per_ip(console: Console, rows: Sequence[NodesPerIp], buckets: int = 6) -> None:
@@ -231,10 +214,13 @@ def render_report(console: Console, analysis: Analysis, top: int = 10, providers
     render_denominators(console, analysis)
     primary = analysis.primary()
     if primary is not None:
+        render_layer_summary(console, analysis, primary.denominator.name)
         _render_primary(console, primary, top, providers)
     if analysis.populations and all(p.has_dimension("provider") for p in analysis.populations):
         provider_rows = [(p.denominator.name, p.dimension("provider").indices) for p in analysis.populations]
-        render_indices(console, "Provider concentration under every denominator (attributed units only)", provider_rows)
+        title = "Provider concentration under every denominator, over all operators (ISPs separately)"
+        render_indices(console, title, provider_rows)
+    render_hosted(console, analysis)
     render_nodes_per_ip(console, analysis.nodes_per_ip)
     focus = [primary.denominator.name] if primary is not None else []
     render_claims(console, analysis.context, analysis.claims, analysis.external, analysis.min_n_for_verdict, focus)
