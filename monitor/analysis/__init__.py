@@ -3,7 +3,7 @@
 Nothing here touches the network or the clock; randomness (the bootstrap) comes from an injected ``random.Random``.
 The records are parsed once into columns (:mod:`monitor.analysis.columns`); populations are masks over them
 (:mod:`monitor.analysis.units`) and tables grouped counts (:mod:`monitor.analysis.engine`). The definitions behind
-every figure: ``METHOD.md`` beside this file. Rendering lives in :mod:`monitor.outputs`, the JSON form in
+every figure: ``docs/METHOD.md``. Rendering lives in :mod:`monitor.outputs`, the JSON form in
 :mod:`monitor.analysis.jsonform`.
 """
 

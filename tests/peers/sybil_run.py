@@ -44,8 +44,14 @@ def run_against_sybil(
         assert sybil.stdout is not None
         bootnode = json.loads(sybil.stdout.readline())["bootnode"]
         # SIGUSR1 dumps every thread's stack to stderr: a hung crawl says where it hangs before the watchdog kills it
+        # The crawl's own peak RSS is VmHWM of its address space, written at exit. Not wait4's ru_maxrss: Linux
+        # carries the parent's high-water mark into a forked child across exec, so a big pytest process showed
+        # through as the crawl's (490 MB in a full test run, 110 MB alone).
+        rss_path = out / "crawl.vmhwm"
         boot = (
-            "import faulthandler, signal, sys; faulthandler.register(signal.SIGUSR1); "
+            "import atexit, faulthandler, pathlib, signal, sys; faulthandler.register(signal.SIGUSR1); "
+            f"atexit.register(lambda: pathlib.Path({str(rss_path)!r}).write_text("
+            "next(l for l in open('/proc/self/status') if l.startswith('VmHWM'))));"
             "from monitor.cli import main; sys.exit(main())"
         )
         cmd = [sys.executable, "-c", boot, "crawl", "-q", "--bootnodes", bootnode, "--netrestrict",
@@ -58,13 +64,12 @@ def run_against_sybil(
             crawl = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, cwd=ROOT)
             watchdog = threading.Timer(duration + 60, _dump_and_kill, (crawl,))
             watchdog.start()
-            # wait4, not wait(): it returns the peak RSS of this one child (ru_maxrss, KB on Linux)
-            _, status, usage = os.wait4(crawl.pid, 0)
+            _, status, _usage = os.wait4(crawl.pid, 0)
             watchdog.cancel()
         seconds = time.monotonic() - started
         exited_at = time.time()
         crawl.returncode = os.waitstatus_to_exitcode(status)
-        rss_kb = usage.ru_maxrss
+        rss_kb = float(rss_path.read_text().split()[1]) if rss_path.exists() else float("inf")
     finally:
         if sybil.stdin is not None:
             sybil.stdin.close()

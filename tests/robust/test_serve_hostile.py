@@ -55,7 +55,7 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[ExporterService, Hanging
     finally:
         await service.cancel_running()
         await runner.cleanup()
-        service.store.close()
+        await service.store.close()
 
 
 @pytest.mark.parametrize("since", ["nan", "NaN", "inf", "-inf", "1e400", "-1e400"])
