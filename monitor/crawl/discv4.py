@@ -1,7 +1,14 @@
 """The discv4 crawler: bond with each node, fetch its ENR, and walk its routing table bucket by bucket.
 
-Per node: PING (with retries) -> wait briefly for the peer's own PING (geth serves FINDNODE only to bonded
-peers) -> ENRREQUEST alongside FINDNODEs at log-distances 256, 255, ... 239 (geth's 17 buckets). The walk
+Per node: PING (with retries) -> ENRREQUEST alongside FINDNODEs at log-distances 256, 255, ... 239 (geth's 17
+buckets), the first ones sent right after the PONG. Nothing waits for the peer's own PING: a peer that demands a bond
+(geth serves FINDNODE and ENRREQUEST only to peers that answered its PING) drops those first requests and PINGs us,
+and the service sends them again right after its PONG; a peer that does not demand one has answered them already.
+If that PING was lost, the first FINDNODE times out: one more PING makes the peer ask again. Request timeouts follow
+each peer's measured round trip (monitor/discovery/v4/rtt.py). The ENR is asked once more after the walk only if
+the peer announced a record (an ENR seq in its PONG) and the first request went unanswered: then loss is plausible;
+a peer without a seq gets one request without retry, in parallel with the walk, so it costs nothing on the critical
+path. The walk
 stops early when the table is exhausted: an answer with fewer than k=16 nodes means the peer's whole table
 has been returned; ``stale_limit`` consecutive answers that add no new node mean the sparse deep buckets are
 covered; ``timeout_limit`` consecutive timeouts mean the peer went away.
@@ -19,7 +26,7 @@ from dataclasses import dataclass, field
 from monitor.crawl.targets import target_for
 from monitor.discovery.enr import ENR
 from monitor.discovery.v4.protocol import BUCKET_SIZE
-from monitor.discovery.v4.service import Discv4Service, Peer
+from monitor.discovery.v4.service import Discv4Service, FindNodeResult, Peer
 from monitor.discovery.v4.wire import NodeEntry
 from monitor.errors import DecodeError, MonitorError, NetrestrictError, RequestTimeout
 from monitor.p2p.keys import NodeID
@@ -165,21 +172,23 @@ class Discv4Driver:
         visit.pong_enr_seq = pong.enr_seq
         self._learn_seq(peer.id, pong.enr_seq)
         visit.pinged_us = self.service.bonds.pinged_us(peer.id)
-        enr_task = asyncio.create_task(self._fetch_enr(visit)) if self.walk.fetch_enr else None
+        retries = 0 if pong.enr_seq is None else None  # no seq announced: likely no record to serve
+        enr_task = asyncio.create_task(self._fetch_enr(visit, retries)) if self.walk.fetch_enr else None
         await self._walk_table(visit)
+        visit.pinged_us = self.service.bonds.pinged_us(peer.id)  # a bonding peer's PING comes during the walk
         if enr_task is not None:
             await enr_task
-            if visit.enr_error == "timeout":
-                await self._fetch_enr(visit)  # a second chance once the walk's burst of NEIGHBORS is over
+            if visit.enr_error == "timeout" and pong.enr_seq is not None:
+                await self._fetch_enr(visit)  # loss is plausible: a second chance once the walk's burst is over
 
     def _learn_seq(self, node: NodeID, seq: int | None) -> None:
         if seq is not None and seq > self.known_seq.get(node, -1):
             self.known_seq[node] = seq
 
-    async def _fetch_enr(self, visit: Visit) -> None:
+    async def _fetch_enr(self, visit: Visit, retries: int | None = None) -> None:
         visit.enr_error = None
         try:
-            visit.enr = await self.service.request_enr(visit.peer)
+            visit.enr = await self.service.request_enr(visit.peer, retries, resend_on_ping=True)
             self._learn_seq(visit.peer.id, visit.enr.seq)
         except RequestTimeout:
             visit.enr_error = "timeout"
@@ -190,13 +199,27 @@ class Discv4Driver:
         if visit.enr_error is not None:
             self.errors[f"enr_{visit.enr_error.split(':')[0]}"] += 1
 
+    async def _findnode(self, visit: Visit, target: bytes, first: bool) -> FindNodeResult:
+        """The first FINDNODE is sent again after the peer's PING; if that PING was lost, one more PING of ours
+        makes a bond-demanding peer PING again (geth pings back every unbonded peer that pings it)."""
+        peer = visit.peer
+        try:
+            return await self.service.findnode(peer, target, resend_on_ping=first)
+        except RequestTimeout:
+            if not first or self.service.bonds.pinged_us(peer.id):
+                raise
+        self.errors["findnode_rebond"] += 1
+        await self.service.ping(peer)
+        visit.pinged_us = self.service.bonds.pinged_us(peer.id)
+        return await self.service.findnode(peer, target, resend_on_ping=True)
+
     async def _walk_table(self, visit: Visit) -> None:
         stale = timeouts = short = 0
         longest = 0  # most nodes any one answer carried: a table never shrinks during our walk
         for distance in DISTANCES[: self.walk.max_findnode]:
             visit.findnode_sent += 1
             try:
-                reply = await self.service.findnode(visit.peer, target_for(visit.peer.id, distance))
+                reply = await self._findnode(visit, target_for(visit.peer.id, distance), visit.findnode_sent == 1)
             except RequestTimeout:
                 timeouts += 1
                 self.errors["findnode_timeout"] += 1

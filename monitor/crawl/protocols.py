@@ -27,6 +27,7 @@ from monitor.discovery.v5.service import Peer as Peer5
 from monitor.discovery.v5.service import ServiceConfig as Service5Config
 from monitor.p2p.keys import PrivateKey
 from monitor.p2p.netpolicy import NetRestrict, admissible
+from monitor.p2p.pacing import Pacer
 from monitor.p2p.udp import UDPTransport
 
 __all__ = ["ProtocolPart", "ProgressSum", "Timing", "open_discv4", "open_discv5", "PROTOCOLS"]
@@ -42,7 +43,9 @@ class Timing:
     duration: float | None
     timeout: float
     retries: int
-    bond_wait: float = 0.5
+    bond_wait: float = 0.0
+    min_timeout: float | None = 0.2  # discv4: adaptive timeouts (None: fixed)
+    send_rate: float | None = None  # discv4: requests per second (None: unlimited)
 
 
 @dataclass(repr=False)
@@ -123,8 +126,11 @@ async def open_discv4(
     on_progress: Callable[[EngineProgress], None] | None = None,
     rlpx: RlpxStage | None = None,
 ) -> ProtocolPart[Peer4, discv4.Visit]:
-    config = Service4Config(timeout=timing.timeout, retries=timing.retries, bond_wait=timing.bond_wait)
-    service = Discv4Service(key, config=config, now=clock)
+    config = Service4Config(
+        timeout=timing.timeout, retries=timing.retries, bond_wait=timing.bond_wait, min_timeout=timing.min_timeout
+    )
+    pacer = Pacer(timing.send_rate) if timing.send_rate is not None else None
+    service = Discv4Service(key, config=config, now=clock, pacer=pacer)
     transport = await UDPTransport.open(service, host, port, netrestrict, service.stats)
     service.attach(transport, transport.local_address)
     ip_versions = frozenset({6}) if ":" in host else frozenset({4})

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from monitor.crawl import discv4, discv5
-from monitor.crawl.engine import EngineProgress
+from monitor.crawl.engine import EngineProgress, EngineResult
 from monitor.crawl.merge import merge_protocols
 from monitor.crawl.protocols import PROTOCOLS, ProgressSum, ProtocolPart, Timing, open_discv4, open_discv5
 from monitor.crawl.records import discv4_records, discv5_records
@@ -45,7 +45,9 @@ class CrawlSettings:
     concurrency: int = 256
     timeout: float = 1.0
     retries: int = 1
-    bond_wait: float = 0.5
+    bond_wait: float = 0.0  # no fixed wait for a peer's PING: requests a peer dropped are re-sent after it
+    min_timeout: float | None = 0.2  # timeouts adapt to each peer's round trip, between this and ``timeout``
+    send_rate: float | None = 5000.0  # requests per second over the whole crawl (None: unlimited)
     walk: discv4.WalkConfig = field(default_factory=discv4.WalkConfig)
     walk_v5: discv5.WalkConfig = field(default_factory=discv5.WalkConfig)
     rlpx: RlpxSettings = field(default_factory=RlpxSettings)
@@ -60,6 +62,8 @@ class CrawlSettings:
             raise ConfigError("--concurrency must be at least 1")
         if self.timeout <= 0:
             raise ConfigError("--timeout must be positive")
+        if (self.min_timeout is not None and self.min_timeout <= 0) or (self.send_rate is not None and self.send_rate <= 0):
+            raise ConfigError("the minimum timeout and the send rate must be positive")
         if self.duration is not None and self.duration <= 0:
             raise ConfigError("--duration must be positive")
         if self.rlpx.concurrency < 1 or self.rlpx.timeout <= 0:
@@ -76,6 +80,8 @@ class CrawlSettings:
             "timeout": self.timeout,
             "retries": self.retries,
             "bond_wait": self.bond_wait,
+            "min_timeout": self.min_timeout,
+            "send_rate": self.send_rate,
             "stale_limit": self.walk.stale_limit,
             "timeout_limit": self.walk.timeout_limit,
             "rlpx": self.rlpx.enabled,
@@ -88,6 +94,7 @@ class CrawlSettings:
 class CrawlOutcome:
     nodes: list[NodeRecord]
     meta: CrawlMeta
+    engines: dict[str, EngineResult[Any, Any]] = field(default_factory=dict)  # each protocol's visits (benchmarks)
 
     def __repr__(self) -> str:
         # Short on purpose: asyncio.run() reprs its main task's result while restoring the SIGINT handler
@@ -115,7 +122,10 @@ async def run_crawl(
     netrestrict = NetRestrict.parse(settings.netrestrict)
     key = settings.key or PrivateKey.generate()
     host = _listen_host(settings, netrestrict)
-    timing = Timing(settings.concurrency, settings.duration, settings.timeout, settings.retries, settings.bond_wait)
+    timing = Timing(
+        settings.concurrency, settings.duration, settings.timeout, settings.retries, settings.bond_wait,
+        settings.min_timeout, settings.send_rate,
+    )  # fmt: skip
     progress = ProgressSum(on_progress, len(settings.discovery))
     stage = RlpxStage(key, netrestrict, settings.rlpx) if settings.rlpx.enabled else None
     v4: ProtocolPart[Peer4, discv4.Visit] | None = None
@@ -154,4 +164,4 @@ async def run_crawl(
     meta = crawl_meta(settings, parts, nodes)
     if stage is not None:
         meta = dataclasses.replace(meta, counters={**meta.counters, **stage.counters()})
-    return CrawlOutcome(nodes, meta)
+    return CrawlOutcome(nodes, meta, {p.name: p.result for p in parts if p.result is not None})
