@@ -133,7 +133,10 @@ def worker(cfg: dict[str, Any]) -> None:
         "found": [n.node_id for n in outcome.nodes],
         "visits": visits,
         "counters": outcome.meta.counters,
-        "packets": dict(outcome.packets),
+        "packets": {  # the discv4 part's socket and service counters, as the snapshot's counters name them
+            k: outcome.meta.counters.get(f"packets_{k.replace(':', '_')}", 0)
+            for k in ("datagrams_out", "datagrams_in", "sent:findnode")
+        },
     }
     Path(cfg["result"]).write_text(json.dumps(result), encoding="utf-8")
 

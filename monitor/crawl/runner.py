@@ -62,7 +62,9 @@ class CrawlSettings:
             raise ConfigError("--concurrency must be at least 1")
         if self.timeout <= 0:
             raise ConfigError("--timeout must be positive")
-        if (self.min_timeout is not None and self.min_timeout <= 0) or (self.send_rate is not None and self.send_rate <= 0):
+        if (self.min_timeout is not None and self.min_timeout <= 0) or (
+            self.send_rate is not None and self.send_rate <= 0
+        ):
             raise ConfigError("the minimum timeout and the send rate must be positive")
         if self.duration is not None and self.duration <= 0:
             raise ConfigError("--duration must be positive")

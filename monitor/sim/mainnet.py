@@ -141,7 +141,8 @@ class MainnetSim:
     def _flush(self, slot: int) -> None:
         for sock, src, data, to in self._slots.pop(slot, ()):
             try:
-                sock.sendmsg([data], [(socket.IPPROTO_IP, IP_PKTINFO, PKTINFO.pack(0, src, b"\0\0\0\0"))], to)
+                ancillary = [(socket.IPPROTO_IP, IP_PKTINFO, PKTINFO.pack(0, src, b"\0\0\0\0"))]
+                sock.sendmsg([data], ancillary, 0, to)
                 self.stats["sent"] += 1
             except OSError:
                 self.stats["send_error"] += 1

@@ -178,7 +178,9 @@ class Population:
         values = [ints[i] for i in order]
 
         def members(prefix: int, shift: int) -> list[int]:
-            return order[bisect.bisect_left(values, prefix << shift) : bisect.bisect_left(values, (prefix + 1) << shift)]
+            return order[
+                bisect.bisect_left(values, prefix << shift) : bisect.bisect_left(values, (prefix + 1) << shift)
+            ]
 
         for node in self.nodes:
             if not node.reachable:

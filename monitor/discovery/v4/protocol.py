@@ -132,6 +132,9 @@ class PendingReplies:
                 return True, []
         return False, []
 
+    def of_peer(self, peer: NodeID) -> list[Matcher]:
+        return self._by_peer.get(peer, [])
+
     def __len__(self) -> int:
         return sum(len(v) for v in self._by_peer.values())
 

@@ -2,10 +2,15 @@
 
 A fixed timeout is either too long for the many near peers (every unanswered request then blocks a visit for the
 whole timeout) or too short for the far ones. Each answered request is a sample: the peer's next requests wait
-``srtt + 4 * rttvar`` (RFC 6298 section 2), kept between ``floor`` and the configured ``ceiling``. A peer never
-answered yet gets the same rule over every peer's first samples (the network's typical round trip), so a dead node
-costs one short timeout plus one retry. A retry waits twice as long as the attempt before (section 5.5), and only
-first attempts are measured (Karn's rule: a retried request's answer cannot tell which attempt it answers).
+``srtt + 4 * rttvar`` (RFC 6298 section 2), kept between ``floor`` and the configured ``ceiling``. A retry waits
+twice as long as the attempt before (section 5.5), and only first attempts are measured (Karn's rule: a retried
+request's answer cannot tell which attempt it answers).
+
+A peer never answered yet waits ``NETWORK_MARGIN`` times the 99th percentile of the last ``WINDOW`` first samples
+(the ceiling until ``MIN_SAMPLES`` arrived), so a dead node costs one short timeout plus one retry. A percentile and
+not a smoothed mean: only answers that beat the timeout become samples, so a timeout near the mean would censor the
+slow half of the network and then never learn it exists (measured: 2,000 simulated nodes of median RTT 100 ms, a
+smoothed network estimate answered 548 of 1,800 reachable nodes).
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ __all__ = ["RttEstimate", "RttTable"]
 ALPHA = 1 / 8  # RFC 6298's gains
 BETA = 1 / 4
 K = 4
+WINDOW = 1000
+MIN_SAMPLES = 50
+NETWORK_MARGIN = 1.5
 
 
 @dataclass(slots=True)
@@ -48,7 +56,10 @@ class RttTable:
         self.floor = floor
         self.ceiling = ceiling
         self._peers: dict[NodeID, RttEstimate] = {}
-        self._network: RttEstimate | None = None
+        self._firsts: list[float] = []  # ring of the last WINDOW first samples
+        self._next = 0
+        self._network = ceiling  # the timeout for peers never answered yet
+        self._stale = 0  # first samples since _network was computed
 
     def observe(self, peer: NodeID, sample: float) -> None:
         sample = max(0.0, sample)
@@ -57,19 +68,27 @@ class RttTable:
             known.update(sample)
             return
         self._peers[peer] = RttEstimate.first(sample)
-        if self._network is None:
-            self._network = RttEstimate.first(sample)
+        if len(self._firsts) < WINDOW:
+            self._firsts.append(sample)
         else:
-            self._network.update(sample)
+            self._firsts[self._next] = sample
+            self._next = (self._next + 1) % WINDOW
+        self._stale += 1
+        due = self._stale >= len(self._firsts) // 10 or NETWORK_MARGIN * sample > self._network
+        if len(self._firsts) >= MIN_SAMPLES and due:
+            ranked = sorted(self._firsts)
+            p99 = ranked[min(len(ranked) - 1, int(0.99 * len(ranked)))]
+            self._network = min(self.ceiling, max(self.floor, NETWORK_MARGIN * p99))
+            self._stale = 0
 
     def forget(self, peer: NodeID) -> None:
         self._peers.pop(peer, None)
 
     def timeout(self, peer: NodeID, attempt: int = 0) -> float:
         """How long attempt ``attempt`` (0 = first) of a request to ``peer`` should wait for its answer."""
-        estimate = self._peers.get(peer, self._network)
-        base = self.ceiling if estimate is None else min(self.ceiling, max(self.floor, estimate.rto))
-        return base * (2**attempt)
+        estimate = self._peers.get(peer)
+        base = self._network if estimate is None else min(self.ceiling, max(self.floor, estimate.rto))
+        return float(base * 2**attempt)
 
     def __len__(self) -> int:
         return len(self._peers)

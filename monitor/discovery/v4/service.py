@@ -16,7 +16,6 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 
 from monitor.discovery.enr import ENR
-from monitor.discovery.v4.rtt import RttTable
 from monitor.discovery.v4.protocol import (
     BondState,
     ENRMatcher,
@@ -27,6 +26,7 @@ from monitor.discovery.v4.protocol import (
     expiration_from,
     split_neighbors,
 )
+from monitor.discovery.v4.rtt import RttTable
 from monitor.discovery.v4.wire import (
     PACKET_TYPES,
     Decoded,
@@ -250,8 +250,9 @@ class Discv4Service:
     def _arm_followup(self, peer: NodeID) -> None:
         """A full NEIGHBORS packet arrived: give the rest a short window, not the whole timeout."""
         loop = asyncio.get_running_loop()
-        for matcher, waiting in self._waiting.items():
-            if isinstance(matcher, NeighborsMatcher) and matcher.peer == peer and matcher.packets:
+        for matcher in self._pending.of_peer(peer):  # this peer's requests only, not every one in flight
+            waiting = self._waiting.get(matcher)
+            if waiting is not None and isinstance(matcher, NeighborsMatcher) and matcher.packets:
                 if waiting.timer is not None:
                     waiting.timer.cancel()
                 wait = self.config.followup_wait
