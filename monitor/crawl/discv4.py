@@ -64,6 +64,7 @@ class Visit:
     neighbors: dict[NodeID, Peer] = field(default_factory=dict)  # admitted: will be crawled
     seen: set[bytes] = field(default_factory=set)  # every distinct node id returned, admitted or not
     failure: str | None = None  # "timeout", "netrestrict", ... when the node never answered
+    silent_after_pong: bool = False  # answered PING, then no FINDNODE or ENR answer: left mid-crawl (or serves none)
 
 
 class Discv4Driver:
@@ -180,6 +181,7 @@ class Discv4Driver:
             await enr_task
             if visit.enr_error == "timeout" and pong.enr_seq is not None:
                 await self._fetch_enr(visit)  # loss is plausible: a second chance once the walk's burst is over
+        visit.silent_after_pong = visit.findnode_answered == 0 and visit.enr is None
 
     def _learn_seq(self, node: NodeID, seq: int | None) -> None:
         if seq is not None and seq > self.known_seq.get(node, -1):

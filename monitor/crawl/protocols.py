@@ -8,6 +8,7 @@ costs one more local port (the discv5 socket binds the discv4 port + 1 when a po
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import time
 from collections import Counter
@@ -61,9 +62,16 @@ class ProtocolPart(Generic[T, R]):
     transport: UDPTransport
     service: Any
     result: EngineResult[T, R] | None = field(default=None)
+    pacer: Pacer | None = None  # adapted to the event loop's lag while the engine runs
 
     async def run(self) -> EngineResult[T, R]:
-        self.result = await self.engine.run(self.seeds)
+        governor = asyncio.create_task(self.pacer.govern()) if self.pacer is not None else None
+        try:
+            self.result = await self.engine.run(self.seeds)
+        finally:
+            if governor is not None:
+                governor.cancel()
+                await asyncio.gather(governor, return_exceptions=True)
         return self.result
 
     async def close(self) -> None:
@@ -152,7 +160,9 @@ async def open_discv4(
         for b in bootnodes
         if _seed_filter(netrestrict, ip_versions, driver.filtered, b.ip, b.udp_port)
     ]
-    return ProtocolPart("discv4", engine, seeds, service.stats, driver.filtered, driver.errors, transport, service)
+    return ProtocolPart(
+        "discv4", engine, seeds, service.stats, driver.filtered, driver.errors, transport, service, pacer=pacer
+    )
 
 
 def _dial_execution(rlpx: RlpxStage, peer: Peer5) -> None:

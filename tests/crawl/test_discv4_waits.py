@@ -138,3 +138,24 @@ async def test_send_rate_limit_spaces_requests() -> None:
     await asyncio.gather(*(crawler.service.ping(peer_of(peer)) for _ in range(6)))
     assert loop.time() - started >= 0.045  # 5 of the 6 waited 10 ms each for a token
     assert crawler.service.pacer.waited == 5
+
+
+async def test_late_pong_to_a_timed_out_attempt_still_answers_the_retry() -> None:
+    net, clock = MemNet(), Clock()
+    peer = _peer(net, clock, ServiceConfig(ping_back=False, require_bond=False), [])
+    crawler = _crawler(net, clock, timeout=0.1, min_timeout=None)
+    held: list[bytes] = []
+    loop = asyncio.get_running_loop()
+
+    def delay_pongs(src: tuple[str, int], dst: tuple[str, int], data: bytes) -> bool:
+        if src == PEER and data[97] == 2:
+            if not held:  # the first PONG arrives 0.15 s late: during the retry; the retry's own is lost
+                held.append(data)
+                loop.call_later(0.15, net.handlers[dst].datagram_received, data, src)
+            return True
+        return False
+
+    net.drop = delay_pongs
+    pong = await crawler.service.ping(peer_of(peer))
+    assert pong.enr_seq == 3 and held
+    assert crawler.service.stats["timeout:ping"] == 1

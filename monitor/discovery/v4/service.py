@@ -232,6 +232,8 @@ class Discv4Service:
         expected, done = self._pending.dispatch(peer, packet, decoded.hash)
         if not expected:
             self.stats["err:unsolicited"] += 1
+            if self.pacer is not None:
+                self.pacer.note_late()  # mostly answers to requests that timed out: a congestion signal
             return
         if isinstance(packet, Pong):
             self.bonds.pong_received(peer)
@@ -274,6 +276,7 @@ class Discv4Service:
         loop = asyncio.get_running_loop()
         kind = ""
         attempts = 1 + (self.config.retries if retries is None else retries)
+        earlier: tuple[bytes, ...] = ()  # hashes of timed-out attempts: their late answer is still an answer
         for attempt in range(attempts):
             if self.pacer is not None:
                 await self.pacer.acquire()
@@ -281,6 +284,8 @@ class Discv4Service:
             kind = PACKET_TYPES[packet.TYPE]
             data, digest = encode(packet, self.key)
             matcher = make(digest)
+            if isinstance(matcher, PongMatcher | ENRMatcher):
+                matcher.earlier, earlier = earlier, (*earlier, digest)
             waiting = _Waiting(loop.create_future())
             self._waiting[matcher] = waiting
             self._pending.add(matcher)
