@@ -10,8 +10,10 @@ the peer announced a record (an ENR seq in its PONG) and the first request went 
 a peer without a seq gets one request without retry, in parallel with the walk, so it costs nothing on the critical
 path. The walk
 stops early when the table is exhausted: an answer with fewer than k=16 nodes means the peer's whole table
-has been returned; ``stale_limit`` consecutive answers that add no new node mean the sparse deep buckets are
-covered; ``timeout_limit`` consecutive timeouts mean the peer went away.
+has been returned; ``stale_limit`` consecutive answers that add no node new to the whole crawl mean the rest of
+the table is most likely known already (every node sits in the tables of its ~16 closest peers per bucket depth, so
+late in a crawl reading each table to the end mostly re-reads known nodes: 20,000 simulated nodes, 14.5 FINDNODEs
+a node with novelty counted per visit); ``timeout_limit`` consecutive timeouts mean the peer went away.
 """
 
 from __future__ import annotations
@@ -237,11 +239,12 @@ class Discv4Driver:
             for entry in reply.nodes:
                 if entry.pubkey in visit.seen:
                     continue
-                visit.seen.add(entry.pubkey)
-                new += 1
+                known = entry.pubkey in self._peers  # listed before, by this peer or any other
                 peer = self.admit(entry)
+                visit.seen.add(peer.pubkey if peer is not None else entry.pubkey)  # the shared bytes: less memory
                 if peer is not None:
                     visit.neighbors[peer.id] = peer
+                    new += not known
             if reply.complete and len(reply.nodes) < BUCKET_SIZE and longest < BUCKET_SIZE:
                 # A short answer means the whole table was returned, unless packet loss made it short: the first
                 # NEIGHBORS packet of two may be lost. One confirming short answer settles it.

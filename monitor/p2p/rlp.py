@@ -108,10 +108,20 @@ def _item(data: bytes, pos: int, end: int, depth: int) -> tuple[Any, int]:
         raise DecodeError("RLP: list runs past the end")
     if depth >= MAX_DEPTH:
         raise DecodeError(f"RLP: lists nested deeper than {MAX_DEPTH}")
-    items = []
+    items: list[Any] = []
     while start < stop:
-        item, start = _item(data, start, stop, depth + 1)
-        items.append(item)
+        b0 = data[start]
+        if 0x80 < b0 < 0xB8:  # short strings, most of every packet, inline: a call each costs as much as the work
+            end = start + b0 - 0x7F
+            if end > stop:
+                raise DecodeError("RLP: string runs past the end")
+            if b0 == 0x81 and data[start + 1] < 0x80:
+                raise DecodeError("RLP: single byte below 0x80 must encode as itself")
+            items.append(data[start + 1 : end])
+            start = end
+        else:
+            item, start = _item(data, start, stop, depth + 1)
+            items.append(item)
     return items, stop
 
 
