@@ -165,3 +165,25 @@ async def test_late_pong_to_a_timed_out_attempt_still_answers_the_retry() -> Non
     pong = await crawler.service.ping(peer_of(peer))
     assert pong.enr_seq == 3 and held
     assert crawler.service.stats["timeout:ping"] == 1
+
+
+async def test_late_answer_is_timed_from_its_own_attempt() -> None:
+    net, clock = MemNet(), Clock()
+    peer = _peer(net, clock, ServiceConfig(ping_back=False, require_bond=False), [])
+    crawler = _crawler(net, clock, timeout=1.0, min_timeout=0.05)  # unknown peers: 0.05 s, then 0.1 s
+    loop = asyncio.get_running_loop()
+    held: list[bytes] = []
+
+    def delay_first_pong(src: tuple[str, int], dst: tuple[str, int], data: bytes) -> bool:
+        if src == PEER and data[97] == 2:
+            if not held:
+                held.append(data)
+                loop.call_later(0.1, net.handlers[dst].datagram_received, data, src)
+            return True
+        return False
+
+    net.drop = delay_first_pong
+    await crawler.service.ping(peer_of(peer))
+    rtt = crawler.service.rtt
+    assert rtt is not None
+    assert rtt.timeout(peer.own_id) >= 0.25  # ~3 x the 0.1 s the late answer took, not the 0.05 s of a stranger

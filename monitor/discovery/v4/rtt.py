@@ -3,8 +3,8 @@
 A fixed timeout is either too long for the many near peers (every unanswered request then blocks a visit for the
 whole timeout) or too short for the far ones. Each answered request is a sample: the peer's next requests wait
 ``srtt + 4 * rttvar`` (RFC 6298 section 2), kept between ``floor`` and the configured ``ceiling``. A retry waits
-twice as long as the attempt before (section 5.5), and only first attempts are measured (Karn's rule: a retried
-request's answer cannot tell which attempt it answers).
+twice as long as the attempt before (section 5.5). Karn's rule (measure first attempts only) is not needed: PONG and
+ENRRESPONSE name the hash of the request they answer, so the service times each answer from its own attempt.
 
 A peer never answered yet waits ``NETWORK_MARGIN`` times the 99th percentile of the last ``WINDOW`` first samples
 (the ceiling until ``MIN_SAMPLES`` arrived), so a dead node costs one short timeout plus one retry. A percentile and

@@ -277,6 +277,7 @@ class Discv4Service:
         kind = ""
         attempts = 1 + (self.config.retries if retries is None else retries)
         earlier: tuple[bytes, ...] = ()  # hashes of timed-out attempts: their late answer is still an answer
+        sent_at: dict[bytes, float] = {}  # attempt hash -> when it left: a late answer is still a round trip
         for attempt in range(attempts):
             if self.pacer is not None:
                 await self.pacer.acquire()
@@ -297,12 +298,11 @@ class Discv4Service:
                 self.stats[f"sent:{kind}"] += 1
                 if resend is not None:
                     self._resend.setdefault(peer.id, []).append(resend)
-                sent_at = loop.time()
+                sent_at.setdefault(digest, loop.time())  # a same-second retry repeats the hash: keep the first
                 timeout = self.rtt.timeout(peer.id, attempt) if self.rtt is not None else self.config.timeout
                 waiting.deadline = loop.call_later(timeout, _expire, waiting.future)
                 if await waiting.future:
-                    if attempt == 0 and self.rtt is not None and not isinstance(matcher, NeighborsMatcher):
-                        self.rtt.observe(peer.id, loop.time() - sent_at)  # Karn: first attempts only
+                    self._sample(peer, matcher, sent_at, loop.time())
                     return matcher
                 if isinstance(matcher, NeighborsMatcher) and matcher.packets:
                     return matcher  # a partial answer is still an answer
@@ -316,6 +316,18 @@ class Discv4Service:
                 if resend is not None:
                     self._drop_resend(peer.id, resend)
         raise RequestTimeout(f"{kind} to {peer.ip}:{peer.udp} unanswered after {attempts} attempts")
+
+    def _sample(self, peer: Peer, matcher: Matcher, sent_at: dict[bytes, float], now: float) -> None:
+        """A round-trip sample from a PONG or ENRRESPONSE. The answer names the request's hash, so an answer to an
+        earlier, timed-out attempt is timed from that attempt (Karn's ambiguity does not arise): the slow answers a
+        timeout cut off are exactly the samples the network-wide estimate must not lose. NEIGHBORS name no request."""
+        reply = matcher.reply if isinstance(matcher, PongMatcher | ENRMatcher) else None
+        if self.rtt is None or reply is None:
+            return
+        # Two attempts in the same second share a hash; the first send time is kept, which can only overestimate.
+        started = sent_at.get(reply.ping_hash if isinstance(reply, Pong) else reply.request_hash)
+        if started is not None:
+            self.rtt.observe(peer.id, now - started)
 
     def _drop_resend(self, peer: NodeID, entry: tuple[bytes, Address, _Waiting, str]) -> None:
         queued = self._resend.get(peer)
