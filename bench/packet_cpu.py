@@ -28,7 +28,9 @@ me, peer = PrivateKey.from_seed(b"crawler"), PrivateKey.from_seed(b"peer")
 ep = wire.Endpoint(ipaddress.IPv4Address("127.0.0.1"), 30303, 30303)
 exp = int(time.time()) + 60
 entries = [
-    wire.NodeEntry(ipaddress.IPv4Address(f"10.0.{i // 250}.{i % 250 + 1}"), 30303, 30303, PrivateKey.from_seed(b"%d" % i).pubkey)
+    wire.NodeEntry(
+        ipaddress.IPv4Address(f"10.0.{i // 250}.{i % 250 + 1}"), 30303, 30303, PrivateKey.from_seed(b"%d" % i).pubkey
+    )
     for i in range(3000)
 ]
 record = ENR.create(peer, 3, ip=ipaddress.IPv4Address("127.0.0.2"), udp=30303, tcp=30303)
