@@ -4,11 +4,11 @@ Per node: PING (with retries) -> ENRREQUEST alongside FINDNODEs at log-distances
 buckets), the first ones sent right after the PONG. Nothing waits for the peer's own PING: a peer that demands a bond
 (geth serves FINDNODE and ENRREQUEST only to peers that answered its PING) drops those first requests and PINGs us,
 and the service sends them again right after its PONG; a peer that does not demand one has answered them already.
-If that PING was lost, the first FINDNODE times out: one more PING makes the peer ask again. Request timeouts follow
-each peer's measured round trip (monitor/discovery/v4/rtt.py). The ENR is asked once more after the walk only if
-the peer announced a record (an ENR seq in its PONG) and the first request went unanswered: then loss is plausible;
-a peer without a seq gets one request without retry, in parallel with the walk, so it costs nothing on the critical
-path.
+If the bond failed (that PING or our PONG lost), the first FINDNODE times out: one more PING makes the peer ask
+again. Request timeouts follow each peer's measured round trip (monitor/discovery/v4/rtt.py). The ENR is asked once
+more after the walk only if the peer announced a record (an ENR seq in its PONG) and the first request went
+unanswered: then loss is plausible; a peer without a seq gets one request without retry, in parallel with the walk,
+so it costs nothing on the critical path.
 
 The walk stops early when the table is exhausted: an answer with fewer than k=16 nodes means the peer's whole table
 has been returned; ``stale_limit`` consecutive answers that add no node new to the whole crawl mean the rest of
@@ -205,13 +205,14 @@ class Discv4Driver:
             self.errors[f"enr_{visit.enr_error.split(':')[0]}"] += 1
 
     async def _findnode(self, visit: Visit, target: bytes, first: bool) -> FindNodeResult:
-        """The first FINDNODE is sent again after the peer's PING; if that PING was lost, one more PING of ours
-        makes a bond-demanding peer PING again (geth pings back every unbonded peer that pings it)."""
+        """The first FINDNODE is sent again after the peer's PING. If it still goes unanswered, the bond may have
+        failed either way (the peer's PING or our PONG to it was lost): one more PING of ours makes a bond-demanding
+        peer PING again (geth pings back every unbonded peer that pings it), and the FINDNODE is retried once."""
         peer = visit.peer
         try:
             return await self.service.findnode(peer, target, resend_on_ping=first)
         except RequestTimeout:
-            if not first or self.service.bonds.pinged_us(peer.id):
+            if not first:
                 raise
         self.errors["findnode_rebond"] += 1
         await self.service.ping(peer)

@@ -30,7 +30,6 @@ import argparse
 import asyncio
 import ipaddress
 import json
-import logging
 import math
 import random
 import signal
@@ -51,8 +50,6 @@ from monitor.sim.devnet import _raise_fd_limit
 from monitor.sim.mainnet_model import MainnetSpec, Population, SimNode
 
 __all__ = ["MainnetSim", "main"]
-
-log = logging.getLogger(__name__)
 
 IP_PKTINFO = 8  # <linux/in.h>; the socket module does not export it
 PKTINFO = struct.Struct("I4s4s")  # struct in_pktinfo: ifindex, spec_dst (our source), addr (header destination)
