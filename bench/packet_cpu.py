@@ -6,7 +6,8 @@ Usage::
 
 Times, per packet, what the crawler does for each datagram it sends or receives, in the proportions of a crawl
 (per node: 1 PING, ~8 FINDNODE, 1 ENRREQUEST sent; 1 PONG, 1 PING, ~15 NEIGHBORS, 1 ENRRESPONSE received):
-encode + sign, or verify + decode + the node ids of every NEIGHBORS entry (``Peer.from_entry``). Best of 5 runs.
+encode + sign, or verify + decode + the driver's admission of every NEIGHBORS entry (``Discv4Driver.admit``: a
+shared Peer per distinct node, as in a crawl where each node is listed by many others). Best of 5 runs.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ sys.path.insert(0, str(root))
 
 from monitor.discovery.enr import ENR  # noqa: E402
 from monitor.discovery.v4 import wire  # noqa: E402
-from monitor.discovery.v4.service import Peer  # noqa: E402
+from monitor.crawl.discv4 import Discv4Driver  # noqa: E402
+from monitor.discovery.v4.service import Discv4Service  # noqa: E402
 from monitor.p2p.keys import PrivateKey  # noqa: E402
+from monitor.p2p.netpolicy import NetRestrict  # noqa: E402
 
 me, peer = PrivateKey.from_seed(b"crawler"), PrivateKey.from_seed(b"peer")
 ep = wire.Endpoint(ipaddress.IPv4Address("127.0.0.1"), 30303, 30303)
@@ -42,6 +45,9 @@ received = (
 sent = [wire.Ping(4, ep, ep, exp, None)] + [wire.FindNode(b"t" * 64, exp)] * 8 + [wire.ENRRequest(exp)]
 
 
+driver = Discv4Driver(Discv4Service(me), NetRestrict.parse("10.0.0.0/8"))
+
+
 def one_node(offset: int) -> None:
     for packet in sent:
         wire.encode(packet, me)
@@ -49,7 +55,7 @@ def one_node(offset: int) -> None:
         decoded = wire.decode(data)
         if isinstance(decoded.packet, wire.Neighbors):
             for entry in decoded.packet.nodes:
-                Peer.from_entry(entry)
+                driver.admit(entry)
 
 
 def main() -> None:

@@ -119,6 +119,14 @@ def _item(data: bytes, pos: int, end: int, depth: int) -> tuple[Any, int]:
                 raise DecodeError("RLP: single byte below 0x80 must encode as itself")
             items.append(data[start + 1 : end])
             start = end
+        elif 0xB8 <= b0 < 0xC0:  # long strings (public keys): inline too
+            size = b0 - 0xB7
+            begin = start + 1 + size
+            end = begin + _length(data, start, size, stop)
+            if end > stop:
+                raise DecodeError("RLP: string runs past the end")
+            items.append(data[begin:end])
+            start = end
         else:
             item, start = _item(data, start, stop, depth + 1)
             items.append(item)
