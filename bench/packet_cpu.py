@@ -20,9 +20,9 @@ from pathlib import Path
 root = Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(root))
 
+from monitor.crawl.discv4 import Discv4Driver  # noqa: E402
 from monitor.discovery.enr import ENR  # noqa: E402
 from monitor.discovery.v4 import wire  # noqa: E402
-from monitor.crawl.discv4 import Discv4Driver  # noqa: E402
 from monitor.discovery.v4.service import Discv4Service  # noqa: E402
 from monitor.p2p.keys import PrivateKey  # noqa: E402
 from monitor.p2p.netpolicy import NetRestrict  # noqa: E402
