@@ -121,7 +121,7 @@ def worker(cfg: dict[str, Any]) -> None:
     after = resource.getrusage(resource.RUSAGE_SELF)
     visits = {
         key.hex(): [v.answered_ping, v.findnode_sent, v.findnode_answered, sorted(pk.hex()[:16] for pk in v.seen)]
-        for key, v in outcome.engine.results.items()
+        for key, v in outcome.engines["discv4"].results.items()
     }
     result = {
         "wall": wall,
@@ -133,7 +133,10 @@ def worker(cfg: dict[str, Any]) -> None:
         "found": [n.node_id for n in outcome.nodes],
         "visits": visits,
         "counters": outcome.meta.counters,
-        "packets": dict(outcome.packets),
+        "packets": {  # the discv4 part's socket and service counters, as the snapshot's counters name them
+            k: outcome.meta.counters.get(f"packets_{k.replace(':', '_')}", 0)
+            for k in ("datagrams_out", "datagrams_in", "sent:findnode")
+        },
     }
     Path(cfg["result"]).write_text(json.dumps(result), encoding="utf-8")
 
@@ -291,12 +294,14 @@ def _stop(proc: subprocess.Popen[bytes] | None) -> None:
         proc.wait()
 
 
-def _start_devnet(nodes: int, run_index: int, sc: dict[str, float], work: Path, seed: int, port: int) -> Any:
+def _start_devnet(
+    nodes: int, run_index: int, sc: dict[str, float], work: Path, seed: int, port: int, first_octet: int
+) -> Any:
     out = work / "devnet"
     log = (work / "devnet.log").open("wb")
     cmd = [
         str(ROOT / ".venv" / "bin" / "monitor"), "-q", "devnet", "--nodes", str(nodes), "--seed", str(seed),
-        "--first-ip", f"127.{40 + run_index % 200}.0.1", "--port", str(port),
+        "--first-ip", f"127.{first_octet + run_index % 4}.0.1", "--port", str(port),
         "--latency", str(sc["latency"]), "--loss", str(sc["loss"]), "--out", str(out),
     ]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
@@ -313,7 +318,7 @@ def run_one(nodes: int, scenario: str, run_index: int, args: argparse.Namespace)
         work = Path(tmp)
         try:
             t0 = time.perf_counter()
-            devnet, out = _start_devnet(nodes, run_index, sc, work, seed, port)
+            devnet, out = _start_devnet(nodes, run_index, sc, work, seed, port, args.net)
             truth_path = out / "truth.json"
             while not truth_path.exists():
                 if devnet.poll() is not None:
@@ -453,6 +458,7 @@ def main() -> int:
     parser.add_argument("--max-duration", type=float, default=120.0, help="crawl deadline in seconds (120)")
     parser.add_argument("--seed", type=int, default=4100, help="first devnet seed; +1 per run (4100)")
     parser.add_argument("--port", type=int, default=30400, help="first devnet port; +1 per run (30400)")
+    parser.add_argument("--net", type=int, default=40, help="devnets use 127.NET.0.0/16 .. 127.NET+3 (40)")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table ready for the README")
     parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
     parser.add_argument("--profile", action="store_true", help="cProfile the crawler (slower; stats on stderr)")

@@ -8,6 +8,7 @@ costs one more local port (the discv5 socket binds the discv4 port + 1 when a po
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import time
 from collections import Counter
@@ -28,6 +29,7 @@ from monitor.discovery.v5.service import Peer as Peer5
 from monitor.discovery.v5.service import ServiceConfig as Service5Config
 from monitor.p2p.keys import PrivateKey
 from monitor.p2p.netpolicy import NetRestrict, admissible
+from monitor.p2p.pacing import Pacer
 from monitor.p2p.udp import UDPTransport
 
 __all__ = ["ProtocolPart", "ProgressSum", "Timing", "open_discv4", "open_discv5", "PROTOCOLS"]
@@ -43,8 +45,10 @@ class Timing:
     duration: float | None
     timeout: float
     retries: int
-    bond_wait: float = 0.5
+    bond_wait: float = 0.0
     max_nodes: int | None = None  # per protocol: the node table and frontier cap (engine ``max_tasks``)
+    min_timeout: float | None = 0.2  # discv4: adaptive timeouts (None: fixed)
+    send_rate: float | None = None  # discv4: requests per second (None: unlimited)
 
 
 @dataclass(repr=False)
@@ -61,9 +65,16 @@ class ProtocolPart(Generic[T, R]):
     service: Any
     result: EngineResult[T, R] | None = field(default=None)
     vouching: Vouching | None = None  # the driver's per-IP / per-referrer limits, for their counters
+    pacer: Pacer | None = None  # adapted to the event loop's lag while the engine runs
 
     async def run(self) -> EngineResult[T, R]:
-        self.result = await self.engine.run(self.seeds)
+        governor = asyncio.create_task(self.pacer.govern()) if self.pacer is not None else None
+        try:
+            self.result = await self.engine.run(self.seeds)
+        finally:
+            if governor is not None:
+                governor.cancel()
+                await asyncio.gather(governor, return_exceptions=True)
         return self.result
 
     async def close(self) -> None:
@@ -127,8 +138,11 @@ async def open_discv4(
     rlpx: RlpxStage | None = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> ProtocolPart[Peer4, discv4.Visit]:
-    config = Service4Config(timeout=timing.timeout, retries=timing.retries, bond_wait=timing.bond_wait)
-    service = Discv4Service(key, config=config, now=clock)
+    config = Service4Config(
+        timeout=timing.timeout, retries=timing.retries, bond_wait=timing.bond_wait, min_timeout=timing.min_timeout
+    )
+    pacer = Pacer(timing.send_rate) if timing.send_rate is not None else None
+    service = Discv4Service(key, config=config, now=clock, pacer=pacer)
     transport = await UDPTransport.open(service, host, port, netrestrict, service.stats)
     service.attach(transport, transport.local_address)
     ip_versions = frozenset({6}) if ":" in host else frozenset({4})
@@ -150,7 +164,9 @@ async def open_discv4(
         for b in bootnodes
         if _seed_filter(netrestrict, ip_versions, driver.filtered, b.ip, b.udp_port)
     ]
-    part = ProtocolPart("discv4", engine, seeds, service.stats, driver.filtered, driver.errors, transport, service)
+    part = ProtocolPart(
+        "discv4", engine, seeds, service.stats, driver.filtered, driver.errors, transport, service, pacer=pacer
+    )
     part.vouching = driver.vouching
     return part
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from monitor.crawl import discv4, discv5
 from monitor.crawl.budget import Limits
-from monitor.crawl.engine import EngineProgress
+from monitor.crawl.engine import EngineProgress, EngineResult
 from monitor.crawl.merge import merge_protocols
 from monitor.crawl.output import Journal
 from monitor.crawl.protocols import PROTOCOLS, ProgressSum, ProtocolPart, Timing, open_discv4, open_discv5
@@ -61,7 +61,9 @@ class CrawlSettings:
     concurrency: int = 256
     timeout: float = 1.0
     retries: int = 1
-    bond_wait: float = 0.5
+    bond_wait: float = 0.0  # no fixed wait for a peer's PING: requests a peer dropped are re-sent after it
+    min_timeout: float | None = 0.2  # timeouts adapt to each peer's round trip, between this and ``timeout``
+    send_rate: float | None = 5000.0  # requests per second over the whole crawl (None: unlimited)
     walk: discv4.WalkConfig = field(default_factory=discv4.WalkConfig)
     walk_v5: discv5.WalkConfig = field(default_factory=discv5.WalkConfig)
     rlpx: RlpxSettings = field(default_factory=RlpxSettings)
@@ -91,6 +93,10 @@ class CrawlSettings:
             raise ConfigError("--concurrency must be at least 1")
         if self.timeout <= 0:
             raise ConfigError("--timeout must be positive")
+        if (self.min_timeout is not None and self.min_timeout <= 0) or (
+            self.send_rate is not None and self.send_rate <= 0
+        ):
+            raise ConfigError("the minimum timeout and the send rate must be positive")
         if self.duration is not None and self.duration <= 0:
             raise ConfigError("--duration must be positive")
         if self.rlpx.concurrency < 1 or self.rlpx.timeout <= 0:
@@ -110,6 +116,8 @@ class CrawlSettings:
             "timeout": self.timeout,
             "retries": self.retries,
             "bond_wait": self.bond_wait,
+            "min_timeout": self.min_timeout,
+            "send_rate": self.send_rate,
             "stale_limit": self.walk.stale_limit,
             "timeout_limit": self.walk.timeout_limit,
             "rlpx": self.rlpx.enabled,
@@ -125,6 +133,7 @@ class CrawlSettings:
 class CrawlOutcome:
     nodes: list[NodeRecord]
     meta: CrawlMeta
+    engines: dict[str, EngineResult[Any, Any]] = field(default_factory=dict)  # each protocol's visits (benchmarks)
 
     def __repr__(self) -> str:
         # Short on purpose: asyncio.run() reprs its main task's result while restoring the SIGINT handler
@@ -154,8 +163,11 @@ async def run_crawl(
     host = _listen_host(settings, netrestrict)
     reserve = finish_reserve(settings.duration)
     walk_for = settings.duration - reserve if settings.duration is not None else None
-    timing = Timing(settings.concurrency, walk_for, settings.timeout, settings.retries, settings.bond_wait,
-                    settings.max_nodes)  # fmt: skip
+    timing = Timing(
+        concurrency=settings.concurrency, duration=walk_for, timeout=settings.timeout, retries=settings.retries,
+        bond_wait=settings.bond_wait, max_nodes=settings.max_nodes, min_timeout=settings.min_timeout,
+        send_rate=settings.send_rate,
+    )  # fmt: skip
     progress = ProgressSum(on_progress, len(settings.discovery))
     stage = RlpxStage(key, netrestrict, settings.rlpx) if settings.rlpx.enabled else None
     v4: ProtocolPart[Peer4, discv4.Visit] | None = None
@@ -205,4 +217,4 @@ async def run_crawl(
     meta = crawl_meta(settings, parts, nodes)
     if stage is not None:
         meta = dataclasses.replace(meta, counters={**meta.counters, **stage.counters()})
-    return CrawlOutcome(nodes, meta)
+    return CrawlOutcome(nodes, meta, {p.name: p.result for p in parts if p.result is not None})

@@ -1,5 +1,11 @@
 """A crawl's metadata: per-protocol and merged counters, what was filtered and why, packets and errors by kind.
 
+Honest results: ``found_late`` counts nodes first listed in the last tenth of the crawl's duration (many of them: the
+crawl had not converged when it ended); ``listed_unanswered`` nodes only ever seen in others' tables (contacted, never
+answered PING: dead, NAT'd or gone; unprefixed ``seen_only_in_tables``: merged records no protocol heard from);
+``silent_after_pong`` nodes that answered PING and then nothing (left during the
+crawl, or serve neither FINDNODE nor ENR); ``not_contacted_deadline`` nodes listed but not visited before the deadline.
+
 Counter names: unprefixed ones count the merged node records (``discovered``, ``answered_ping``, ...) or add up
 over the protocols (``contacted``, ``findnode_sent``, ...); ``discv4_*`` and ``discv5_*`` are each protocol's own.
 discv4's packet and error counters keep their historical names (``packets_*``, ``error_*``: the exporter's crawl
@@ -26,6 +32,7 @@ def _part_counters(part: ProtocolPart[Any, Any]) -> dict[str, int]:
     if result is None:
         return {"discovered": 0, "contacted": 0}
     visits = list(result.results.values())
+    late_from = result.started_at + 0.9 * (result.ended_at - result.started_at)
     return {
         "discovered": len(result.tasks),
         "contacted": len(visits),
@@ -38,6 +45,9 @@ def _part_counters(part: ProtocolPart[Any, Any]) -> dict[str, int]:
         "deadline_hit": int(result.deadline_hit),
         "cap_refused": result.capped,
         "cap_reached": int(result.capped > 0),
+        "found_late": sum(t >= late_from for t in result.first_seen.values()),
+        "listed_unanswered": sum(not v.answered_ping for v in visits),
+        "silent_after_pong": sum(getattr(v, "silent_after_pong", False) for v in visits),
     }
 
 
@@ -52,7 +62,14 @@ def crawl_meta(settings: Any, parts: Sequence[ProtocolPart[Any, Any]], nodes: Se
     for part in parts:
         own = _part_counters(part)
         counters.update({f"{part.name}_{k}": v for k, v in own.items()})
-        for k in ("contacted", "not_contacted_deadline", "findnode_sent", "revisits"):
+        for k in (
+            "contacted",
+            "not_contacted_deadline",
+            "findnode_sent",
+            "revisits",
+            "found_late",
+            "silent_after_pong",
+        ):
             counters[k] += own.get(k, 0)
         counters["deadline_hit"] = max(counters["deadline_hit"], own.get("deadline_hit", 0))
         counters["cap_reached"] = max(counters["cap_reached"], own.get("cap_reached", 0))
@@ -67,6 +84,7 @@ def crawl_meta(settings: Any, parts: Sequence[ProtocolPart[Any, Any]], nodes: Se
     counters["answered_ping"] = sum(n.answered_ping for n in nodes)
     counters["answered_findnode"] = sum(n.answered_findnode for n in nodes)
     counters["enr_fetched"] = sum(n.enr is not None for n in nodes)
+    counters["seen_only_in_tables"] = sum(not n.answered_ping for n in nodes)  # over every protocol
     for verdict in ("mainnet", "other", "unknown"):
         counters[f"network_{verdict}"] = sum(n.network == verdict for n in nodes)
     for layer in LAYERS:

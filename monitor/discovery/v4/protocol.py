@@ -63,9 +63,10 @@ class Matcher:
 class PongMatcher(Matcher):
     ping_hash: bytes = b""
     reply: Pong | None = None
+    earlier: tuple[bytes, ...] = ()  # hashes of this request's earlier, timed-out attempts: a late answer counts
 
     def feed(self, packet: Packet, packet_hash: bytes) -> tuple[bool, bool]:
-        if isinstance(packet, Pong) and packet.ping_hash == self.ping_hash:
+        if isinstance(packet, Pong) and (packet.ping_hash == self.ping_hash or packet.ping_hash in self.earlier):
             self.reply = packet
             return True, True
         return False, False
@@ -75,9 +76,12 @@ class PongMatcher(Matcher):
 class ENRMatcher(Matcher):
     request_hash: bytes = b""
     reply: ENRResponse | None = None
+    earlier: tuple[bytes, ...] = ()  # as PongMatcher.earlier
 
     def feed(self, packet: Packet, packet_hash: bytes) -> tuple[bool, bool]:
-        if isinstance(packet, ENRResponse) and packet.request_hash == self.request_hash:
+        if isinstance(packet, ENRResponse) and (
+            packet.request_hash == self.request_hash or packet.request_hash in self.earlier
+        ):
             self.reply = packet
             return True, True
         return False, False
@@ -131,6 +135,9 @@ class PendingReplies:
                     return True, [matcher]
                 return True, []
         return False, []
+
+    def of_peer(self, peer: NodeID) -> list[Matcher]:
+        return self._by_peer.get(peer, [])
 
     def __len__(self) -> int:
         return sum(len(v) for v in self._by_peer.values())

@@ -26,6 +26,7 @@ from monitor.discovery.v4.protocol import (
     expiration_from,
     split_neighbors,
 )
+from monitor.discovery.v4.rtt import RttTable
 from monitor.discovery.v4.wire import (
     PACKET_TYPES,
     Decoded,
@@ -44,6 +45,7 @@ from monitor.discovery.v4.wire import (
 )
 from monitor.errors import DecodeError, ExpiredError, MonitorError, NetworkError, RequestTimeout, SignatureError
 from monitor.p2p.keys import NodeID, PrivateKey, PublicKey, keccak256, node_id
+from monitor.p2p.pacing import Pacer
 from monitor.p2p.ratelimit import RateLimit, SourceLimiter
 from monitor.p2p.udp import Address, Sender
 
@@ -84,10 +86,11 @@ class FindNodeResult:
 
 @dataclass(frozen=True)
 class ServiceConfig:
-    timeout: float = 1.0  # per request attempt
+    timeout: float = 1.0  # per request attempt; with min_timeout set, the longest a first attempt waits
     retries: int = 1  # extra attempts after a timeout
+    min_timeout: float | None = 0.2  # adaptive timeouts from measured round trips, never shorter; None: fixed
     followup_wait: float = 0.25  # after a full NEIGHBORS packet, how long to wait for the next one
-    bond_wait: float = 0.5  # after our PING is answered, how long to wait for the peer's own PING
+    bond_wait: float = 0.0  # after our PING is answered, how long bond() waits for the peer's own PING
     require_bond: bool = True  # answer FINDNODE / ENRREQUEST only from peers that answered our PING
     ping_back: bool = True  # PING peers that PING us and are not bonded (geth does; it is how they bond)
     rate_limit: RateLimit = field(default_factory=RateLimit)  # on PING / FINDNODE / ENRREQUEST, per source
@@ -95,8 +98,14 @@ class ServiceConfig:
 
 @dataclass
 class _Waiting:
-    future: asyncio.Future[None]
-    timer: asyncio.TimerHandle | None = None
+    future: asyncio.Future[bool]  # True: answered (maybe partly); False: timed out
+    timer: asyncio.TimerHandle | None = None  # the NEIGHBORS follow-up window
+    deadline: asyncio.TimerHandle | None = None
+
+
+def _expire(future: asyncio.Future[bool]) -> None:
+    if not future.done():
+        future.set_result(False)
 
 
 @dataclass
@@ -113,6 +122,7 @@ class Discv4Service:
     # verify_then(), which a caller uses before it trusts the address (a PING's source can be spoofed, issue 16).
     on_ping: Callable[[Peer], None] | None = None
     local_address: Address = ("127.0.0.1", 0)  # what we put in PING's "from"; set by attach()
+    pacer: Pacer | None = None  # global send-rate limit on requests (replies are never held back)
 
     def attach(self, sender: Sender, local_address: Address) -> None:
         self.sender = sender
@@ -136,6 +146,12 @@ class Discv4Service:
         self.pong_seq: dict[NodeID, int] = {}  # ENR seq each peer announced in its latest PONG to us
         self._limiter = SourceLimiter(self.config.rate_limit, self.now)
         self._verifying: set[NodeID] = set()
+        self._verified: dict[NodeID, Address] = {}  # node -> the address its PING was proven from
+        floor = self.config.min_timeout
+        self.rtt = RttTable(min(floor, self.config.timeout), self.config.timeout) if floor is not None else None
+        # Requests sent before the peer pinged us, to send again right after our PONG to its PING: a peer that
+        # demands a bond (geth) dropped them, one that does not has answered them and costs nothing more.
+        self._resend: dict[NodeID, list[tuple[bytes, Address, _Waiting, str]]] = {}
 
     # -- sending ------------------------------------------------------------------------------------------------
 
@@ -194,6 +210,10 @@ class Discv4Service:
         event = self._pinged_by.get(peer)
         if event is not None:
             event.set()
+        for data, to, waiting, kind in self._resend.pop(peer, ()):
+            if not waiting.future.done() and self.sender is not None:
+                self.sender.send(data, to)
+                self.stats[f"resent_after_ping:{kind}"] += 1
         if self.config.ping_back and not self.bonds.is_bonded(peer):
             remote = Peer(decoded.pubkey, addr[0], addr[1], ping.sender.tcp)
             self._spawn(self.ping(remote))
@@ -222,6 +242,8 @@ class Discv4Service:
         expected, done = self._pending.dispatch(peer, packet, decoded.hash)
         if not expected:
             self.stats["err:unsolicited"] += 1
+            if self.pacer is not None:
+                self.pacer.note_late()  # mostly answers to requests that timed out: a congestion signal
             return
         if isinstance(packet, Pong):
             self.bonds.pong_received(peer)
@@ -235,50 +257,94 @@ class Discv4Service:
     def _finish(self, matcher: Matcher) -> None:
         waiting = self._waiting.get(matcher)
         if waiting is not None and not waiting.future.done():
-            waiting.future.set_result(None)
+            waiting.future.set_result(True)
 
     def _arm_followup(self, peer: NodeID) -> None:
         """A full NEIGHBORS packet arrived: give the rest a short window, not the whole timeout."""
         loop = asyncio.get_running_loop()
-        for matcher, waiting in self._waiting.items():
-            if isinstance(matcher, NeighborsMatcher) and matcher.peer == peer and matcher.packets:
+        for matcher in self._pending.of_peer(peer):  # this peer's requests only, not every one in flight
+            waiting = self._waiting.get(matcher)
+            if waiting is not None and isinstance(matcher, NeighborsMatcher) and matcher.packets:
                 if waiting.timer is not None:
                     waiting.timer.cancel()
-                waiting.timer = loop.call_later(self.config.followup_wait, self._finish, matcher)
+                wait = self.config.followup_wait
+                if self.rtt is not None:
+                    wait = min(wait, self.rtt.timeout(peer))
+                waiting.timer = loop.call_later(wait, self._finish, matcher)
 
     # -- requests -----------------------------------------------------------------------------------------------
 
-    async def _request(self, peer: Peer, build: Callable[[], Packet], make: Callable[[bytes], Matcher]) -> Matcher:
+    async def _request(
+        self,
+        peer: Peer,
+        build: Callable[[], Packet],
+        make: Callable[[bytes], Matcher],
+        retries: int | None = None,
+        resend_on_ping: bool = False,
+    ) -> Matcher:
+        """Send, wait, retry. A plain timer resolves the wait (no wait_for/shield task per request: a hot path)."""
         loop = asyncio.get_running_loop()
         kind = ""
-        for _ in range(1 + self.config.retries):
+        attempts = 1 + (self.config.retries if retries is None else retries)
+        earlier: tuple[bytes, ...] = ()  # hashes of timed-out attempts: their late answer is still an answer
+        sent_at: dict[bytes, float] = {}  # attempt hash -> when it left: a late answer is still a round trip
+        for attempt in range(attempts):
+            if self.pacer is not None:
+                await self.pacer.acquire()
             packet = build()
             kind = PACKET_TYPES[packet.TYPE]
             data, digest = encode(packet, self.key)
             matcher = make(digest)
+            if isinstance(matcher, PongMatcher | ENRMatcher):
+                matcher.earlier, earlier = earlier, (*earlier, digest)
             waiting = _Waiting(loop.create_future())
             self._waiting[matcher] = waiting
             self._pending.add(matcher)
+            resend = (data, peer.addr, waiting, kind) if resend_on_ping and not self.bonds.pinged_us(peer.id) else None
             try:
                 if self.sender is None:
                     raise NetworkError("service has no transport attached")
                 self.sender.send(data, peer.addr)
                 self.stats[f"sent:{kind}"] += 1
-                # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancellation that arrives as
-                # the answer does, and a crawl's deadline would then wait forever on the cancelled worker.
-                async with asyncio.timeout(self.config.timeout):
-                    await asyncio.shield(waiting.future)
-                return matcher
-            except TimeoutError:
+                if resend is not None:
+                    self._resend.setdefault(peer.id, []).append(resend)
+                sent_at.setdefault(digest, loop.time())  # a same-second retry repeats the hash: keep the first
+                timeout = self.rtt.timeout(peer.id, attempt) if self.rtt is not None else self.config.timeout
+                waiting.deadline = loop.call_later(timeout, _expire, waiting.future)
+                if await waiting.future:
+                    self._sample(peer, matcher, sent_at, loop.time())
+                    return matcher
                 if isinstance(matcher, NeighborsMatcher) and matcher.packets:
                     return matcher  # a partial answer is still an answer
                 self.stats[f"timeout:{kind}"] += 1
             finally:
-                if waiting.timer is not None:
-                    waiting.timer.cancel()
+                for timer in (waiting.timer, waiting.deadline):
+                    if timer is not None:
+                        timer.cancel()
                 self._pending.remove(matcher)
                 del self._waiting[matcher]
-        raise RequestTimeout(f"{kind} to {peer.ip}:{peer.udp} unanswered after {1 + self.config.retries} attempts")
+                if resend is not None:
+                    self._drop_resend(peer.id, resend)
+        raise RequestTimeout(f"{kind} to {peer.ip}:{peer.udp} unanswered after {attempts} attempts")
+
+    def _sample(self, peer: Peer, matcher: Matcher, sent_at: dict[bytes, float], now: float) -> None:
+        """A round-trip sample from a PONG or ENRRESPONSE. The answer names the request's hash, so an answer to an
+        earlier, timed-out attempt is timed from that attempt (Karn's ambiguity does not arise): the slow answers a
+        timeout cut off are exactly the samples the network-wide estimate must not lose. NEIGHBORS name no request."""
+        reply = matcher.reply if isinstance(matcher, PongMatcher | ENRMatcher) else None
+        if self.rtt is None or reply is None:
+            return
+        # Two attempts in the same second share a hash; the first send time is kept, which can only overestimate.
+        started = sent_at.get(reply.ping_hash if isinstance(reply, Pong) else reply.request_hash)
+        if started is not None:
+            self.rtt.observe(peer.id, now - started)
+
+    def _drop_resend(self, peer: NodeID, entry: tuple[bytes, Address, _Waiting, str]) -> None:
+        queued = self._resend.get(peer)
+        if queued is not None and entry in queued:
+            queued.remove(entry)
+            if not queued:
+                del self._resend[peer]
 
     def _endpoint(self) -> Endpoint:
         # Our real address goes in "from": @ethereumjs/devp2p pings back to it rather than to the UDP source.
@@ -296,11 +362,12 @@ class Discv4Service:
         return matcher.reply
 
     async def bond(self, peer: Peer) -> Pong:
-        """PING, then give the peer a moment to PING us back (geth only serves FINDNODE after that round trip)."""
+        """PING, then (with ``bond_wait``) give the peer a moment to PING us back: geth only serves FINDNODE after
+        that round trip. The crawler does not wait: its first requests are sent again when the PING comes."""
         event = self._pinged_by.setdefault(peer.id, asyncio.Event())
         try:
             pong = await self.ping(peer)
-            if not self.bonds.pinged_us(peer.id):
+            if not self.bonds.pinged_us(peer.id) and self.config.bond_wait > 0:
                 try:
                     async with asyncio.timeout(self.config.bond_wait):
                         await event.wait()
@@ -310,19 +377,21 @@ class Discv4Service:
         finally:
             self._pinged_by.pop(peer.id, None)
 
-    async def findnode(self, peer: Peer, target: bytes) -> FindNodeResult:
+    async def findnode(self, peer: Peer, target: bytes, resend_on_ping: bool = False) -> FindNodeResult:
         def build() -> Packet:
             return FindNode(target, expiration_from(self.now()))
 
-        matcher = await self._request(peer, build, lambda _h: NeighborsMatcher(peer.id, "neighbors"))
+        make = lambda _h: NeighborsMatcher(peer.id, "neighbors")  # noqa: E731
+        matcher = await self._request(peer, build, make, resend_on_ping=resend_on_ping)
         assert isinstance(matcher, NeighborsMatcher)
         return FindNodeResult(matcher.nodes, matcher.complete, matcher.packets)
 
-    async def request_enr(self, peer: Peer) -> ENR:
+    async def request_enr(self, peer: Peer, retries: int | None = None, resend_on_ping: bool = False) -> ENR:
         def build() -> Packet:
             return ENRRequest(expiration_from(self.now()))
 
-        matcher = await self._request(peer, build, lambda h: ENRMatcher(peer.id, "enr", request_hash=h))
+        make = lambda h: ENRMatcher(peer.id, "enr", request_hash=h)  # noqa: E731
+        matcher = await self._request(peer, build, make, retries, resend_on_ping)
         assert isinstance(matcher, ENRMatcher) and matcher.reply is not None
         record = ENR.from_rlp(matcher.reply.record)
         if record.node_id != peer.id:
@@ -333,8 +402,14 @@ class Discv4Service:
         """PING ``peer`` at its address and call ``then`` once it answers: proof that the node is there.
 
         Only the node at that address sees our PING's hash, which its PONG must echo; a spoofed PING never gets
-        that far. Counted as ``ping:verified`` / ``ping:unverified``; one check at a time per node.
+        that far. Counted as ``ping:verified`` / ``ping:unverified``; one check at a time per node, and none again
+        for a node already verified at that address (``then`` at once, counted as ``ping:known``): it PINGs us
+        again when it bonds with us, or to announce a newer record.
         """
+        if self._verified.get(peer.id) == peer.addr:
+            self.stats["ping:known"] += 1
+            then()
+            return
         if peer.id in self._verifying:
             return
         self._verifying.add(peer.id)
@@ -348,6 +423,7 @@ class Discv4Service:
             finally:
                 self._verifying.discard(peer.id)
             self.stats["ping:verified"] += 1
+            self._verified[peer.id] = peer.addr
             then()
 
         self._spawn(check())
