@@ -20,13 +20,12 @@ a node with novelty counted per visit); ``timeout_limit`` consecutive timeouts m
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import time
-from collections import Counter
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from monitor.crawl.budget import DEFAULT_LIMITS, Limits, Vouching
+from monitor.crawl.budget import DEFAULT_LIMITS, Limits
+from monitor.crawl.driverbase import DriverBase
 from monitor.crawl.targets import target_for
 from monitor.discovery.enr import ENR
 from monitor.discovery.v4.protocol import BUCKET_SIZE
@@ -34,7 +33,7 @@ from monitor.discovery.v4.service import Discv4Service, FindNodeResult, Peer
 from monitor.discovery.v4.wire import NodeEntry
 from monitor.errors import DecodeError, MonitorError, NetrestrictError, RequestTimeout
 from monitor.p2p.keys import NodeID
-from monitor.p2p.netpolicy import NetRestrict, admissible
+from monitor.p2p.netpolicy import NetRestrict
 
 __all__ = ["WalkConfig", "Visit", "Discv4Driver"]
 
@@ -77,7 +76,7 @@ class Visit:
         self.seen = set()
 
 
-class Discv4Driver:
+class Discv4Driver(DriverBase[Peer, Visit, WalkConfig]):
     """Implements the engine's Driver protocol for discv4."""
 
     def __init__(
@@ -89,26 +88,11 @@ class Discv4Driver:
         ip_versions: frozenset[int] = frozenset({4}),
         limits: Limits = DEFAULT_LIMITS,
     ) -> None:
+        super().__init__(netrestrict, walk, clock, ip_versions, limits)
         self.service = service
-        self.ip_versions = ip_versions
-        self.netrestrict = netrestrict
-        self.walk = walk
-        self.clock = clock
-        self.filtered: Counter[str] = Counter()  # reason -> distinct nodes not contacted
-        self._filtered_ids: set[NodeID] = set()
-        self.errors: Counter[str] = Counter()  # failure kind -> visits
-        self.vouching = Vouching(limits, self.filtered)
-        self.on_answered: Callable[[Peer], None] | None = None
         self._peers: dict[bytes, Peer] = {}  # pubkey -> the one Peer object for its latest endpoint
-        self.known_seq: dict[NodeID, int] = {}  # newest ENR seq each node announced (PONG) or served (ENR)
 
     # Driver protocol -----------------------------------------------------------------------------------------
-
-    def key(self, task: Peer) -> Hashable:
-        return task.id
-
-    def version(self, task: Peer) -> int:
-        return task.enr_seq or 0
 
     def result_version(self, result: Visit) -> int:
         if result.enr is not None:
@@ -116,24 +100,10 @@ class Discv4Driver:
         return result.pong_enr_seq or 0
 
     def pinged(self, peer: Peer) -> Peer | None:
-        """A node pinged us: a task if it is admissible and announces an ENR seq (the engine revisits if newer)."""
-        if peer.enr_seq is None or peer.id == self.service.own_id:
-            return None
+        """A node pinged us: a task if it announces an ENR seq newer than we know (not the usual ping-back
+        during our own visit)."""
         known = max(self.known_seq.get(peer.id, -1), self.service.pong_seq.get(peer.id, -1))
-        if peer.enr_seq <= known:
-            return None  # the usual ping-back during our own visit: nothing new
-        ip = ipaddress.ip_address(peer.ip)
-        if ip.version not in self.ip_versions or admissible(ip, peer.udp, self.netrestrict) is not None:
-            return None
-        return peer
-
-    def answered(self, result: Visit) -> bool:
-        return result.answered_ping
-
-    def discovered(self, result: Visit) -> Iterable[Peer]:
-        found = list(result.neighbors.values())
-        result.neighbors = {}  # handed to the engine once; the visit is kept for the records
-        return found
+        return self.ping_task(peer, known, self.service.own_id)
 
     async def visit(self, task: Peer) -> Visit:
         visit = Visit(peer=task, started=self.clock())
@@ -158,13 +128,9 @@ class Discv4Driver:
         peer = Peer.from_entry(entry)
         if peer.id == self.service.own_id:
             return None  # peers list the crawler itself once it pinged them: never a node of the network
-        reason = admissible(entry.ip, entry.udp, self.netrestrict)
-        if reason is None and entry.ip is not None and entry.ip.version not in self.ip_versions:
-            reason = f"ipv{entry.ip.version}_no_socket"  # our one socket speaks the other family
+        reason = self.refusal(entry.ip, entry.udp)
         if reason is not None:
-            if peer.id not in self._filtered_ids:
-                self._filtered_ids.add(peer.id)
-                self.filtered[reason] += 1
+            self.refuse(peer.id, reason)
             return None
         if known is None and not self.vouching.admit(entry.pubkey, peer.ip, referrer):
             return None  # held until a second peer lists it

@@ -22,16 +22,16 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from collections import Counter
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from monitor.crawl.budget import DEFAULT_LIMITS, Limits, Vouching
+from monitor.crawl.budget import DEFAULT_LIMITS, Limits
+from monitor.crawl.driverbase import DriverBase
 from monitor.discovery.enr import ENR
 from monitor.discovery.v5.service import BUCKET_SIZE, Discv5Service, FindNodeResult, Peer
 from monitor.errors import DecodeError, MonitorError, NetrestrictError, RequestTimeout
 from monitor.p2p.keys import NodeID, PublicKey, log_distance
-from monitor.p2p.netpolicy import NetRestrict, admissible
+from monitor.p2p.netpolicy import NetRestrict
 
 __all__ = ["WalkConfig", "Visit", "Discv5Driver"]
 
@@ -94,7 +94,7 @@ class Visit:
         return self.enr.seq if self.enr is not None else self.pong_enr_seq
 
 
-class Discv5Driver:
+class Discv5Driver(DriverBase[Peer, Visit, WalkConfig]):
     """Implements the engine's Driver protocol for discv5."""
 
     def __init__(
@@ -106,48 +106,18 @@ class Discv5Driver:
         ip_versions: frozenset[int] = frozenset({4}),
         limits: Limits = DEFAULT_LIMITS,
     ) -> None:
+        super().__init__(netrestrict, walk, clock, ip_versions, limits)
         self.service = service
-        self.netrestrict = netrestrict
-        self.walk = walk
-        self.clock = clock
-        self.ip_versions = ip_versions
-        self.filtered: Counter[str] = Counter()  # reason -> distinct nodes not contacted
-        self._filtered_ids: set[NodeID] = set()
-        self.errors: Counter[str] = Counter()  # failure kind -> visits
-        self.vouching = Vouching(limits, self.filtered)
-        self.on_answered: Callable[[Peer], None] | None = None
         self._peers: dict[NodeID, Peer] = {}  # node id -> the one Peer object for its newest record
-        self.known_seq: dict[NodeID, int] = {}  # newest ENR seq each node announced (PONG) or served
 
     # Driver protocol -----------------------------------------------------------------------------------------
-
-    def key(self, task: Peer) -> Hashable:
-        return task.id
-
-    def version(self, task: Peer) -> int:
-        return task.enr_seq or 0
 
     def result_version(self, result: Visit) -> int:
         return result.enr_seq or 0
 
-    def answered(self, result: Visit) -> bool:
-        return result.answered_ping
-
-    def discovered(self, result: Visit) -> Iterable[Peer]:
-        found = list(result.neighbors.values())
-        result.neighbors = {}  # handed to the engine once; the visit is kept for the records
-        return found
-
     def pinged(self, peer: Peer) -> Peer | None:
         """A node pinged us: a task if admissible and announcing a seq newer than any we know (engine revisits)."""
-        if peer.enr_seq is None or peer.id == self.service.own_id:
-            return None
-        if peer.enr_seq <= self.known_seq.get(peer.id, -1):
-            return None
-        ip = ipaddress.ip_address(peer.ip)
-        if ip.version not in self.ip_versions or admissible(ip, peer.udp, self.netrestrict) is not None:
-            return None
-        return peer
+        return self.ping_task(peer, self.known_seq.get(peer.id, -1), self.service.own_id)
 
     async def visit(self, task: Peer) -> Visit:
         visit = Visit(peer=task, started=self.clock(), enr=task.enr)
@@ -170,13 +140,9 @@ class Discv5Driver:
             return None
         peer = self._endpoint(record)
         ip = ipaddress.ip_address(peer.ip) if peer.ip else None
-        reason = admissible(ip, peer.udp, self.netrestrict)
-        if reason is None and ip is not None and ip.version not in self.ip_versions:
-            reason = f"ipv{ip.version}_no_socket"  # our one socket speaks the other family
+        reason = self.refusal(ip, peer.udp)
         if reason is not None:
-            if node not in self._filtered_ids:
-                self._filtered_ids.add(node)
-                self.filtered[reason] += 1
+            self.refuse(node, reason)
             return None
         if known is None and not self.vouching.admit(node, peer.ip, referrer):
             return None  # held until a second peer lists it

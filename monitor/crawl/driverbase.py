@@ -1,0 +1,104 @@
+"""What the discv4 and discv5 drivers share: their settings, the counters of refused nodes, and the parts of the
+engine's Driver protocol that do not depend on the wire (identity, freshness, hand-over of discovered nodes)."""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterable
+from typing import Any, Generic, Protocol, TypeVar
+
+from monitor.crawl.budget import DEFAULT_LIMITS, Limits, Vouching
+from monitor.p2p.keys import NodeID
+from monitor.p2p.netpolicy import NetRestrict, admissible
+
+__all__ = ["DriverBase"]
+
+
+class _Task(Protocol):
+    @property
+    def id(self) -> NodeID: ...
+    @property
+    def enr_seq(self) -> int | None: ...
+    @property
+    def ip(self) -> str: ...
+    @property
+    def udp(self) -> int: ...
+
+
+class _Result(Protocol):
+    answered_ping: bool
+    neighbors: dict[NodeID, Any]
+
+
+class _Service(Protocol):
+    @property
+    def own_id(self) -> NodeID: ...
+
+
+P = TypeVar("P", bound=_Task)
+V = TypeVar("V", bound=_Result)
+W = TypeVar("W")
+
+
+class DriverBase(Generic[P, V, W]):
+    def __init__(
+        self,
+        netrestrict: NetRestrict,
+        walk: W,
+        clock: Callable[[], float] = time.time,
+        ip_versions: frozenset[int] = frozenset({4}),
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> None:
+        self.netrestrict = netrestrict
+        self.walk = walk
+        self.clock = clock
+        self.ip_versions = ip_versions
+        self.filtered: Counter[str] = Counter()  # reason -> distinct nodes not contacted
+        self._filtered_ids: set[NodeID] = set()
+        self.errors: Counter[str] = Counter()  # failure kind -> visits
+        self.vouching = Vouching(limits, self.filtered)
+        self.on_answered: Callable[[P], None] | None = None
+        self.known_seq: dict[NodeID, int] = {}  # newest ENR seq each node announced (PONG) or served
+
+    # Driver protocol: the wire-independent part ------------------------------------------------------------
+
+    def key(self, task: P) -> Hashable:
+        return task.id
+
+    def version(self, task: P) -> int:
+        return task.enr_seq or 0
+
+    def answered(self, result: V) -> bool:
+        return result.answered_ping
+
+    def discovered(self, result: V) -> Iterable[P]:
+        found: list[P] = list(result.neighbors.values())
+        result.neighbors = {}  # handed to the engine once; the visit is kept for the records
+        return found
+
+    # Admission ----------------------------------------------------------------------------------------------
+
+    def refusal(self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None, udp: int) -> str | None:
+        """Why a node at this endpoint may not be contacted (``--netrestrict``, global-only, our socket's family)."""
+        reason = admissible(ip, udp, self.netrestrict)
+        if reason is None and ip is not None and ip.version not in self.ip_versions:
+            reason = f"ipv{ip.version}_no_socket"  # our one socket speaks the other family
+        return reason
+
+    def refuse(self, node: NodeID, reason: str) -> None:
+        """Count a node we will not contact, once per node."""
+        if node not in self._filtered_ids:
+            self._filtered_ids.add(node)
+            self.filtered[reason] += 1
+
+    def ping_task(self, peer: P, known_seq: int, own_id: NodeID) -> P | None:
+        """A node pinged us: a task if it is admissible and announces an ENR seq newer than ``known_seq`` (the
+        engine then revisits it)."""
+        if peer.enr_seq is None or peer.id == own_id or peer.enr_seq <= known_seq:
+            return None
+        ip = ipaddress.ip_address(peer.ip)
+        if ip.version not in self.ip_versions or admissible(ip, peer.udp, self.netrestrict) is not None:
+            return None
+        return peer
