@@ -107,6 +107,7 @@ class ExporterService:
         self._analyser = analyser
         self._clock = clock
         self._current: asyncio.Task[Any] | None = None
+        self._stored_at: float | None = None  # start time of the last crawl whose history row is committed
         self.view = self._build_view(None, CrawlHealth())
 
     def _build_view(
@@ -158,12 +159,18 @@ class ExporterService:
         self._current = asyncio.current_task()
         started = self._clock()
         try:
-            snapshot = await asyncio.wait_for(self._source(), self.config.crawl_timeout)
+            return await self._attempt(started)
         except asyncio.CancelledError:
-            # Shutdown: say so in history and in the error counter before the cancellation goes on (a kill -9
-            # still leaves no row; the next start cannot tell it apart).
-            await self._failed(started, "crawl_interrupted", "the service stopped while the crawl ran")
+            # Shutdown while crawling, analysing or storing: say so in history and in the error counter before the
+            # cancellation goes on (a kill -9 still leaves no row; the next start cannot tell it apart). A crawl
+            # already stored in full (its transaction committed) is not marked interrupted.
+            if self._stored_at != started:
+                await self._failed(started, "crawl_interrupted", "the service stopped while the crawl ran")
             raise
+
+    async def _attempt(self, started: float) -> bool:
+        try:
+            snapshot = await asyncio.wait_for(self._source(), self.config.crawl_timeout)
         except TimeoutError:
             await self._failed(started, "crawl_timeout", f"no snapshot within {self.config.crawl_timeout:g} s")
             return False
@@ -190,6 +197,7 @@ class ExporterService:
         else:
             increments = crawl_totals(snapshot.meta.counters)
             await self.store.record_success(document, snapshot.nodes, increments, ended - started, self.config.top_k)
+            self._stored_at = started
             await self.store.prune(
                 ended - self.config.retention_days * 86400,
                 details_older_than=ended - min(self.config.node_retention_days, self.config.retention_days) * 86400,

@@ -126,3 +126,31 @@ async def test_interrupted_crawl_is_in_history_and_the_error_counter(
     assert [c.get("failure") for c in history["crawls"]] == ["crawl_interrupted"]
     line = next(x for x in metrics.splitlines() if 'kind="crawl_interrupted"' in x and not x.startswith("#"))
     assert line.endswith(" 1.0")
+
+
+async def test_shutdown_during_the_analysis_is_recorded_as_interrupted_too(tmp_path: Path) -> None:
+    """The crawl is done and the analysis runs when SIGTERM comes: still an interrupted attempt, not a silent one."""
+    from monitor.exporter.service import ServiceConfig
+    from monitor.sim.synthetic import synthetic_snapshot
+    from monitor.store.sqlite import SqliteStore
+
+    analysing = asyncio.Event()
+
+    async def source() -> Snapshot:
+        return synthetic_snapshot(50, seed=3)
+
+    async def slow_analyser(_snapshot: Snapshot) -> dict[str, object]:
+        analysing.set()
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+    store = SqliteStore(tmp_path / "history.sqlite3")
+    store.migrate_sync()
+    service = ExporterService(store, source, ServiceConfig(interval=60.0, crawl_timeout=30.0), slow_analyser)
+    job = asyncio.create_task(service.run_once())
+    await analysing.wait()
+    await service.cancel_running()
+    assert job.cancelled()
+    rows = await service.store.history(0)
+    await service.store.close()
+    assert [r.get("failure") for r in rows] == ["crawl_interrupted"]
