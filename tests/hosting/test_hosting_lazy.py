@@ -1,9 +1,9 @@
 """Lazy composition: a resolver composes an Attribution on the first use of its triple id, and answers exactly as if
 every one had been composed up front.
 
-The reference here composes *every* triple eagerly with ``_compose(*table.triple(t))`` and each path (single
+The reference here composes *every* triple eagerly with ``compose(*table.triple(t))`` and each path (single
 lookup, ``lookup_int``, batched ``lookup_many``) must give equal answers; afterwards the
-resolver's ``_results`` must hold entries for exactly the triple ids those lookups touched.
+resolver's ``composed_ids`` must be exactly the triple ids those lookups touched.
 """
 
 from __future__ import annotations
@@ -34,12 +34,12 @@ def table(resolver: Resolver) -> FusedTable:
 def eager(table: FusedTable) -> list[Attribution]:
     """Every triple's Attribution, composed up front as resolvers did before composition became lazy."""
     ref = Resolver.from_table(table, ProviderAsns.bundled())
-    return [ref._compose(*table.triple(t)) for t in range(table.size)]
+    return [ref.compose(*table.triple(t)) for t in range(table.size)]
 
 
 def fresh(table: FusedTable) -> Resolver:
     resolver = Resolver.from_table(table, ProviderAsns.bundled())
-    assert len(resolver._results) == table.size and not any(r is not None for r in resolver._results)
+    assert resolver.composed_ids == frozenset()  # loading composes nothing
     return resolver
 
 
@@ -63,21 +63,19 @@ def expected_ids(table: FusedTable, ips: list[str]) -> list[int]:
     return [table.index(*parse_ip(ip)) for ip in ips]
 
 
-def composed_ids(resolver: Resolver) -> set[int]:
-    return {t for t, r in enumerate(resolver._results) if r is not None}
-
-
 def test_single_lookups_equal_the_eager_reference(table: FusedTable, eager: list[Attribution]) -> None:
     resolver = fresh(table)
     ips = sample(table, 4000, seed=1)
     tids = expected_ids(table, ips)
     got = [resolver.lookup(ip) for ip in ips]
     assert got == [eager[t] for t in tids]
-    assert composed_ids(resolver) == set(tids)  # lazy: exactly the touched ids, nothing else
+    assert resolver.composed_ids == set(tids)  # lazy: exactly the touched ids, nothing else
     assert len(set(tids)) < table.size // 2  # (so the check above is not vacuous)
-    # composed once: later lookups return the stored object itself
-    for ip, t, first in zip(ips, tids, got, strict=True):
-        assert resolver.lookup(ip) is first is resolver._results[t]
+    # composed once: later lookups, and triple_results (every id is composed already), return the stored object
+    kept = resolver.triple_results(np.array(tids, dtype=np.uint32))
+    assert resolver.composed_ids == set(tids)
+    for ip, first, k in zip(ips, got, kept, strict=True):
+        assert resolver.lookup(ip) is first is k
 
 
 def test_lookup_int_equals_the_eager_reference(table: FusedTable, eager: list[Attribution]) -> None:
@@ -85,7 +83,7 @@ def test_lookup_int_equals_the_eager_reference(table: FusedTable, eager: list[At
     ips = sample(table, 2000, seed=2)
     tids = expected_ids(table, ips)
     assert [resolver.lookup_int(*parse_ip(ip)) for ip in ips] == [eager[t] for t in tids]
-    assert composed_ids(resolver) == set(tids)
+    assert resolver.composed_ids == set(tids)
 
 
 def test_lookup_many_equals_the_eager_reference(table: FusedTable, eager: list[Attribution]) -> None:
@@ -99,7 +97,7 @@ def test_lookup_many_equals_the_eager_reference(table: FusedTable, eager: list[A
     got = resolver.lookup_many([*ips, *bad])
     assert got[: len(ips)] == [eager[t] for t in tids]
     assert got[len(ips) :] == [None, None, eager[table.index(*parse_ip("fe80::1"))]]
-    assert composed_ids(resolver) == {*tids, table.index(*parse_ip("fe80::1"))}
+    assert resolver.composed_ids == {*tids, table.index(*parse_ip("fe80::1"))}
     # mostly repeats: the memoised batch path
     assert resolver.lookup_many(ips[:50] * 10) == [eager[t] for t in tids[:50]] * 10
     # the batch stored what it composed: single lookups return the very same objects
@@ -109,14 +107,14 @@ def test_lookup_many_equals_the_eager_reference(table: FusedTable, eager: list[A
 
 def test_triple_results_composes_missing_and_repeated_ids(table: FusedTable, eager: list[Attribution]) -> None:
     resolver = fresh(table)
-    resolver._result(5)
-    stored = resolver._results[5]
+    [first] = resolver.triple_results(np.array([5], dtype=np.uint32))
+    assert resolver.composed_ids == {5} and first == eager[5]
     tids = np.array([7, 5, 7, 0, table.size - 1, 7], dtype=np.uint32)
     got = resolver.triple_results(tids)
     assert got == [eager[t] for t in tids.tolist()]
-    assert got[1] is stored  # already composed: not composed again
+    assert got[1] is first  # already composed: not composed again
     assert got[0] is got[2] is got[5]  # a repeated missing id is composed once
-    assert composed_ids(resolver) == {0, 5, 7, table.size - 1}
+    assert resolver.composed_ids == {0, 5, 7, table.size - 1}
 
 
 def test_overlay_resolver_is_lazy_too(table: FusedTable, eager: list[Attribution], tmp_path: Path) -> None:
@@ -125,13 +123,13 @@ def test_overlay_resolver_is_lazy_too(table: FusedTable, eager: list[Attribution
     path = tmp_path / "o.csv"
     path.write_text("1.2.3.0/24,acme,x1\n")
     resolver = Resolver.from_table(table, ProviderAsns.bundled(), [load_overlay(path)])
-    assert not composed_ids(resolver)
+    assert not resolver.composed_ids
     assert resolver.lookup("1.2.3.4").provider == "acme"
-    assert not composed_ids(resolver)  # an overlay hit composes through the overlay cache only
+    assert not resolver.composed_ids  # an overlay hit composes through the overlay cache only
     ips = sample(table, 1000, seed=4)
     tids = expected_ids(table, ips)
     assert [resolver.lookup(ip) for ip in ips] == [eager[t] for t in tids]
-    assert composed_ids(resolver) == set(tids)
+    assert resolver.composed_ids == set(tids)
 
 
 def test_concurrent_first_lookups(table: FusedTable, eager: list[Attribution]) -> None:

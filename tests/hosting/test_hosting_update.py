@@ -209,15 +209,13 @@ def test_default_data_dir_respects_env() -> None:
     assert default_data_dir({}).parts[-3:] == (".local", "share", "eth-hosting-monitor")
 
 
-def test_data_update_command_rebuilds_the_lookup_cache(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_data_update_command_rebuilds_the_lookup_cache(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """After `monitor data update` the next load reads the cache: the cost of the rebuild is paid by the update."""
     import asyncio
     import threading
 
-    from monitor.cli import data as commands
-    from monitor.hosting import loading
+    from monitor.cli import build_parser
+    from monitor.cli.data import cmd_data_update
 
     ready = threading.Event()
     state: dict[str, object] = {}
@@ -243,10 +241,12 @@ def test_data_update_command_rebuilds_the_lookup_cache(
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     assert ready.wait(10)
-    monkeypatch.setattr(commands, "DATASETS", specs("aws-ip-ranges"))
     try:
         url = f"aws-ip-ranges=http://{HOST}:{state['port']}/aws.json"
-        code = main(["data", "update", "--only", "aws-ip-ranges", "--url", url, "--data-dir", str(tmp_path)])
+        args = build_parser().parse_args(["data", "update", "--only", "aws-ip-ranges", "--url", url,
+                                          "--data-dir", str(tmp_path)])  # fmt: skip
+        assert args.func is cmd_data_update  # the command `main` runs, over the test's (smaller) dataset specs
+        code = cmd_data_update(args, datasets=specs("aws-ip-ranges"))
     finally:
         loop = state["loop"]
         assert isinstance(loop, asyncio.AbstractEventLoop)
@@ -259,8 +259,7 @@ def test_data_update_command_rebuilds_the_lookup_cache(
     def no_build(*_a: object, **_k: object) -> None:
         raise AssertionError("the load after an update must not rebuild the tables")
 
-    monkeypatch.setattr(loading, "fuse", no_build)
-    resolver = load_default_resolver(data_dir=tmp_path)
+    resolver = load_default_resolver(data_dir=tmp_path, build=no_build)
     assert resolver.lookup("18.138.108.67").source == "aws-ip-ranges"
 
 
@@ -268,12 +267,12 @@ def test_update_reports_what_happened_to_the_lookup_cache(tmp_path: Path) -> Non
     import os
     import time
 
-    from monitor.cli.data import _cache_outcome
+    from monitor.cli.data import cache_outcome
 
-    assert "could not be written" in _cache_outcome(tmp_path, time.time(), 0.5)
+    assert "could not be written" in cache_outcome(tmp_path, time.time(), 0.5)
     cache = tmp_path / "cache" / "fused-abc.bin"
     cache.parent.mkdir()
     cache.write_bytes(b"x")
-    assert "rebuilt in 0.5 s and cached" in _cache_outcome(tmp_path, time.time(), 0.5)
+    assert "rebuilt in 0.5 s and cached" in cache_outcome(tmp_path, time.time(), 0.5)
     os.utime(cache, (time.time() - 3600, time.time() - 3600))  # written by an earlier run: the data did not change
-    assert "unchanged" in _cache_outcome(tmp_path, time.time(), 0.5)
+    assert "unchanged" in cache_outcome(tmp_path, time.time(), 0.5)
