@@ -20,20 +20,16 @@ a node with novelty counted per visit); ``timeout_limit`` consecutive timeouts m
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from monitor.crawl.budget import DEFAULT_LIMITS, Limits
-from monitor.crawl.driverbase import DriverBase
+from monitor.crawl.driverbase import DriverBase, Miss
 from monitor.crawl.targets import target_for
 from monitor.discovery.enr import ENR
 from monitor.discovery.v4.protocol import BUCKET_SIZE
 from monitor.discovery.v4.service import Discv4Service, FindNodeResult, Peer
 from monitor.discovery.v4.wire import NodeEntry
-from monitor.errors import DecodeError, MonitorError, NetrestrictError, RequestTimeout
+from monitor.errors import DecodeError, MonitorError, RequestTimeout
 from monitor.p2p.keys import NodeID
-from monitor.p2p.netpolicy import NetRestrict
 
 __all__ = ["WalkConfig", "Visit", "Discv4Driver"]
 
@@ -76,21 +72,11 @@ class Visit:
         self.seen = set()
 
 
-class Discv4Driver(DriverBase[Peer, Visit, WalkConfig]):
+class Discv4Driver(DriverBase[Discv4Service, Peer, Visit, WalkConfig]):
     """Implements the engine's Driver protocol for discv4."""
 
-    def __init__(
-        self,
-        service: Discv4Service,
-        netrestrict: NetRestrict,
-        walk: WalkConfig = WalkConfig(),
-        clock: Callable[[], float] = time.time,
-        ip_versions: frozenset[int] = frozenset({4}),
-        limits: Limits = DEFAULT_LIMITS,
-    ) -> None:
-        super().__init__(netrestrict, walk, clock, ip_versions, limits)
-        self.service = service
-        self._peers: dict[bytes, Peer] = {}  # pubkey -> the one Peer object for its latest endpoint
+    def default_walk(self) -> WalkConfig:
+        return WalkConfig()
 
     # Driver protocol -----------------------------------------------------------------------------------------
 
@@ -139,20 +125,9 @@ class Discv4Driver(DriverBase[Peer, Visit, WalkConfig]):
 
     async def _visit(self, visit: Visit) -> None:
         peer = visit.peer
-        try:
-            pong = await self.service.bond(peer)
-        except NetrestrictError:
-            visit.failure = "netrestrict"
-        except RequestTimeout:
-            visit.failure = "timeout"
-        except MonitorError as err:
-            visit.failure = type(err).__name__
-        if visit.failure is not None:
-            self.errors[f"ping_{visit.failure}"] += 1
+        pong = await self.contact(visit, peer, self.service.bond(peer))
+        if pong is None:
             return
-        visit.answered_ping = True
-        if self.on_answered is not None:
-            self.on_answered(peer)  # e.g. start the RLPx dial now, beside the walk
         visit.pong_enr_seq = pong.enr_seq
         self._learn_seq(peer.id, pong.enr_seq)
         visit.pinged_us = self.service.bonds.pinged_us(peer.id)
@@ -204,17 +179,14 @@ class Discv4Driver(DriverBase[Peer, Visit, WalkConfig]):
         longest = 0  # most nodes any one answer carried: a table never shrinks during our walk
         for distance in DISTANCES[: self.walk.max_findnode]:
             visit.findnode_sent += 1
-            try:
-                reply = await self._findnode(visit, target_for(visit.peer.id, distance), visit.findnode_sent == 1)
-            except RequestTimeout:
+            reply = await self.ask(self._findnode(visit, target_for(visit.peer.id, distance), visit.findnode_sent == 1))
+            if reply is Miss.STOP:
+                return
+            if reply is Miss.TIMEOUT:
                 timeouts += 1
-                self.errors["findnode_timeout"] += 1
                 if timeouts >= self.walk.timeout_limit:
                     return
                 continue
-            except MonitorError as err:
-                self.errors[f"findnode_{type(err).__name__}"] += 1
-                return
             timeouts = 0
             visit.findnode_answered += 1
             new = 0

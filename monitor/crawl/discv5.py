@@ -21,17 +21,13 @@ Results are protocol types (:class:`Visit`); the crawl layer maps them to snapsh
 from __future__ import annotations
 
 import ipaddress
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from monitor.crawl.budget import DEFAULT_LIMITS, Limits
-from monitor.crawl.driverbase import DriverBase
+from monitor.crawl.driverbase import DriverBase, Miss
 from monitor.discovery.enr import ENR
 from monitor.discovery.v5.service import BUCKET_SIZE, Discv5Service, FindNodeResult, Peer
-from monitor.errors import DecodeError, MonitorError, NetrestrictError, RequestTimeout
+from monitor.errors import DecodeError, MonitorError, RequestTimeout
 from monitor.p2p.keys import NodeID, PublicKey, log_distance
-from monitor.p2p.netpolicy import NetRestrict
 
 __all__ = ["WalkConfig", "Visit", "Discv5Driver"]
 
@@ -94,21 +90,11 @@ class Visit:
         return self.enr.seq if self.enr is not None else self.pong_enr_seq
 
 
-class Discv5Driver(DriverBase[Peer, Visit, WalkConfig]):
+class Discv5Driver(DriverBase[Discv5Service, Peer, Visit, WalkConfig]):
     """Implements the engine's Driver protocol for discv5."""
 
-    def __init__(
-        self,
-        service: Discv5Service,
-        netrestrict: NetRestrict,
-        walk: WalkConfig = WalkConfig(),
-        clock: Callable[[], float] = time.time,
-        ip_versions: frozenset[int] = frozenset({4}),
-        limits: Limits = DEFAULT_LIMITS,
-    ) -> None:
-        super().__init__(netrestrict, walk, clock, ip_versions, limits)
-        self.service = service
-        self._peers: dict[NodeID, Peer] = {}  # node id -> the one Peer object for its newest record
+    def default_walk(self) -> WalkConfig:
+        return WalkConfig()
 
     # Driver protocol -----------------------------------------------------------------------------------------
 
@@ -157,22 +143,11 @@ class Discv5Driver(DriverBase[Peer, Visit, WalkConfig]):
 
     async def _visit(self, visit: Visit) -> None:
         peer = visit.peer
-        try:
-            seq = await self.service.ping(peer)
-        except NetrestrictError:
-            visit.failure = "netrestrict"
-        except RequestTimeout:
-            visit.failure = "timeout"
-        except MonitorError as err:
-            visit.failure = type(err).__name__
-        if visit.failure is not None:
-            self.errors[f"ping_{visit.failure}"] += 1
+        seq = await self.contact(visit, peer, self.service.ping(peer))
+        if seq is None:
             return
-        visit.answered_ping = True
         visit.pong_enr_seq = seq
         self._learn_seq(peer.id, seq)
-        if self.on_answered is not None:
-            self.on_answered(peer)  # e.g. start another stage now, beside the walk
         if self.walk.fetch_enr and (visit.enr is None or seq > visit.enr.seq):
             await self._fetch_enr(visit)
         await self._walk_table(visit)
@@ -206,17 +181,14 @@ class Discv5Driver(DriverBase[Peer, Visit, WalkConfig]):
             distance -= len(batch)
             visit.findnode_sent += 1
             visit.deepest_distance = batch[-1]
-            try:
-                reply = await self.service.findnode(visit.peer, batch)
-            except RequestTimeout:
+            reply = await self.ask(self.service.findnode(visit.peer, batch))
+            if reply is Miss.STOP:
+                return
+            if reply is Miss.TIMEOUT:
                 timeouts += 1
-                self.errors["findnode_timeout"] += 1
                 if timeouts >= self.walk.timeout_limit:
                     return
                 continue
-            except MonitorError as err:
-                self.errors[f"findnode_{type(err).__name__}"] += 1
-                return
             timeouts = 0
             visit.findnode_answered += 1
             new = self._take(visit, reply)

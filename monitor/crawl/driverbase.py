@@ -3,17 +3,26 @@ engine's Driver protocol that do not depend on the wire (identity, freshness, ha
 
 from __future__ import annotations
 
+import enum
 import ipaddress
 import time
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from typing import Any, Generic, Protocol, TypeVar
 
 from monitor.crawl.budget import DEFAULT_LIMITS, Limits, Vouching
+from monitor.errors import MonitorError, NetrestrictError, RequestTimeout
 from monitor.p2p.keys import NodeID
 from monitor.p2p.netpolicy import NetRestrict, admissible
 
-__all__ = ["DriverBase"]
+__all__ = ["DriverBase", "Miss"]
+
+
+class Miss(enum.Enum):
+    """Why a walk request brought no answer: the peer may still answer the next one, or the walk is over."""
+
+    TIMEOUT = "timeout"
+    STOP = "stop"
 
 
 class _Task(Protocol):
@@ -29,6 +38,7 @@ class _Task(Protocol):
 
 class _Result(Protocol):
     answered_ping: bool
+    failure: str | None
     neighbors: dict[NodeID, Any]
 
 
@@ -40,19 +50,25 @@ class _Service(Protocol):
 P = TypeVar("P", bound=_Task)
 V = TypeVar("V", bound=_Result)
 W = TypeVar("W")
+S = TypeVar("S", bound=_Service)
+A = TypeVar("A")
 
 
-class DriverBase(Generic[P, V, W]):
+class DriverBase(Generic[S, P, V, W]):
+    """``S`` the protocol's service, ``P`` its peer (a task), ``V`` its visit (a result), ``W`` its walk settings."""
+
     def __init__(
         self,
+        service: S,
         netrestrict: NetRestrict,
-        walk: W,
+        walk: W | None = None,
         clock: Callable[[], float] = time.time,
         ip_versions: frozenset[int] = frozenset({4}),
         limits: Limits = DEFAULT_LIMITS,
     ) -> None:
+        self.service = service
         self.netrestrict = netrestrict
-        self.walk = walk
+        self.walk: W = walk if walk is not None else self.default_walk()
         self.clock = clock
         self.ip_versions = ip_versions
         self.filtered: Counter[str] = Counter()  # reason -> distinct nodes not contacted
@@ -61,6 +77,10 @@ class DriverBase(Generic[P, V, W]):
         self.vouching = Vouching(limits, self.filtered)
         self.on_answered: Callable[[P], None] | None = None
         self.known_seq: dict[NodeID, int] = {}  # newest ENR seq each node announced (PONG) or served
+        self._peers: dict[bytes, P] = {}  # node key -> the one Peer object for its latest endpoint or record
+
+    def default_walk(self) -> W:
+        raise NotImplementedError
 
     # Driver protocol: the wire-independent part ------------------------------------------------------------
 
@@ -102,3 +122,35 @@ class DriverBase(Generic[P, V, W]):
         if ip.version not in self.ip_versions or admissible(ip, peer.udp, self.netrestrict) is not None:
             return None
         return peer
+
+    async def contact(self, visit: V, peer: P, request: Awaitable[A]) -> A | None:
+        """A visit's first request (PING, or discv4's bond): its answer, with the visit marked answered and
+        ``on_answered`` told (e.g. to start the RLPx dial beside the walk); or None, the failure named on the
+        visit and counted (``ping_<kind>``)."""
+        try:
+            answer = await request
+        except NetrestrictError:
+            visit.failure = "netrestrict"
+        except RequestTimeout:
+            visit.failure = "timeout"
+        except MonitorError as err:
+            visit.failure = type(err).__name__
+        else:
+            visit.answered_ping = True
+            if self.on_answered is not None:
+                self.on_answered(peer)
+            return answer
+        self.errors[f"ping_{visit.failure}"] += 1
+        return None
+
+    async def ask(self, request: Awaitable[A]) -> A | Miss:
+        """One FINDNODE of a walk: its answer, ``Miss.TIMEOUT`` (counted; the walk may go on) or ``Miss.STOP``
+        (any other failure, counted by kind: the walk ends)."""
+        try:
+            return await request
+        except RequestTimeout:
+            self.errors["findnode_timeout"] += 1
+            return Miss.TIMEOUT
+        except MonitorError as err:
+            self.errors[f"findnode_{type(err).__name__}"] += 1
+            return Miss.STOP
