@@ -73,6 +73,7 @@ async def _crawl(
     store = await open_store(plan.spec)
     try:
         outcome = await run_crawl(settings, on_progress=progress)
+        outcome.meta = dataclasses.replace(outcome.meta, vantage=plan.vantage)  # the JSON lines name it too
         write(outcome)
         snapshot = Snapshot(meta=outcome.meta, nodes=tuple(outcome.nodes))
         await record_crawl(store, snapshot, plan.vantage, outcome.meta.started_at)

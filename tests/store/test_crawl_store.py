@@ -54,7 +54,8 @@ async def test_two_vantage_crawls_are_stored_and_read_back_together(tmp_path: Pa
             results[vantage] = json.loads(out)
     for vantage, summary in results.items():
         assert summary["discovered"] == 24
-        assert await asyncio.to_thread(Path(summary["file"]).is_file)  # the JSON lines are still written
+        text = await asyncio.to_thread(Path(summary["file"]).read_text)  # the JSON lines are still written
+        assert json.loads(text.splitlines()[0])["meta"]["vantage"] == vantage
         assert summary["stored"].endswith(f"(vantage {vantage})")
     store = await open_store(store_spec, apply_migrations=False)
     try:
