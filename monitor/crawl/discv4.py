@@ -20,11 +20,10 @@ a node with novelty counted per visit); ``timeout_limit`` consecutive timeouts m
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from monitor.crawl.driverbase import DriverBase, Miss
+from monitor.crawl.driverbase import DriverBase, Miss, VisitBase
 from monitor.crawl.targets import target_for
-from monitor.discovery.enr import ENR
 from monitor.discovery.v4.protocol import BUCKET_SIZE
 from monitor.discovery.v4.service import Discv4Service, FindNodeResult, Peer
 from monitor.discovery.v4.wire import NodeEntry
@@ -47,29 +46,11 @@ class WalkConfig:
 
 
 @dataclass
-class Visit:
+class Visit(VisitBase[Peer]):
     """What one visit of a node produced."""
 
-    peer: Peer
-    started: float
-    ended: float = 0.0
-    answered_ping: bool = False
-    pong_enr_seq: int | None = None
     pinged_us: bool = False
-    enr: ENR | None = None
-    enr_error: str | None = None
-    findnode_sent: int = 0
-    findnode_answered: int = 0
-    neighbors: dict[NodeID, Peer] = field(default_factory=dict)  # admitted: will be crawled
-    seen: set[bytes] = field(default_factory=set)  # every distinct node id returned, admitted or not
-    failure: str | None = None  # "timeout", "netrestrict", ... when the node never answered
     silent_after_pong: bool = False  # answered PING, then no FINDNODE or ENR answer: left mid-crawl (or serves none)
-    returned: int = 0  # len(seen), kept once the visit is over and ``seen`` is let go
-
-    def settle(self) -> None:
-        """Drop what only the walk needed: a crawl keeps every visit, and ``seen`` is up to 272 keys each."""
-        self.returned = len(self.seen)
-        self.seen = set()
 
 
 class Discv4Driver(DriverBase[Discv4Service, Peer, Visit, WalkConfig]):

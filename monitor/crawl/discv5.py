@@ -21,9 +21,9 @@ Results are protocol types (:class:`Visit`); the crawl layer maps them to snapsh
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from monitor.crawl.driverbase import DriverBase, Miss
+from monitor.crawl.driverbase import DriverBase, Miss, VisitBase
 from monitor.discovery.enr import ENR
 from monitor.discovery.v5.service import BUCKET_SIZE, Discv5Service, FindNodeResult, Peer
 from monitor.errors import DecodeError, MonitorError, RequestTimeout
@@ -45,29 +45,11 @@ class WalkConfig:
 
 
 @dataclass
-class Visit:
+class Visit(VisitBase[Peer]):
     """What one visit of a node produced."""
 
-    peer: Peer
-    started: float
-    ended: float = 0.0
-    answered_ping: bool = False
-    pong_enr_seq: int | None = None
-    enr: ENR | None = None  # the freshest record: fetched, else the one the node was listed with
     enr_fetched: bool = False  # ``enr`` came from the node itself (FINDNODE distance 0) during this visit
-    enr_error: str | None = None
-    findnode_sent: int = 0
-    findnode_answered: int = 0
     deepest_distance: int | None = None  # the smallest log distance asked
-    neighbors: dict[NodeID, Peer] = field(default_factory=dict)  # admitted: will be crawled
-    seen: set[NodeID] = field(default_factory=set)  # every distinct node id returned, admitted or not
-    failure: str | None = None  # "timeout", "netrestrict", ... when the node never answered
-    returned: int = 0  # len(seen), kept once the visit is over and ``seen`` is let go
-
-    def settle(self) -> None:
-        """Drop what only the walk needed: a crawl keeps every visit."""
-        self.returned = len(self.seen)
-        self.seen = set()
 
     @property
     def node_id(self) -> NodeID:

@@ -8,14 +8,43 @@ import ipaddress
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Hashable, Iterable
+from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
 from monitor.crawl.budget import DEFAULT_LIMITS, Limits, Vouching
+from monitor.discovery.enr import ENR
 from monitor.errors import MonitorError, NetrestrictError, RequestTimeout
 from monitor.p2p.keys import NodeID
 from monitor.p2p.netpolicy import NetRestrict, admissible
 
-__all__ = ["DriverBase", "Miss"]
+__all__ = ["DriverBase", "Miss", "VisitBase"]
+
+
+T = TypeVar("T")
+
+
+@dataclass
+class VisitBase(Generic[T]):
+    """What one visit of a node produced, in either protocol; ``T`` is the protocol's peer type."""
+
+    peer: T
+    started: float
+    ended: float = 0.0
+    answered_ping: bool = False
+    pong_enr_seq: int | None = None
+    enr: ENR | None = None  # discv5: the freshest record, fetched or the one the node was listed with
+    enr_error: str | None = None
+    findnode_sent: int = 0
+    findnode_answered: int = 0
+    neighbors: dict[NodeID, T] = field(default_factory=dict)  # admitted: will be crawled
+    seen: set[bytes] = field(default_factory=set)  # every distinct node returned, admitted or not
+    failure: str | None = None  # "timeout", "netrestrict", ... when the node never answered
+    returned: int = 0  # len(seen), kept once the visit is over and ``seen`` is let go
+
+    def settle(self) -> None:
+        """Drop what only the walk needed: a crawl keeps every visit, and ``seen`` is up to 272 keys each."""
+        self.returned = len(self.seen)
+        self.seen = set()
 
 
 class Miss(enum.Enum):

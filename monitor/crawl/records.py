@@ -107,41 +107,57 @@ def _why_unanswered(visit: discv4.Visit | discv5.Visit | None, reason: str, enr:
     return reason
 
 
+def _visit_record(
+    peer: Peer4 | Peer5,
+    tcp: int | None,
+    visit: discv4.Visit | discv5.Visit | None,
+    enr: ENR | None,
+    dial: DialResult | None,
+    seen: tuple[float, float],
+    protocol: str,
+    filt: Filter,
+) -> NodeRecord:
+    """One node as one discovery protocol saw it. ``visit`` is None when the deadline came before it; ``seen`` is
+    (first seen, now)."""
+    first_seen, now = seen
+    verdict, reason, layer = judge(enr, dial, filt, now)
+    if dial is None or dial.status is None:
+        reason = _why_unanswered(visit, reason, enr)
+    answered = visit is not None and visit.answered_ping
+    record = NodeRecord(
+        node_id=peer.id.hex(),
+        pubkey=peer.pubkey.hex(),
+        ip=peer.ip or None,
+        udp_port=peer.udp or None,
+        tcp_port=tcp or None,
+        first_seen=first_seen,
+        last_seen=visit.ended if visit is not None and answered else first_seen,
+        answered_ping=answered,
+        bonded=answered and isinstance(visit, discv4.Visit) and visit.pinged_us,
+        answered_findnode=bool(visit and visit.findnode_answered),
+        neighbors_returned=visit.returned if visit is not None else 0,
+        network=verdict,
+        network_reason=reason,
+        source=protocol,
+        client=dial_client(dial) if dial is not None else None,
+        rlpx=dial.kind if dial is not None else None,
+        protocols=(protocol,),
+        layer=layer,
+        enr_seq=visit.pong_enr_seq if visit else None,
+    )
+    return with_record(record, enr)
+
+
 def discv4_records(
     result: EngineResult[Peer4, discv4.Visit], now: float, dials: Mapping[NodeID, DialResult] | None = None
 ) -> list[NodeRecord]:
-    filt = mainnet_filter(now)
-    dials = dials or {}
+    filt, dials = mainnet_filter(now), dials or {}
     records = []
     for key, peer in result.tasks.items():
         visit = result.results.get(key)
         enr = visit.enr if visit is not None else None
-        dialled = dials.get(peer.id)
-        verdict, reason, layer = judge(enr, dialled, filt, now)
-        if dialled is None or dialled.status is None:
-            reason = _why_unanswered(visit, reason, enr)
-        first_seen = result.first_seen.get(key, now)
-        record = NodeRecord(
-            node_id=peer.id.hex(),
-            pubkey=peer.pubkey.hex(),
-            ip=peer.ip,
-            udp_port=peer.udp,
-            tcp_port=peer.tcp or None,
-            first_seen=first_seen,
-            last_seen=visit.ended if visit is not None and visit.answered_ping else first_seen,
-            answered_ping=bool(visit and visit.answered_ping),
-            bonded=bool(visit and visit.answered_ping and visit.pinged_us),
-            answered_findnode=bool(visit and visit.findnode_answered),
-            neighbors_returned=visit.returned if visit is not None else 0,
-            network=verdict,
-            network_reason=reason,
-            client=dial_client(dialled) if dialled is not None else None,
-            rlpx=dialled.kind if dialled is not None else None,
-            protocols=("discv4",),
-            layer=layer,
-            enr_seq=visit.pong_enr_seq if visit else None,
-        )
-        records.append(with_record(record, enr))
+        seen = (result.first_seen.get(key, now), now)
+        records.append(_visit_record(peer, peer.tcp, visit, enr, dials.get(peer.id), seen, "discv4", filt))
     return records
 
 
@@ -149,38 +165,14 @@ def discv5_records(
     result: EngineResult[Peer5, discv5.Visit], now: float, dials: Mapping[NodeID, DialResult] | None = None
 ) -> list[NodeRecord]:
     """discv5 nodes: every node listed in a NODES answer came with its signed record, visited or not."""
-    filt = mainnet_filter(now)
-    dials = dials or {}
+    filt, dials = mainnet_filter(now), dials or {}
     records = []
     for key, peer in result.tasks.items():
         visit = result.results.get(key)
         enr = visit.enr if visit is not None and visit.enr is not None else peer.enr
-        dialled = dials.get(peer.id)
-        verdict, reason, layer = judge(enr, dialled, filt, now)
-        if dialled is None or dialled.status is None:
-            reason = _why_unanswered(visit, reason, enr)
-        first_seen = result.first_seen.get(key, now)
-        record = NodeRecord(
-            node_id=peer.id.hex(),
-            pubkey=peer.pubkey.hex(),
-            ip=peer.ip or None,
-            udp_port=peer.udp or None,
-            tcp_port=enr.tcp if enr is not None else None,
-            first_seen=first_seen,
-            last_seen=visit.ended if visit is not None and visit.answered_ping else first_seen,
-            answered_ping=bool(visit and visit.answered_ping),
-            answered_findnode=bool(visit and visit.findnode_answered),
-            neighbors_returned=visit.returned if visit is not None else 0,
-            network=verdict,
-            network_reason=reason,
-            source="discv5",
-            client=dial_client(dialled) if dialled is not None else None,
-            rlpx=dialled.kind if dialled is not None else None,
-            protocols=("discv5",),
-            layer=layer,
-            enr_seq=visit.pong_enr_seq if visit else None,
-        )
-        records.append(with_record(record, enr))
+        seen = (result.first_seen.get(key, now), now)
+        tcp = enr.tcp if enr is not None else None
+        records.append(_visit_record(peer, tcp, visit, enr, dials.get(peer.id), seen, "discv5", filt))
     return records
 
 
