@@ -163,7 +163,7 @@ def _fused_table(data_dir: Path, use_cache: bool, build: TableBuilder) -> FusedT
             for old in [*cache.parent.glob("fused-*.bin"), *cache.parent.glob("ranges-*.marshal")]:  # (older format)
                 old.unlink(missing_ok=True)
             atomic_write_bytes(cache, table.dumps())
-        except OSError as err:
+        except (OSError, DatasetError) as err:  # unlink: OSError; the write: DatasetError
             log.info("cannot write lookup cache %s: %s", cache, err)
     return table
 

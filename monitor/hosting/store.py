@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from monitor.errors import DatasetError
+from monitor.fileio import atomic_write_bytes as write_atomically
 from monitor.paths import default_data_dir  # re-exported: callers import it from here
 
 __all__ = ["DatasetSpec", "StoredDataset", "DatasetStore", "DATASETS", "default_data_dir", "atomic_write_bytes"]
@@ -84,15 +83,8 @@ class StoredDataset:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write a dataset file atomically; an OS failure is a DatasetError naming the file (previous file kept)."""
+    write_atomically(path, data, DatasetError)
 
 
 class DatasetStore:

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from monitor.errors import DatasetError
 from monitor.hosting.prefixes import is_public
 from monitor.hosting.resolver import UNKNOWN, Resolver, attribute_snapshot
 from monitor.hosting.store import atomic_write_bytes
@@ -84,7 +85,7 @@ class WhoisFallback:
         doc = {ip: dataclasses.asdict(a) for ip, a in sorted(self._load().items())}
         try:
             atomic_write_bytes(self.cache_path, json.dumps(doc, indent=0).encode())
-        except OSError as err:
+        except DatasetError as err:
             log.warning("cannot write whois cache %s: %s", self.cache_path, err)
 
     def cached(self, ip: str) -> WhoisAnswer | None:
