@@ -43,6 +43,8 @@ __all__ = [
     "node",
     "snapshot",
     "mixed_nodes",
+    "layered_nodes",
+    "LAYERED_MIX",
     "with_clients",
     "report_snapshot",
     "synthetic_snapshot",
@@ -247,6 +249,26 @@ def report_snapshot(
         counters={"discovered": 540, "answered_ping": 430, "answered_findnode": 400},
         filtered={"self": 1, "bad_endpoint": 3, "netrestrict": 7},
     )
+
+
+# provider, category, nodes per unit of ``scale``: a small two-family mix (hosted and ISP networks)
+LAYERED_MIX: Final[tuple[tuple[str, HostingCategory, int], ...]] = (
+    ("aws", "cloud", 30),
+    ("hetzner", "hosting", 20),
+    ("other:Comcast Cable", "isp", 40),
+    ("other:Deutsche Telekom AG", "isp", 10),
+)
+
+
+def layered_nodes(layer: Layer, start: int, net: int, scale: int = 1) -> list[NodeRecord]:
+    """``LAYERED_MIX`` x ``scale`` records of one layer, numbered from ``start``, on 10.``net``.0.0/16."""
+    nodes: list[NodeRecord] = []
+    for provider, category, count in LAYERED_MIX:
+        for _ in range(count * scale):
+            i = start + len(nodes)
+            attr = Attribution(provider, None, "US", 1000 + len(provider), category=category)
+            nodes.append(record(i, f"10.{net}.{i // 200}.{i % 200}", attr, layer=layer))
+    return nodes
 
 
 def demo_like_nodes(count: int = 300, seed: int = 11) -> list[NodeRecord]:

@@ -13,25 +13,8 @@ import pytest
 from monitor.analysis import analyse
 from monitor.outputs.html import render_html
 from monitor.seeds import load_claims
-from monitor.sim.synthetic import record, report_snapshot
-from monitor.snapshot import Attribution, HostingCategory, Layer, NodeRecord, Snapshot
-
-_MIX: list[tuple[str, HostingCategory, int]] = [
-    ("aws", "cloud", 30),
-    ("hetzner", "hosting", 20),
-    ("other:Comcast Cable", "isp", 40),
-    ("other:Deutsche Telekom AG", "isp", 10),
-]
-
-
-def _nodes(layer: Layer, start: int, net: int, scale: int = 1) -> list[NodeRecord]:
-    nodes: list[NodeRecord] = []
-    for provider, category, count in _MIX:
-        for _ in range(count * scale):
-            i = start + len(nodes)
-            attribution = Attribution(provider, None, "US", 1000 + len(provider), category=category)
-            nodes.append(record(i, f"10.{net}.{i // 200}.{i % 200}", attribution, layer=layer))
-    return nodes
+from monitor.sim.synthetic import layered_nodes, record, report_snapshot
+from monitor.snapshot import Attribution, Snapshot
 
 
 class _Text(HTMLParser):
@@ -61,7 +44,7 @@ def _section(page: str, anchor: str) -> str:
 
 @pytest.fixture(scope="module")
 def page() -> str:
-    return _render(report_snapshot([*_nodes("execution", 0, 1), *_nodes("consensus", 1000, 2, scale=2)]))
+    return _render(report_snapshot([*layered_nodes("execution", 0, 1), *layered_nodes("consensus", 1000, 2, scale=2)]))
 
 
 def test_layers_side_by_side(page: str) -> None:

@@ -14,25 +14,8 @@ from monitor.analysis import analyse
 from monitor.analysis.report import Analysis
 from monitor.outputs.terminal.report import render_report
 from monitor.seeds import load_claims
-from monitor.sim.synthetic import record, report_snapshot
-from monitor.snapshot import Attribution, HostingCategory, Layer, NodeRecord
-
-_MIX: list[tuple[str, HostingCategory, int]] = [
-    ("aws", "cloud", 30),
-    ("hetzner", "hosting", 20),
-    ("other:Comcast Cable", "isp", 40),
-    ("other:Deutsche Telekom AG", "isp", 10),
-]
-
-
-def _nodes(layer: Layer, start: int, net: int, scale: int = 1) -> list[NodeRecord]:
-    nodes: list[NodeRecord] = []
-    for provider, category, count in _MIX:
-        for _ in range(count * scale):
-            i = start + len(nodes)
-            attribution = Attribution(provider, None, "US", 1000 + len(provider), category=category)
-            nodes.append(record(i, f"10.{net}.{i // 200}.{i % 200}", attribution, layer=layer))
-    return nodes
+from monitor.sim.synthetic import layered_nodes, record, report_snapshot
+from monitor.snapshot import Attribution
 
 
 def _render(analysis: Analysis, width: int = 80) -> str:
@@ -43,7 +26,7 @@ def _render(analysis: Analysis, width: int = 80) -> str:
 
 @pytest.fixture(scope="module")
 def two_layers() -> Analysis:
-    nodes = [*_nodes("execution", 0, 1), *_nodes("consensus", 1000, 2, scale=2)]
+    nodes = [*layered_nodes("execution", 0, 1), *layered_nodes("consensus", 1000, 2, scale=2)]
     return analyse(report_snapshot(nodes), rng=random.Random(1), claims=load_claims(), bootstrap_samples=30)
 
 
@@ -103,7 +86,7 @@ def test_design_effect_is_shown_where_node_ids_share_ips() -> None:
     assert float(row.group(2)) - float(row.group(1)) > 30  # the cluster-robust interval, not Wilson on 300 nodes
 
 
-def test_no_design_effect_column_for_independent_nodes(two_layers: Analysis) -> None:
+def test_no_design_effect_column_for_independentlayered_nodes(two_layers: Analysis) -> None:
     assert not re.search(r"^provider\s+count\s+%\s+95% CI\s+deff$", _render(two_layers), re.M)
 
 
