@@ -47,8 +47,8 @@ class Timing:
     retries: int
     bond_wait: float = 0.0
     max_nodes: int | None = None  # per protocol: the node table and frontier cap (engine ``max_tasks``)
-    min_timeout: float | None = 0.2  # discv4: adaptive timeouts (None: fixed)
-    send_rate: float | None = None  # discv4: requests per second (None: unlimited)
+    min_timeout: float | None = 0.2  # adaptive timeouts (None: fixed)
+    send_rate: float | None = None  # requests per second, per protocol (None: unlimited)
 
 
 @dataclass(repr=False)
@@ -196,8 +196,9 @@ async def open_discv5(
     rlpx: RlpxStage | None = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> ProtocolPart[Peer5, discv5.Visit]:
-    config = Service5Config(timeout=timing.timeout, retries=timing.retries)
-    service = Discv5Service(key, enr=None, config=config, now=clock)
+    config = Service5Config(timeout=timing.timeout, retries=timing.retries, min_timeout=timing.min_timeout)
+    pacer = Pacer(timing.send_rate) if timing.send_rate is not None else None
+    service = Discv5Service(key, enr=None, config=config, now=clock, pacer=pacer)
     transport = await UDPTransport.open(service, host, port, netrestrict, service.stats)
     service.attach(transport, transport.local_address)
     ip_versions = frozenset({6}) if ":" in host else frozenset({4})
@@ -221,7 +222,9 @@ async def open_discv5(
             peer = Peer5(boot.pubkey, str(boot.ip), boot.udp_port, boot.enr)
         if _seed_filter(netrestrict, ip_versions, driver.filtered, _ip_or_none(peer.ip), peer.udp):
             seeds.append(peer)
-    part = ProtocolPart("discv5", engine, seeds, service.stats, driver.filtered, driver.errors, transport, service)
+    part = ProtocolPart(
+        "discv5", engine, seeds, service.stats, driver.filtered, driver.errors, transport, service, pacer=pacer
+    )
     part.vouching = driver.vouching
     return part
 
