@@ -88,8 +88,7 @@ class Net:
 def test_a_late_answer_after_a_timeout_decrypts_and_confirms_the_session() -> None:
     net = Net()
     net.handshake_then_hold_answers()
-    net.now += 0.6
-    net.a.timed_out(net.contact(B_ADDR))  # the requester gave up on its first attempt
+    net.now += 0.6  # the requester gave up on its first attempt
     net.hold_from_b = False
     net.release()
     net.pump()
@@ -105,7 +104,6 @@ def test_a_retry_under_the_unfinished_handshake_is_answered_too() -> None:
     net = Net()
     net.handshake_then_hold_answers()
     net.now += 0.6
-    net.a.timed_out(net.contact(B_ADDR))
     net.hold_from_b = False
     assert net.send(A_ADDR, B_ADDR, Ping(b"\x02", 1)) == 1  # sent at once under the kept keys, no new handshake
     net.pump()
@@ -149,7 +147,6 @@ def test_answers_under_a_replaced_handshake_still_decrypt() -> None:
     first_pong = net.held.pop()
     net.layers[B_ADDR] = _layer("b", B_ADDR)  # same key, no sessions
     net.now += 0.6
-    net.a.timed_out(net.contact(B_ADDR))
     net.send(A_ADDR, B_ADDR, Ping(b"\x02", 1))  # under the old keys: B cannot read it and challenges
     net.pump()
     assert net.a.stats["session:handshake_sent"] == 2 and (B_ADDR, Ping(b"\x02", 1)) in net.received
@@ -158,16 +155,32 @@ def test_answers_under_a_replaced_handshake_still_decrypt() -> None:
     assert (A_ADDR, _pong(b"\x01")) in net.received and net.a.stats["whoareyou:sent"] == 0
 
 
+def test_a_retry_waits_for_a_late_whoareyou_and_follows_the_handshake() -> None:
+    net = Net()
+    net.hold_from_b = True
+    net.send(A_ADDR, B_ADDR, Ping(b"\x01", 1))
+    net.pump()
+    net.now += 0.6  # the first attempt timed out; a second random packet now would void B's challenge
+    assert net.send(A_ADDR, B_ADDR, Ping(b"\x02", 1)) == 0
+    net.hold_from_b = False
+    net.release()
+    net.pump()
+    net.send(B_ADDR, A_ADDR, _pong(b"\x01"))
+    net.pump()
+    assert [m for dst, m in net.received if dst == B_ADDR] == [Ping(b"\x01", 1), Ping(b"\x02", 1)]
+    assert net.a.stats["session:random_sent"] == 1 and net.b.stats["whoareyou:sent"] == 1
+
+
 def test_a_whoareyou_for_a_superseded_random_packet_is_not_answered() -> None:
-    """The random packet's answer was lost, the requester timed out and started over: the peer holds one challenge
-    per peer (the second), so answering the first WHOAREYOU would only produce a handshake it rejects."""
+    """The random packet's answer was lost and the handshake timeout passed: the next send starts over. The peer
+    holds one challenge per peer (the second), so answering the first WHOAREYOU would produce a handshake it rejects."""
     net = Net()
     net.hold_from_b = True
     net.send(A_ADDR, B_ADDR, Ping(b"\x01", 1))
     net.pump()
     first_whoareyou = net.held.pop()
-    net.a.timed_out(net.contact(B_ADDR))
-    assert net.send(A_ADDR, B_ADDR, Ping(b"\x02", 1)) == 1  # a new random packet at once
+    net.now += CONFIG.handshake_timeout
+    assert net.send(A_ADDR, B_ADDR, Ping(b"\x02", 1)) == 1  # a new random packet
     net.hold_from_b = False
     net.pump()
     net.release()

@@ -281,7 +281,6 @@ class Discv5Service:
                     if call.packets:
                         return call  # a partial NODES answer is still an answer
                     self.stats[f"timeout:{MESSAGE_NAMES[message.TYPE]}"] += 1
-                    self.sessions.timed_out(peer.contact)
                     continue
                 self._sample(peer, call, sent_at, loop.time())
                 return call
