@@ -223,6 +223,8 @@ def run_one(name: str, args: argparse.Namespace) -> Row:
 def compare(row: Row, truth: dict[str, dict[str, Any]], result: dict[str, Any]) -> None:
     found = {k: v for k, v in result["nodes"].items() if k in truth}
     c = result["counters"]
+    if os.environ.get("V5LOAD_DEBUG"):
+        _log(json.dumps({k: v for k, v in c.items() if k.startswith("discv5")}))
     row.found, row.enrs = len(found), sum(v[0] for v in found.values())
     row.answered = sum(v[3] for v in found.values())
     seen = sorted(v[4] for v in found.values() if v[0])

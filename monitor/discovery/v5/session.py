@@ -8,13 +8,10 @@ moves the bytes and passes the clock (``now``). Both directions of the handshake
   keys. A request is re-sent at most once after a handshake: a WHOAREYOU answering a handshake packet is dropped.
   While one handshake is in flight, further messages to that peer wait and are sent once the peer's first reply
   decrypts: peers (geth among them) keep one challenge per peer, so a second random packet would void the first.
-  A request that times out does not void the handshake: a random packet stays answerable until ``handshake_timeout``
-  (a second one earlier would void the peer's challenge for the first, should that only be late), and once our
-  handshake packet is out its keys stay until the session expires, so an answer that was only late still decrypts
-  and confirms the session (a loaded peer answers late, and re-handshaking it then
-  only adds load: measured, 2,000 devnet nodes at concurrency 256 answered 20 % of PINGs that way). Keys replaced
-  by a newer handshake are kept as a fallback for the same reason, and a packet we cannot decrypt from a peer whose
-  handshake is still in flight is dropped, not challenged.
+  A timed-out request voids nothing: a random packet stays answerable until ``handshake_timeout``, our handshake's
+  keys (and those of one it replaced) until the session expires, so a late answer still decrypts; a peer whose
+  handshake is in flight is not challenged. Re-handshaking a loaded peer only adds load (measured: 2,000 devnet
+  nodes at concurrency 256 answered 20 % of PINGs when a timeout voided the handshake).
 * They initiate: a packet we cannot decrypt is answered by WHOAREYOU (rate-limited per source IP and globally,
   since the sender's id is unauthenticated); their handshake packet is checked against that stored challenge.
 
@@ -176,9 +173,8 @@ class SessionLayer:
             self._queued.setdefault(key, []).append((contact, message))
             self.stats["session:queued"] += 1
             return []
-        # Start a handshake. Whatever waited on an earlier, timed-out attempt is dropped: its requester retries.
-        # The earlier random packet's WHOAREYOU is not answered any more: the peer keeps one challenge per peer,
-        # the one for the packet sent now, so a handshake answering the earlier one would fail and void it.
+        # Start a handshake. What waited on an earlier, timed-out attempt is dropped (its requester retries), and so
+        # is the earlier random packet: the peer keeps one challenge per peer, so answering its WHOAREYOU would fail.
         self._queued.pop(key, None)
         self._sent.pop(self._random.pop(key, b""), None)
         self._handshaking[key] = now
@@ -246,9 +242,7 @@ class SessionLayer:
                     session.confirmed = True
                     out.datagrams = self._flush(key, session, now)
                 return out
-        if self._in_flight(key, session, now):
-            # Our handshake may still complete: a WHOAREYOU now would make the peer build a second one (an ECDH and
-            # a signature on a peer that is likely slow already) and void the one on its way.
+        if self._in_flight(key, session, now):  # a WHOAREYOU would void it and cost the peer a second handshake
             self.stats["session:undecryptable_in_handshake"] += 1
             return Output()
         return Output(datagrams=self._challenge(node, addr, packet.nonce, now))
