@@ -17,13 +17,15 @@ As in ``bench/crawl.py`` the network runs in its own process and the crawler in 
 with ``--worker``) that calls ``run_crawl`` once with ``netrestrict`` set to the network's /16 and RLPx off, and
 reports its own CPU (getrusage delta around the crawl) and peak RSS; this parent compares the result with the
 network's ground truth. Nothing is impaired (no added latency or loss); request timeout ``--timeout`` (0.5 s).
+The networks' /16s and ports are options (``--ours-net``, ``--chainsafe-net``, ``--port-base``), so sessions that
+share the machine can each bench in their own loopback block.
 
 Figures: *coverage* = network nodes the crawl found / network nodes; *answered PING* = those it reached itself;
 *ENRs* = network nodes whose signed record the crawl holds (discv5 returns records in NODES answers, so a node can
 be counted before it is visited); *ENRs/s* = ENRs / wall; *s to 99 % of ENRs* = when the crawl first held 99 % of
 the network's records (the walk goes on to visit every node; discv5 runs only: a discv4 record comes on the visit,
-later than the node is first seen); *handshakes* = discv5 handshakes the crawler started (each visit needs one; a
-timed-out request voids an unfinished one, so retries add more) / accepted from peers;
+later than the node is first seen); *handshakes* = discv5 handshakes the crawler started (a visit
+needs one; more means some were repeated) / accepted from peers;
 *protocols and layer right* (mixed, in the details) = records whose ``protocols`` and ``layer`` equal the truth's.
 
 Reference (not comparable one to one: a real network has latency, loss and NAT): a discv5 crawler that reported
@@ -223,8 +225,6 @@ def run_one(name: str, args: argparse.Namespace) -> Row:
 def compare(row: Row, truth: dict[str, dict[str, Any]], result: dict[str, Any]) -> None:
     found = {k: v for k, v in result["nodes"].items() if k in truth}
     c = result["counters"]
-    if os.environ.get("V5LOAD_DEBUG"):
-        _log(json.dumps({k: v for k, v in c.items() if k.startswith("discv5")}))
     row.found, row.enrs = len(found), sum(v[0] for v in found.values())
     row.answered = sum(v[3] for v in found.values())
     seen = sorted(v[4] for v in found.values() if v[0])
