@@ -17,13 +17,15 @@ As in ``bench/crawl.py`` the network runs in its own process and the crawler in 
 with ``--worker``) that calls ``run_crawl`` once with ``netrestrict`` set to the network's /16 and RLPx off, and
 reports its own CPU (getrusage delta around the crawl) and peak RSS; this parent compares the result with the
 network's ground truth. Nothing is impaired (no added latency or loss); request timeout ``--timeout`` (0.5 s).
+The networks' /16s and ports are options (``--ours-net``, ``--chainsafe-net``, ``--port-base``), so sessions that
+share the machine can each bench in their own loopback block.
 
 Figures: *coverage* = network nodes the crawl found / network nodes; *answered PING* = those it reached itself;
 *ENRs* = network nodes whose signed record the crawl holds (discv5 returns records in NODES answers, so a node can
 be counted before it is visited); *ENRs/s* = ENRs / wall; *s to 99 % of ENRs* = when the crawl first held 99 % of
 the network's records (the walk goes on to visit every node; discv5 runs only: a discv4 record comes on the visit,
-later than the node is first seen); *handshakes* = discv5 handshakes the crawler started (each visit needs one; a
-timed-out request voids an unfinished one, so retries add more) / accepted from peers;
+later than the node is first seen); *handshakes* = discv5 handshakes the crawler started (a visit
+needs one; more means some were repeated) / accepted from peers;
 *protocols and layer right* (mixed, in the details) = records whose ``protocols`` and ``layer`` equal the truth's.
 
 Reference (not comparable one to one: a real network has latency, loss and NAT): a discv5 crawler that reported
@@ -79,7 +81,7 @@ def worker(cfg: dict[str, Any]) -> None:
         network="devnet",
         netrestrict=cfg["netrestrict"],
         listen_host=cfg["listen"],
-        listen_port=27050,  # discv5 binds 27051; the networks never use the crawler's address
+        listen_port=cfg["port"],  # discv5 binds the next port; the networks never use the crawler's address
         timeout=cfg["timeout"],
         concurrency=cfg["concurrency"],
         duration=cfg["duration"],
@@ -146,10 +148,10 @@ class Network:
 
 
 @contextlib.contextmanager
-def our_devnet(discovery: str, nodes: int, seed: int, work: Path) -> Iterator[Network]:
+def our_devnet(discovery: str, nodes: int, seed: int, work: Path, net: str, port: int) -> Iterator[Network]:
     out = work / "devnet"
     cmd = [str(ROOT / ".venv" / "bin" / "monitor"), "-q", "devnet", "--discovery", discovery, "--nodes", str(nodes),
-           "--seed", str(seed), "--first-ip", "127.57.0.1", "--port", "27100", "--out", str(out)]  # fmt: skip
+           "--seed", str(seed), "--first-ip", f"{net}.0.1", "--port", str(port), "--out", str(out)]  # fmt: skip
     with (work / "devnet.log").open("wb") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     try:
@@ -179,11 +181,11 @@ def _child_pid(marker: str) -> int:
 
 
 @contextlib.contextmanager
-def chainsafe_network(nodes: int, seed: int, work: Path) -> Iterator[Network]:
+def chainsafe_network(nodes: int, seed: int, work: Path, net: str, port: int) -> Iterator[Network]:
     from peers.discv5_harness import start_discv5_network
 
     t0 = time.perf_counter()
-    with start_discv5_network(nodes, seed=seed, base="127.58.1.1", udp_port=27000, timeout=START_LIMIT) as started:
+    with start_discv5_network(nodes, seed=seed, base=f"{net}.1.1", udp_port=port, timeout=START_LIMIT) as started:
         (work / "bootnodes.txt").write_text(started[0]["enr"] + "\n", encoding="utf-8")
         truth = {n["id"]: {"protocols": ["discv5"], "layer": "consensus"} for n in started}
         yield Network(truth, work / "bootnodes.txt", _child_pid("discv5_network.mjs"), time.perf_counter() - t0)
@@ -196,16 +198,20 @@ def run_one(name: str, args: argparse.Namespace) -> Row:
     with tempfile.TemporaryDirectory(prefix="bench-crawl-v5-") as tmp:
         work = Path(tmp)
         if name == "chainsafe":
-            network = chainsafe_network(nodes, args.seed, work)
-            netrestrict, listen = "127.58.0.0/16", "127.58.0.1"
+            block = args.chainsafe_net
+            network = chainsafe_network(nodes, args.seed, work, block, args.port_base)
         else:
-            network = our_devnet("both" if name == "mixed" else "v5", nodes, args.seed, work)
-            netrestrict, listen = "127.57.0.0/16", "127.57.0.1"
+            block = args.ours_net
+            network = our_devnet(
+                "both" if name == "mixed" else "v5", nodes, args.seed, work, block, args.port_base + 100
+            )
+        netrestrict, listen = f"{block}.0.0/16", f"{block}.0.1"
         with network as net:
             row.start = net.start
             _log(f"  {name}: {nodes:,} nodes listening after {net.start:.1f} s")
             cfg = {"bootnodes": str(net.bootnodes), "discovery": discovery, "netrestrict": netrestrict,
-                   "listen": listen, "concurrency": args.concurrency, "timeout": args.timeout,
+                   "listen": listen, "port": args.port_base + 50, "concurrency": args.concurrency,
+                   "timeout": args.timeout,
                    "duration": args.max_duration, "result": str(work / "result.json")}  # fmt: skip
             cpu0, load0 = _proc_cpu(net.pid), _loadavg()
             crawler = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(cfg)])
@@ -297,6 +303,9 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=0.5, help="request timeout in seconds (0.5)")
     parser.add_argument("--max-duration", type=float, default=120.0, help="crawl deadline in seconds (120)")
     parser.add_argument("--seed", type=int, default=5100, help="network seed (5100)")
+    parser.add_argument("--ours-net", default="127.57", help="/16 of our devnets (127.57)")
+    parser.add_argument("--chainsafe-net", default="127.58", help="/16 of the chainsafe network (127.58)")
+    parser.add_argument("--port-base", type=int, default=27000, help="chainsafe port; +50 crawler, +100 devnet")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()

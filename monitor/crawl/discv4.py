@@ -5,7 +5,7 @@ buckets), the first ones sent right after the PONG. Nothing waits for the peer's
 (geth serves FINDNODE and ENRREQUEST only to peers that answered its PING) drops those first requests and PINGs us,
 and the service sends them again right after its PONG; a peer that does not demand one has answered them already.
 If the bond failed (that PING or our PONG lost), the first FINDNODE times out: one more PING makes the peer ask
-again. Request timeouts follow each peer's measured round trip (monitor/discovery/v4/rtt.py). The ENR is asked once
+again. Request timeouts follow each peer's measured round trip (monitor/p2p/rtt.py). The ENR is asked once
 more after the walk only if the peer announced a record (an ENR seq in its PONG) and the first request went
 unanswered: then loss is plausible; a peer without a seq gets one request without retry, in parallel with the walk,
 so it costs nothing on the critical path.

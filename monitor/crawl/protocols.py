@@ -12,12 +12,13 @@ import asyncio
 import ipaddress
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from monitor.crawl import discv4, discv5
 from monitor.crawl.budget import DEFAULT_LIMITS, Limits, Vouching
+from monitor.crawl.driverbase import DriverBase
 from monitor.crawl.engine import CrawlEngine, EngineConfig, EngineProgress, EngineResult
 from monitor.crawl.rlpx_stage import RlpxStage
 from monitor.discovery.enode import Enode
@@ -28,7 +29,7 @@ from monitor.discovery.v5.service import Discv5Service
 from monitor.discovery.v5.service import Peer as Peer5
 from monitor.discovery.v5.service import ServiceConfig as Service5Config
 from monitor.p2p.keys import PrivateKey
-from monitor.p2p.netpolicy import NetRestrict, admissible
+from monitor.p2p.netpolicy import NetRestrict
 from monitor.p2p.pacing import Pacer
 from monitor.p2p.udp import UDPTransport
 
@@ -37,6 +38,7 @@ __all__ = ["ProtocolPart", "ProgressSum", "Timing", "open_discv4", "open_discv5"
 PROTOCOLS = ("discv4", "discv5")
 T = TypeVar("T")
 R = TypeVar("R")
+PeerT = TypeVar("PeerT", Peer4, Peer5)
 
 
 @dataclass(frozen=True)
@@ -47,8 +49,8 @@ class Timing:
     retries: int
     bond_wait: float = 0.0
     max_nodes: int | None = None  # per protocol: the node table and frontier cap (engine ``max_tasks``)
-    min_timeout: float | None = 0.2  # discv4: adaptive timeouts (None: fixed)
-    send_rate: float | None = None  # discv4: requests per second (None: unlimited)
+    min_timeout: float | None = 0.2  # adaptive timeouts (None: fixed)
+    send_rate: float | None = None  # requests per second, per protocol (None: unlimited)
 
 
 @dataclass(repr=False)
@@ -114,15 +116,52 @@ class ProgressSum:
         return report
 
 
-def _seed_filter(
-    netrestrict: NetRestrict, ip_versions: frozenset[int], filtered: Counter[str], ip: Any, udp: int
-) -> bool:
-    reason = admissible(ip, udp, netrestrict)
-    if reason is None and ip is not None and ip.version not in ip_versions:
-        reason = f"ipv{ip.version}_no_socket"
-    if reason is not None:
-        filtered[f"bootnode_{reason}"] += 1
-    return reason is None
+def _pacer(timing: Timing) -> Pacer | None:
+    return Pacer(timing.send_rate) if timing.send_rate is not None else None
+
+
+def _ip_versions(host: str) -> frozenset[int]:
+    return frozenset({6}) if ":" in host else frozenset({4})
+
+
+async def _socket(service: Any, host: str, port: int, netrestrict: NetRestrict) -> UDPTransport:
+    """The protocol's own UDP socket, attached to its service (refusals counted in the service's stats)."""
+    transport = await UDPTransport.open(service, host, port, netrestrict, service.stats)
+    service.attach(transport, transport.local_address)
+    return transport
+
+
+def _engine(driver: Any, timing: Timing, on_progress: Callable[[EngineProgress], None] | None) -> Any:
+    config = EngineConfig(concurrency=timing.concurrency, duration=timing.duration, max_tasks=timing.max_nodes)
+    return CrawlEngine(driver, config, on_progress=on_progress)
+
+
+def _seeds(driver: DriverBase[Any, PeerT, Any, Any], candidates: Iterable[PeerT]) -> list[PeerT]:
+    """The bootnodes we may contact; the others counted as ``bootnode_<reason>``."""
+    seeds = []
+    for peer in candidates:
+        reason = driver.refusal(_ip_or_none(peer.ip), peer.udp)
+        if reason is None:
+            seeds.append(peer)
+        else:
+            driver.filtered[f"bootnode_{reason}"] += 1
+    return seeds
+
+
+def _assemble(
+    name: str,
+    engine: Any,
+    seeds: list[PeerT],
+    driver: DriverBase[Any, PeerT, Any, Any],
+    transport: UDPTransport,
+    pacer: Pacer | None,
+) -> ProtocolPart[Any, Any]:
+    service = driver.service
+    part: ProtocolPart[Any, Any] = ProtocolPart(
+        name, engine, seeds, service.stats, driver.filtered, driver.errors, transport, service, pacer=pacer
+    )
+    part.vouching = driver.vouching
+    return part
 
 
 async def open_discv4(
@@ -141,14 +180,11 @@ async def open_discv4(
     config = Service4Config(
         timeout=timing.timeout, retries=timing.retries, bond_wait=timing.bond_wait, min_timeout=timing.min_timeout
     )
-    pacer = Pacer(timing.send_rate) if timing.send_rate is not None else None
+    pacer = _pacer(timing)
     service = Discv4Service(key, config=config, now=clock, pacer=pacer)
-    transport = await UDPTransport.open(service, host, port, netrestrict, service.stats)
-    service.attach(transport, transport.local_address)
-    ip_versions = frozenset({6}) if ":" in host else frozenset({4})
-    driver = discv4.Discv4Driver(service, netrestrict, walk, clock, ip_versions, limits)
-    engine_config = EngineConfig(concurrency=timing.concurrency, duration=timing.duration, max_tasks=timing.max_nodes)
-    engine: CrawlEngine[Peer4, discv4.Visit] = CrawlEngine(driver, engine_config, on_progress=on_progress)
+    transport = await _socket(service, host, port, netrestrict)
+    driver = discv4.Discv4Driver(service, netrestrict, walk, clock, _ip_versions(host), limits)
+    engine: CrawlEngine[Peer4, discv4.Visit] = _engine(driver, timing, on_progress)
 
     def on_ping(peer: Peer4) -> None:
         task = driver.pinged(peer)
@@ -159,16 +195,8 @@ async def open_discv4(
     service.on_ping = on_ping
     if rlpx is not None:
         driver.on_answered = lambda peer: rlpx.submit(peer.pubkey, peer.ip, peer.tcp)
-    seeds = [
-        Peer4(b.pubkey, str(b.ip), b.udp_port, b.tcp_port)
-        for b in bootnodes
-        if _seed_filter(netrestrict, ip_versions, driver.filtered, b.ip, b.udp_port)
-    ]
-    part = ProtocolPart(
-        "discv4", engine, seeds, service.stats, driver.filtered, driver.errors, transport, service, pacer=pacer
-    )
-    part.vouching = driver.vouching
-    return part
+    seeds = _seeds(driver, (Peer4(b.pubkey, str(b.ip), b.udp_port, b.tcp_port) for b in bootnodes))
+    return _assemble("discv4", engine, seeds, driver, transport, pacer)
 
 
 def _submit_if_running(engine: CrawlEngine[T, R], task: T) -> None:
@@ -196,14 +224,13 @@ async def open_discv5(
     rlpx: RlpxStage | None = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> ProtocolPart[Peer5, discv5.Visit]:
-    config = Service5Config(timeout=timing.timeout, retries=timing.retries)
-    service = Discv5Service(key, enr=None, config=config, now=clock)
-    transport = await UDPTransport.open(service, host, port, netrestrict, service.stats)
-    service.attach(transport, transport.local_address)
-    ip_versions = frozenset({6}) if ":" in host else frozenset({4})
+    config = Service5Config(timeout=timing.timeout, retries=timing.retries, min_timeout=timing.min_timeout)
+    pacer = _pacer(timing)
+    service = Discv5Service(key, enr=None, config=config, now=clock, pacer=pacer)
+    transport = await _socket(service, host, port, netrestrict)
+    ip_versions = _ip_versions(host)
     driver = discv5.Discv5Driver(service, netrestrict, walk, clock, ip_versions, limits)
-    engine_config = EngineConfig(concurrency=timing.concurrency, duration=timing.duration, max_tasks=timing.max_nodes)
-    engine: CrawlEngine[Peer5, discv5.Visit] = CrawlEngine(driver, engine_config, on_progress=on_progress)
+    engine: CrawlEngine[Peer5, discv5.Visit] = _engine(driver, timing, on_progress)
 
     def on_ping(peer: Peer5) -> None:
         task = driver.pinged(peer)
@@ -213,17 +240,16 @@ async def open_discv5(
     service.on_ping = on_ping
     if rlpx is not None:
         driver.on_answered = lambda peer: _dial_execution(rlpx, peer)
-    seeds = []
-    for boot in bootnodes:
-        # A record gives the endpoint discv5 listens on (consensus clients: often not the discv4 port).
-        peer = Peer5.from_enr(boot.enr, ipv6=6 in ip_versions) if boot.enr is not None else None
-        if peer is None or not peer.ip:
-            peer = Peer5(boot.pubkey, str(boot.ip), boot.udp_port, boot.enr)
-        if _seed_filter(netrestrict, ip_versions, driver.filtered, _ip_or_none(peer.ip), peer.udp):
-            seeds.append(peer)
-    part = ProtocolPart("discv5", engine, seeds, service.stats, driver.filtered, driver.errors, transport, service)
-    part.vouching = driver.vouching
-    return part
+    seeds = _seeds(driver, (_v5_seed(boot, 6 in ip_versions) for boot in bootnodes))
+    return _assemble("discv5", engine, seeds, driver, transport, pacer)
+
+
+def _v5_seed(boot: Enode, ipv6: bool) -> Peer5:
+    """A record gives the endpoint discv5 listens on (consensus clients: often not the discv4 port)."""
+    peer = Peer5.from_enr(boot.enr, ipv6=ipv6) if boot.enr is not None else None
+    if peer is None or not peer.ip:
+        peer = Peer5(boot.pubkey, str(boot.ip), boot.udp_port, boot.enr)
+    return peer
 
 
 def _ip_or_none(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

@@ -63,7 +63,7 @@ class CrawlSettings:
     retries: int = 1
     bond_wait: float = 0.0  # no fixed wait for a peer's PING: requests a peer dropped are re-sent after it
     min_timeout: float | None = 0.2  # timeouts adapt to each peer's round trip, between this and ``timeout``
-    send_rate: float | None = 5000.0  # requests per second over the whole crawl (None: unlimited)
+    send_rate: float | None = 5000.0  # requests per second per protocol, whole crawl (None: unlimited)
     walk: discv4.WalkConfig = field(default_factory=discv4.WalkConfig)
     walk_v5: discv5.WalkConfig = field(default_factory=discv5.WalkConfig)
     rlpx: RlpxSettings = field(default_factory=RlpxSettings)

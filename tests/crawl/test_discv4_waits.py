@@ -11,13 +11,13 @@ from memnet import Clock, MemNet, make_service, peer_of
 
 from monitor.crawl.discv4 import Discv4Driver
 from monitor.discovery.enr import ENR
-from monitor.discovery.v4.rtt import MIN_SAMPLES
 from monitor.discovery.v4.service import Discv4Service, ServiceConfig
 from monitor.discovery.v4.wire import NodeEntry
 from monitor.errors import RequestTimeout
 from monitor.p2p.keys import NodeID, PrivateKey
 from monitor.p2p.netpolicy import NetRestrict
 from monitor.p2p.pacing import Pacer
+from monitor.p2p.rtt import MIN_SAMPLES
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -238,19 +238,6 @@ def test_garbage_is_counted_never_raised() -> None:
     assert b.stats["err:packet"] == 6
 
 
-def test_a_timed_out_request_voids_the_unfinished_handshake_at_once() -> None:
-    pipe, a, b = _pair()
-    pipe.drop = lambda _s, dst, _d: dst == A_ADDR
-    pipe.send(A_ADDR, B_ADDR, Ping(b"\x01", 1))
-    pipe.pump()
-    assert pipe.send(A_ADDR, B_ADDR, Ping(b"\x02", 1)) == 0  # would wait for the dead handshake ...
-    a.timed_out(_contact(b, B_ADDR))
-    pipe.drop = lambda _s, _d, _b: False
-    assert pipe.send(A_ADDR, B_ADDR, Ping(b"\x03", 1)) == 1  # ... but the requester gave up: start over now
-    pipe.pump()
-    assert pipe.received[B_ADDR] == [(a.node_id, Ping(b"\x03", 1))]
-
-
 @settings(max_examples=200, deadline=None)
 @given(
     st.binary(max_size=80),

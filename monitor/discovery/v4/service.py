@@ -27,7 +27,6 @@ from monitor.discovery.v4.protocol import (
     expiration_from,
     split_neighbors,
 )
-from monitor.discovery.v4.rtt import RttTable
 from monitor.discovery.v4.wire import (
     PACKET_TYPES,
     Decoded,
@@ -48,6 +47,7 @@ from monitor.errors import DecodeError, ExpiredError, MonitorError, NetworkError
 from monitor.p2p.keys import NodeID, PrivateKey, keccak256, node_id
 from monitor.p2p.pacing import Pacer
 from monitor.p2p.ratelimit import SourceLimiter
+from monitor.p2p.rtt import RttTable
 from monitor.p2p.udp import Address, Sender
 
 log = logging.getLogger(__name__)

@@ -5,6 +5,10 @@ whether they serve a table (``nodes_at``). The socket is injected (a ``Sender``)
 thing runs over an in-memory pipe in tests. Replies are matched by (node id, request id): the node id is
 authenticated by the session, and request ids are 8 random bytes. NODES answers are collected until ``total``
 messages arrived; when the timeout strikes first, what did arrive is returned with ``complete=False``.
+
+Load: a request's attempts share one call, so an answer to a timed-out attempt (the session layer keeps the
+handshake for it) still completes the retry. Timeouts follow each peer's measured round trips (``RttTable``; the
+first request's sample includes the handshake, as every first contact does) and requests pass the global ``Pacer``.
 """
 
 from __future__ import annotations
@@ -33,7 +37,9 @@ from monitor.discovery.v5.session import Contact, Datagram, SessionConfig, Sessi
 from monitor.discovery.v5.wire import MAX_PACKET_SIZE
 from monitor.errors import DecodeError, MonitorError, NetworkError, RequestTimeout
 from monitor.p2p.keys import NodeID, PrivateKey, PublicKey, log_distance, node_id
+from monitor.p2p.pacing import Pacer
 from monitor.p2p.ratelimit import RateLimit, SourceLimiter
+from monitor.p2p.rtt import RttTable
 from monitor.p2p.udp import Address, Sender
 
 __all__ = ["Peer", "ServiceConfig", "FindNodeResult", "Discv5Service", "BUCKET_SIZE"]
@@ -85,6 +91,7 @@ class FindNodeResult:
 @dataclass(frozen=True)
 class ServiceConfig:
     timeout: float = 1.0  # per request attempt, handshake included (the spec suggests 0.5 s + 1 s for it)
+    min_timeout: float | None = None  # adaptive timeouts between this and ``timeout`` (None: fixed)
     retries: int = 1  # extra attempts after a timeout
     max_total: int = 16  # NODES messages we wait for per request; the spec lets us cap `total`
     max_nodes: int = BUCKET_SIZE  # records we serve per FINDNODE
@@ -101,10 +108,15 @@ class _Call:
     total: int = 0
     packets: int = 0
     raw: list[bytes] = field(default_factory=list)
+    answered_by: bytes | None = None  # the request id of the attempt whose answer came first
 
     def feed(self, message: Message, max_total: int) -> bool:
         """Take a reply; True once the call is complete."""
+        if self.answered_by is None:
+            self.answered_by = message.request_id
         if isinstance(message, Nodes):
+            if message.request_id != self.answered_by:
+                return False  # another attempt's answer: its packets would not add up to one ``total``
             self.total = max(1, min(message.total, max_total))
             self.packets += 1
             self.raw.extend(message.records)
@@ -127,6 +139,7 @@ class Discv5Service:
     sender: Sender | None = None
     on_ping: Callable[[Peer], None] | None = None  # a PING from a node whose key we know; enr_seq as announced
     local_address: Address = ("127.0.0.1", 0)
+    pacer: Pacer | None = None  # global send-rate limit on requests (replies are never held back)
 
     def __post_init__(self) -> None:
         if self.enr is None:
@@ -140,6 +153,8 @@ class Discv5Service:
         self._verified: OrderedDict[bytes, tuple[NodeID, ENR]] = OrderedDict()
         self._encoded: OrderedDict[ENR, bytes] = OrderedDict()
         self._limiter = SourceLimiter(self.config.rate_limit, self.now)
+        floor, ceiling = self.config.min_timeout, self.config.timeout
+        self.rtt = RttTable(min(floor, ceiling), ceiling) if floor is not None else None
 
     def attach(self, sender: Sender, local_address: Address) -> None:
         self.sender = sender
@@ -234,33 +249,51 @@ class Discv5Service:
         call = self._calls.get((node, message.request_id))
         if call is None or (call.kind == "nodes") != isinstance(message, Nodes):
             self.stats["err:unsolicited"] += 1
+            if self.pacer is not None:
+                self.pacer.note_late()  # mostly answers to requests given up on: a congestion signal
             return
         if call.feed(message, self.config.max_total) and not call.future.done():
             call.future.set_result(None)
 
     async def _request(self, peer: Peer, kind: str, build: Callable[[bytes], Message]) -> _Call:
+        """Send, wait, retry. Every attempt's request id stays registered until the call ends: the answer to an
+        attempt that timed out (often one whose handshake was slow) completes the call as well."""
         loop = asyncio.get_running_loop()
-        for _ in range(1 + self.config.retries):
-            request_id = self.rng(8)
-            message = build(request_id)
-            call = _Call(peer, kind, loop.create_future())
-            self._calls[(peer.id, request_id)] = call
-            try:
+        call = _Call(peer, kind, loop.create_future())
+        sent_at: dict[bytes, float] = {}
+        try:
+            for attempt in range(1 + self.config.retries):
+                if self.pacer is not None:
+                    await self.pacer.acquire()
+                request_id = self.rng(8)
+                message = build(request_id)
+                self._calls[(peer.id, request_id)] = call
+                sent_at[request_id] = loop.time()
                 self._send_all(self.sessions.send(peer.contact, message, self.now()))
                 self.stats[f"sent:{MESSAGE_NAMES[message.TYPE]}"] += 1
-                # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancellation that arrives as
-                # the answer does, and a crawl's deadline would then wait forever on the cancelled worker.
-                async with asyncio.timeout(self.config.timeout):
-                    await asyncio.shield(call.future)
+                wait = self.rtt.timeout(peer.id, attempt) if self.rtt is not None else self.config.timeout
+                try:
+                    # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancellation that arrives as
+                    # the answer does, and a crawl's deadline would then wait forever on the cancelled worker.
+                    async with asyncio.timeout(wait):
+                        await asyncio.shield(call.future)
+                except TimeoutError:
+                    if call.packets:
+                        return call  # a partial NODES answer is still an answer
+                    self.stats[f"timeout:{MESSAGE_NAMES[message.TYPE]}"] += 1
+                    continue
+                self._sample(peer, call, sent_at, loop.time())
                 return call
-            except TimeoutError:
-                if call.packets:
-                    return call  # a partial NODES answer is still an answer
-                self.stats[f"timeout:{MESSAGE_NAMES[message.TYPE]}"] += 1
-                self.sessions.timed_out(peer.contact)
-            finally:
-                del self._calls[(peer.id, request_id)]
+        finally:
+            for request_id in sent_at:
+                self._calls.pop((peer.id, request_id), None)
         raise RequestTimeout(f"{kind} from {peer.ip}:{peer.udp} unanswered after {1 + self.config.retries} attempts")
+
+    def _sample(self, peer: Peer, call: _Call, sent_at: dict[bytes, float], now: float) -> None:
+        """A round trip, timed from the attempt the answer names (its request id): no retry ambiguity."""
+        started = sent_at.get(call.answered_by) if call.answered_by is not None else None
+        if self.rtt is not None and started is not None:
+            self.rtt.observe(peer.id, now - started)
 
     async def ping(self, peer: Peer) -> int:
         """PING the peer; return the ENR sequence number its PONG announced."""

@@ -1,11 +1,11 @@
-"""Adaptive request timeouts (monitor/discovery/v4/rtt.py): samples are given on an injected clock's terms."""
+"""Adaptive request timeouts (monitor/p2p/rtt.py): samples are given on an injected clock's terms."""
 
 from __future__ import annotations
 
 import pytest
 
-from monitor.discovery.v4.rtt import MIN_SAMPLES, NETWORK_MARGIN, RttTable
 from monitor.p2p.keys import NodeID
+from monitor.p2p.rtt import MIN_SAMPLES, NETWORK_MARGIN, RttTable
 
 A, B = NodeID(b"a" * 32), NodeID(b"b" * 32)
 
