@@ -284,12 +284,16 @@ def _first_of_codes(codes: IntArray) -> IntArray:
 
 
 def _by_identity(objects: Sequence[_T]) -> tuple[IntArray, list[_T]]:
-    """(code per element, the distinct objects by code): equal codes for the same object, in order of first appearance.
+    """(code per element, the distinct objects by code): equal codes for the same object. Codes follow no particular
+    order (callers recode by text, :func:`_sorted_vocab`).
 
     Records share their client objects (one per client build), so the name is read once per object.
     """
-    codes, _ = _factorize(list(map(id, objects)))
-    return codes, [objects[i] for i in _first_of_codes(codes).tolist()]
+    if not objects:
+        return np.zeros(0, dtype=np.int64), []
+    # Identities are integers: numpy numbers them in one sort instead of one dict lookup per record.
+    _, first, codes = np.unique(np.fromiter(map(id, objects), np.uint64, len(objects)), True, True)
+    return codes.reshape(-1).astype(np.int64), [objects[i] for i in first.tolist()]
 
 
 def _attribution_rows(attrs: Sequence[Attribution | None]) -> tuple[IntArray, list[Attribution | None]]:
@@ -343,7 +347,9 @@ def build_columns(nodes: Sequence[NodeRecord]) -> NodeColumns:
     network_col = [r.network for r in nodes]
     layer_col = [r.layer for r in nodes]
     pings = [r.answered_ping for r in nodes]
-    node_key, node_ids = _factorize(ids)
+    node_ids = list(dict.fromkeys(ids))
+    # Node ids are nearly always distinct: then a record's code is its position.
+    node_key = np.arange(n, dtype=np.int64) if len(node_ids) == n else _factorize(ids)[0]
     ip_key, prefix_key, keyless, ip_keys, prefix_keys = _ip_codes(ips)
     codes, vocab = _dimension_codes(attrs, clients)
     networks = tuple(sorted(set(network_col)))
