@@ -164,6 +164,9 @@ class NodeColumns:
     prefix_keys: tuple[IpKey, ...]  # the prefix of each prefix_key code
     node_ids: tuple[str, ...]  # the node id of each node_key code
     key_order: dict[str, IntArray]  # dedup -> record indices sorted by that key (stable: snapshot order in a key)
+    # dedup -> dimension -> codes[dimension][key_order[dedup]]: a population reads its records' codes with its mask
+    # in key order (a sequential pass), not by gathering them record by record.
+    codes_by_key: dict[str, dict[str, IntArray]]
     codes: dict[str, IntArray]  # dimension -> code per record (0 = unknown)
     vocab: dict[str, tuple[str, ...]]  # dimension -> key text by code ("unknown" first, then ascending)
     attributions: tuple[Attribution | None, ...]  # per record, for the object-level adapters
@@ -353,6 +356,11 @@ def build_columns(nodes: Sequence[NodeRecord]) -> NodeColumns:
     ip_key, prefix_key, keyless, ip_keys, prefix_keys = _ip_codes(ips)
     codes, vocab = _dimension_codes(attrs, clients)
     networks = tuple(sorted(set(network_col)))
+    key_order = {
+        "node": np.argsort(node_key, kind="stable"),
+        "ip": np.argsort(ip_key, kind="stable"),
+        "prefix": np.argsort(prefix_key, kind="stable"),
+    }
     hosted_code = vocab["category"].index(HOSTED) if HOSTED in vocab["category"] else -1
     return NodeColumns(
         n=n,
@@ -367,11 +375,8 @@ def build_columns(nodes: Sequence[NodeRecord]) -> NodeColumns:
         ip_keys=tuple(ip_keys),
         prefix_keys=tuple(prefix_keys),
         node_ids=tuple(node_ids),
-        key_order={
-            "node": np.argsort(node_key, kind="stable"),
-            "ip": np.argsort(ip_key, kind="stable"),
-            "prefix": np.argsort(prefix_key, kind="stable"),
-        },
+        key_order=key_order,
+        codes_by_key={dedup: {d: c[order] for d, c in codes.items()} for dedup, order in key_order.items()},
         codes=codes,
         vocab=vocab,
         attributions=tuple(attrs),

@@ -174,7 +174,8 @@ def unit_table(
         inside = inside & (cols.keyless == 0)
     # Records in key order (ties in snapshot order): every unit is one contiguous run, so grouping is a diff.
     order = cols.key_order[dedup]
-    records = order[inside[order]]
+    in_order = np.flatnonzero(inside[order])  # ascending: the reads below are sequential
+    records = order[in_order]
     sorted_keys = key_column[records]
     start = np.ones(records.size, dtype=np.bool_)
     start[1:] = sorted_keys[1:] != sorted_keys[:-1]
@@ -184,7 +185,7 @@ def unit_table(
     sizes = np.diff(np.append(first, records.size)).astype(np.int64)
     excluded[_MERGE_REASON[dedup]] = int(records.size - keys.size)
     codes = {
-        d: majority_codes(record_unit, cols.codes[d][records], int(keys.size), len(cols.vocab[d]), start)
+        d: majority_codes(record_unit, cols.codes_by_key[dedup][d][in_order], int(keys.size), len(cols.vocab[d]), start)
         for d in dimensions
     }
     return UnitTable(
