@@ -146,8 +146,11 @@ def majority_codes(
     chosen = mixed_unit[record_unit] & (record_codes > 0)
     uniq, counts = np.unique(record_unit[chosen] * vocab_size + record_codes[chosen], return_counts=True)
     unit, code = uniq // vocab_size, uniq % vocab_size
-    order = np.lexsort((code, -counts, unit))
-    unit, code = unit[order], code[order]
+    # (unit, code) pairs come sorted by unit then code: a unit's winner is its first pair with the unit's top count.
+    start = np.ones(unit.size, dtype=np.bool_)
+    start[1:] = unit[1:] != unit[:-1]
+    top = counts == np.maximum.reduceat(counts, np.flatnonzero(start))[np.cumsum(start) - 1]
+    unit, code = unit[top], code[top]
     first = np.ones(unit.size, dtype=np.bool_)
     first[1:] = unit[1:] != unit[:-1]
     out[unit[first]] = code[first]
