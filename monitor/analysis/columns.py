@@ -221,9 +221,13 @@ def _ipv4_values(texts: Sequence[str]) -> IntArray | None:
 def _parse_distinct(texts: Sequence[str | None]) -> tuple[IntArray, dict[int, IpKey], list[int]]:
     """:func:`parse_ip` of distinct texts as (IPv4 value or -1 per text, IPv6 key by text index, unparseable texts).
 
-    Texts without a colon are tried as IPv4 all at once; the per-text path runs only for the rest (IPv6, or every
-    text when the batch holds something that is not a dotted quad).
+    Otherwise the texts without a colon are tried as IPv4 all at once; the per-text path runs only for the rest (IPv6,
+    or every text when that batch holds something that is not a dotted quad).
     """
+    # The common case first: every text a dotted quad, one batch and nothing else.
+    everything = _ipv4_values(texts) if None not in texts else None  # type: ignore[arg-type]
+    if everything is not None:
+        return everything, {}, []
     v4 = np.full(len(texts), -1, dtype=np.int64)
     dotted = [i for i, t in enumerate(texts) if t and ":" not in t]
     values = _ipv4_values([texts[i] for i in dotted])  # type: ignore[misc]
