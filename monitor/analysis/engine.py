@@ -146,10 +146,20 @@ def _dimension(
     )
 
 
+_DENSE_PAIRS = 1 << 20
+
+
 def _crosstab(cols: NodeColumns, table: UnitTable, denominator: Denominator) -> ClientsByProvider:
     provider, client = table.codes["provider"], table.codes["client"]
     width = len(cols.vocab["client"])
-    pairs, counts = np.unique(provider * width + client, return_counts=True)
+    space = len(cols.vocab["provider"]) * width
+    if space <= _DENSE_PAIRS:
+        # A count per possible pair: one pass, no sort (the pair space is small: providers x client names).
+        dense = np.bincount(provider * width + client, minlength=space)
+        pairs = np.flatnonzero(dense)
+        counts = dense[pairs]
+    else:
+        pairs, counts = np.unique(provider * width + client, return_counts=True)
     pv, cv = cols.vocab["provider"], cols.vocab["client"]
     by_text: Counter[tuple[str, str]] = Counter(
         {(pv[p // width], cv[p % width]): c for p, c in zip(pairs.tolist(), counts.tolist(), strict=True)}
