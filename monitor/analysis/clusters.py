@@ -15,7 +15,7 @@ import numpy as np
 from monitor.analysis.columns import IntArray, NodeColumns
 from monitor.analysis.units import UnitTable, run_pairs
 
-__all__ = ["RecordPairs", "ClusterCounts", "record_pairs", "cluster_counts"]
+__all__ = ["RecordPairs", "ClusterCounts", "record_pairs", "cluster_counts", "cluster_sizes"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +48,21 @@ def record_pairs(cols: NodeColumns, dimension: str) -> RecordPairs:
     return RecordPairs(pair.reshape(-1), uniq // width, uniq % width, record_cluster, space)
 
 
-def cluster_counts(table: UnitTable, codes: IntArray, vocab_size: int, pairs: RecordPairs) -> ClusterCounts:
+def cluster_sizes(table: UnitTable, pairs: RecordPairs) -> IntArray:
+    """Records of ``table`` per cluster id: the same in every dimension (clusters are IPs), so computed once."""
+    return np.bincount(pairs.record_cluster[table.records], minlength=pairs.cluster_space)
+
+
+def cluster_counts(
+    table: UnitTable, codes: IntArray, vocab_size: int, pairs: RecordPairs, sizes: IntArray | None = None
+) -> ClusterCounts:
     """(cluster, category) counts of ``table``'s units; ``pairs`` are the snapshot's for this dimension (per-node
-    populations without merged records read their counts straight off them)."""
+    populations without merged records read their counts straight off them). ``sizes``: :func:`cluster_sizes` of
+    ``table``, when the caller has it from another dimension."""
     if table.dedup == "node" and table.excluded.get("duplicate_node_id", 0) == 0:
         y = np.bincount(pairs.pair[table.records], minlength=pairs.pair_cluster.size)
         present = np.flatnonzero(y)
-        sizes = np.bincount(pairs.record_cluster[table.records], minlength=pairs.cluster_space)
+        sizes = cluster_sizes(table, pairs) if sizes is None else sizes
         return ClusterCounts(
             pairs.pair_cluster[present], pairs.pair_code[present], y[present], sizes, int(np.count_nonzero(sizes))
         )

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import operator
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from typing import Final, ParamSpec, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from monitor.snapshot import Attribution, NodeRecord, gc_paused
+from monitor.snapshot import Attribution, ClientInfo, NodeRecord, gc_paused
 
 __all__ = [
     "UNKNOWN",
@@ -60,6 +61,7 @@ KEYLESS_BAD_IP: Final = 2
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
+_T = TypeVar("_T")
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -162,6 +164,9 @@ class NodeColumns:
     prefix_keys: tuple[IpKey, ...]  # the prefix of each prefix_key code
     node_ids: tuple[str, ...]  # the node id of each node_key code
     key_order: dict[str, IntArray]  # dedup -> record indices sorted by that key (stable: snapshot order in a key)
+    # dedup -> dimension -> codes[dimension][key_order[dedup]]: a population reads its records' codes with its mask
+    # in key order (a sequential pass), not by gathering them record by record.
+    codes_by_key: dict[str, dict[str, IntArray]]
     codes: dict[str, IntArray]  # dimension -> code per record (0 = unknown)
     vocab: dict[str, tuple[str, ...]]  # dimension -> key text by code ("unknown" first, then ascending)
     attributions: tuple[Attribution | None, ...]  # per record, for the object-level adapters
@@ -196,14 +201,61 @@ def _sorted_vocab(first_seen: dict[str, int], raw: IntArray) -> tuple[IntArray, 
     return remap[raw] if raw.size else np.zeros(0, dtype=np.int64), vocab
 
 
+def _factorize(values: Sequence[_T]) -> tuple[IntArray, list[_T]]:
+    """(code per value, distinct values by code), codes in order of first appearance: one hash lookup per value."""
+    index: dict[_T, int] = {}
+    codes = [index.setdefault(v, len(index)) for v in values]
+    return np.array(codes, dtype=np.int64).reshape(len(codes)), list(index)
+
+
+def _ipv4_values(texts: Sequence[str]) -> IntArray | None:
+    """The integer value of each dotted-quad text in one C-level pass; None when any of them is not one."""
+    pton = functools.partial(socket.inet_pton, socket.AF_INET)
+    try:
+        packed = b"".join(map(pton, texts))
+    except OSError:
+        return None
+    return np.frombuffer(packed, dtype=">u4").astype(np.int64)
+
+
+def _parse_distinct(texts: Sequence[str | None]) -> tuple[IntArray, dict[int, IpKey], list[int]]:
+    """:func:`parse_ip` of distinct texts as (IPv4 value or -1 per text, IPv6 key by text index, unparseable texts).
+
+    Otherwise the texts without a colon are tried as IPv4 all at once; the per-text path runs only for the rest (IPv6,
+    or every text when that batch holds something that is not a dotted quad).
+    """
+    # The common case first: every text a dotted quad, one batch and nothing else.
+    everything = _ipv4_values(texts) if None not in texts else None  # type: ignore[arg-type]
+    if everything is not None:
+        return everything, {}, []
+    v4 = np.full(len(texts), -1, dtype=np.int64)
+    dotted = [i for i, t in enumerate(texts) if t and ":" not in t]
+    values = _ipv4_values([texts[i] for i in dotted])  # type: ignore[misc]
+    if values is not None:
+        v4[dotted] = values
+        rest = [i for i, t in enumerate(texts) if t and ":" in t]
+    else:
+        rest = [i for i, t in enumerate(texts) if t]
+    v6: dict[int, IpKey] = {}
+    bad: list[int] = []
+    for i in rest:
+        key = parse_ip(texts[i])  # type: ignore[arg-type]
+        if key is None:
+            bad.append(i)
+        elif key[0] == 4:
+            v4[i] = key[1]
+        else:
+            v6[i] = key
+    return v4, v6, bad
+
+
 def _ip_codes(ips: Sequence[str | None]) -> tuple[IntArray, IntArray, IntArray, list[IpKey], list[IpKey]]:
     """(ip code, prefix code, keyless reason) per record; each distinct text is parsed once.
 
     IPv4 addresses (nearly all) are numbered with ``np.unique`` on their integer values; IPv6 ones through a dict.
     """
-    texts = list(dict.fromkeys(ips))
-    parsed = [parse_ip(t) if t else None for t in texts]
-    v4 = np.fromiter((k[1] if k is not None and k[0] == 4 else -1 for k in parsed), np.int64, len(parsed))
+    row, texts = _factorize(ips)
+    v4, v6, bad = _parse_distinct(texts)
     is_v4 = v4 >= 0
     ip_values, ip_of_v4 = np.unique(v4[is_v4], return_inverse=True)
     prefix_values, prefix_of_v4 = np.unique(v4[is_v4] >> 8, return_inverse=True)
@@ -214,49 +266,66 @@ def _ip_codes(ips: Sequence[str | None]) -> tuple[IntArray, IntArray, IntArray, 
     ip_keys: list[IpKey] = [(4, v) for v in ip_values.tolist()]
     prefix_keys: list[IpKey] = [(4, v) for v in prefix_values.tolist()]
     ip_factor, prefix_factor = _Factor(), _Factor()
-    for i, key in enumerate(parsed):
-        if key is not None and key[0] == 6:
-            ip_code[i] = len(ip_keys) + ip_factor(key)
-            prefix_code[i] = len(prefix_keys) + prefix_factor(_prefix_key(key))
+    for i, key in sorted(v6.items()):
+        ip_code[i] = len(ip_keys) + ip_factor(key)
+        prefix_code[i] = len(prefix_keys) + prefix_factor(_prefix_key(key))
     ip_keys += list(ip_factor.codes)  # type: ignore[arg-type]
     prefix_keys += list(prefix_factor.codes)  # type: ignore[arg-type]
-    keyless = np.fromiter(
-        (0 if k is not None else (KEYLESS_BAD_IP if t else KEYLESS_NO_IP) for t, k in zip(texts, parsed, strict=True)),
-        np.int64,
-        len(texts),
-    )
-    index = {t: i for i, t in enumerate(texts)}
-    row = np.fromiter(map(index.__getitem__, ips), np.int64, len(ips))
+    keyless = np.zeros(len(texts), dtype=np.int64)
+    keyless[bad] = KEYLESS_BAD_IP
+    keyless[[i for i, t in enumerate(texts) if not t]] = KEYLESS_NO_IP
     return ip_code[row], prefix_code[row], keyless[row], ip_keys, prefix_keys
 
 
-def _attribution_key(a: Attribution | None) -> tuple[object, ...] | None:
-    # The fields the dimensions read, as a tuple: hashing it runs in C, unlike the dataclass's generated __hash__.
-    return None if a is None else (a.provider, a.region, a.country, a.asn, a.as_name, a.category)
+_ATTRIBUTION_FIELDS: Final = operator.attrgetter("provider", "region", "country", "asn", "as_name", "category")
 
 
-def _dimension_codes(nodes: Sequence[NodeRecord]) -> tuple[dict[str, IntArray], dict[str, tuple[str, ...]]]:
+def _first_of_codes(codes: IntArray) -> IntArray:
+    """The first index of each code, for codes numbered in order of first appearance (where the running maximum
+    grows)."""
+    if codes.size == 0:
+        return codes
+    new = np.ones(codes.size, dtype=np.bool_)
+    new[1:] = codes[1:] > np.maximum.accumulate(codes)[:-1]
+    return np.flatnonzero(new)
+
+
+def _by_identity(objects: Sequence[_T]) -> tuple[IntArray, list[_T]]:
+    """(code per element, the distinct objects by code): equal codes for the same object. Codes follow no particular
+    order (callers recode by text, :func:`_sorted_vocab`).
+
+    Records share their client objects (one per client build), so the name is read once per object.
+    """
+    if not objects:
+        return np.zeros(0, dtype=np.int64), []
+    # Identities are integers: numpy numbers them in one sort instead of one dict lookup per record.
+    _, first, codes = np.unique(np.fromiter(map(id, objects), np.uint64, len(objects)), True, True)
+    return codes.reshape(-1).astype(np.int64), [objects[i] for i in first.tolist()]
+
+
+def _attribution_rows(attrs: Sequence[Attribution | None]) -> tuple[IntArray, list[Attribution | None]]:
+    """(row per record, one representative attribution per row): records whose attributions agree in every field the
+    dimensions read share a row. The field tuple hashes in C, unlike the dataclass's generated __hash__."""
+    rows, _ = _factorize([None if a is None else _ATTRIBUTION_FIELDS(a) for a in attrs])
+    return rows, [attrs[i] for i in _first_of_codes(rows).tolist()]
+
+
+def _dimension_codes(
+    attrs: Sequence[Attribution | None], clients: Sequence[ClientInfo | None]
+) -> tuple[dict[str, IntArray], dict[str, tuple[str, ...]]]:
     """Codes per dimension, with the texts derived once per distinct attribution and client name."""
-    attrs = [n.attribution for n in nodes]
-    keys = [_attribution_key(a) for a in attrs]
-    first: dict[tuple[object, ...] | None, Attribution | None] = {}
-    for key, a in zip(keys, attrs, strict=True):
-        first.setdefault(key, a)
-    distinct = list(first)
-    index = {k: i for i, k in enumerate(distinct)}
-    row_of = np.fromiter(map(index.__getitem__, keys), dtype=np.int64, count=len(keys))
+    row_of, distinct = _attribution_rows(attrs)
     codes: dict[str, IntArray] = {}
     vocab: dict[str, tuple[str, ...]] = {}
     for d in (*ATTRIBUTE_DIMENSIONS, "category"):
         factor = _Factor()
-        per_distinct = [factor(dimension_text(first[k], d)) for k in distinct]
+        per_distinct = [factor(dimension_text(a, d)) for a in distinct]
         raw = np.asarray(per_distinct, dtype=np.int64)[row_of] if distinct else np.zeros(0, dtype=np.int64)
         codes[d], vocab[d] = _sorted_vocab(factor.codes, raw)  # type: ignore[arg-type]
-    names = [n.client.name if n.client is not None else None for n in nodes]
-    name_index = {name: i for i, name in enumerate(dict.fromkeys(names))}
+    by_object, objects = _by_identity(clients)
     factor = _Factor()
-    per_name = [factor(_normal_client(name)) for name in name_index]
-    raw = np.asarray(per_name, dtype=np.int64)[np.fromiter(map(name_index.__getitem__, names), np.int64, len(names))]
+    per_object = [factor(_normal_client(None if c is None else c.name)) for c in objects]
+    raw = np.asarray(per_object, dtype=np.int64)[by_object] if objects else np.zeros(0, dtype=np.int64)
     codes["client"], vocab["client"] = _sorted_vocab(factor.codes, raw)  # type: ignore[arg-type]
     return codes, vocab
 
@@ -270,25 +339,38 @@ def _normal_client(name: str | None) -> str:
 
 def _coded(values: Sequence[str], names: tuple[str, ...]) -> IntArray:
     index = {n: i for i, n in enumerate(names)}
-    return np.fromiter((index[v] for v in values), dtype=np.int64, count=len(values))
+    return np.fromiter(map(index.__getitem__, values), dtype=np.int64, count=len(values))
 
 
 def build_columns(nodes: Sequence[NodeRecord]) -> NodeColumns:
     """Parse ``nodes`` once into columns."""
     nodes = tuple(nodes)
-    ids = [n.node_id for n in nodes]
-    node_ids = tuple(dict.fromkeys(ids))
-    index = {k: i for i, k in enumerate(node_ids)}
-    node_key = np.fromiter(map(index.__getitem__, ids), dtype=np.int64, count=len(ids))
-    ip_key, prefix_key, keyless, ip_keys, prefix_keys = _ip_codes([n.ip for n in nodes])
-    codes, vocab = _dimension_codes(nodes)
-    networks = tuple(sorted({n.network for n in nodes}))
+    n = len(nodes)
+    # One list per field, read once: every later step works on these lists and arrays, not on the records.
+    ids = [r.node_id for r in nodes]
+    ips = [r.ip for r in nodes]
+    attrs = [r.attribution for r in nodes]
+    clients = [r.client for r in nodes]
+    network_col = [r.network for r in nodes]
+    layer_col = [r.layer for r in nodes]
+    pings = [r.answered_ping for r in nodes]
+    node_ids = list(dict.fromkeys(ids))
+    # Node ids are nearly always distinct: then a record's code is its position.
+    node_key = np.arange(n, dtype=np.int64) if len(node_ids) == n else _factorize(ids)[0]
+    ip_key, prefix_key, keyless, ip_keys, prefix_keys = _ip_codes(ips)
+    codes, vocab = _dimension_codes(attrs, clients)
+    networks = tuple(sorted(set(network_col)))
+    key_order = {
+        "node": np.argsort(node_key, kind="stable"),
+        "ip": np.argsort(ip_key, kind="stable"),
+        "prefix": np.argsort(prefix_key, kind="stable"),
+    }
     hosted_code = vocab["category"].index(HOSTED) if HOSTED in vocab["category"] else -1
     return NodeColumns(
-        n=len(nodes),
-        answered_ping=np.fromiter((n.answered_ping for n in nodes), dtype=np.bool_, count=len(nodes)),
-        network=(_coded([n.network for n in nodes], networks), networks),
-        layer=_coded([n.layer for n in nodes], tuple(LAYER_CODES)),
+        n=n,
+        answered_ping=np.array(pings, dtype=np.bool_).reshape(n),
+        network=(_coded(network_col, networks), networks),
+        layer=_coded(layer_col, tuple(LAYER_CODES)),
         hosted=codes["category"] == hosted_code,
         node_key=node_key,
         ip_key=ip_key,
@@ -296,13 +378,10 @@ def build_columns(nodes: Sequence[NodeRecord]) -> NodeColumns:
         keyless=keyless,
         ip_keys=tuple(ip_keys),
         prefix_keys=tuple(prefix_keys),
-        node_ids=node_ids,
-        key_order={
-            "node": np.argsort(node_key, kind="stable"),
-            "ip": np.argsort(ip_key, kind="stable"),
-            "prefix": np.argsort(prefix_key, kind="stable"),
-        },
+        node_ids=tuple(node_ids),
+        key_order=key_order,
+        codes_by_key={dedup: {d: c[order] for d, c in codes.items()} for dedup, order in key_order.items()},
         codes=codes,
         vocab=vocab,
-        attributions=tuple(n.attribution for n in nodes),
+        attributions=tuple(attrs),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 
 from monitor.snapshot import Snapshot, iso_utc
@@ -40,7 +41,9 @@ def snapshot_context(snapshot: Snapshot) -> SnapshotContext:
     datasets = dict(meta.datasets)
     # Distinct (source, date) pairs first: a handful, however many records carry them. A dataset seen with several
     # dates is named with its earliest (a dated one before none), whatever the record order.
-    pairs = {(a.source, a.data_date) for a in (n.attribution for n in snapshot.nodes) if a is not None}
+    # attrgetter/filter keep the pass over every record in C (an Attribution is always truthy, None is not).
+    attributions = filter(None, map(operator.attrgetter("attribution"), snapshot.nodes))
+    pairs = set(map(operator.attrgetter("source", "data_date"), attributions))
     for source, data_date in sorted(pairs, key=lambda p: (p[0], p[1] is None, p[1] or "")):
         # The resolver labels ASN-table hits "asn:<dataset>" and records without an address "none: ..." (no dataset).
         name = source.removeprefix("asn:")
@@ -53,6 +56,6 @@ def snapshot_context(snapshot: Snapshot) -> SnapshotContext:
         ended_at=meta.ended_at,
         simulated=meta.simulated,
         datasets=tuple(sorted(datasets.items())),
-        sources=tuple(sorted({n.source for n in snapshot.nodes})),
+        sources=tuple(sorted(set(map(operator.attrgetter("source"), snapshot.nodes)))),
         filtered=tuple(sorted(meta.filtered.items())),
     )

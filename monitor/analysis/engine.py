@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from monitor.analysis.clients import ClientsByProvider, clients_from_pairs
-from monitor.analysis.clusters import ClusterCounts, RecordPairs, cluster_counts, record_pairs
+from monitor.analysis.clusters import ClusterCounts, RecordPairs, cluster_counts, cluster_sizes, record_pairs
 from monitor.analysis.columns import HOSTED, IntArray, NodeColumns
 from monitor.analysis.concentration import (
     ATTRIBUTED,
@@ -112,11 +112,12 @@ def _dimension(
     gen: np.random.Generator,
     samples: int,
     pairs: RecordPairs,
+    sizes: IntArray | None = None,
 ) -> DimensionAnalysis:
     codes, vocab_size = table.codes[dimension], len(cols.vocab[dimension])
     counts = np.bincount(codes, minlength=vocab_size)
     clustered = table.dedup == "node"
-    cc = cluster_counts(table, codes, vocab_size, pairs)
+    cc = cluster_counts(table, codes, vocab_size, pairs, sizes)
     indices = _indices(
         counts[1:],
         int(counts[0]),
@@ -145,10 +146,20 @@ def _dimension(
     )
 
 
+_DENSE_PAIRS = 1 << 20
+
+
 def _crosstab(cols: NodeColumns, table: UnitTable, denominator: Denominator) -> ClientsByProvider:
     provider, client = table.codes["provider"], table.codes["client"]
     width = len(cols.vocab["client"])
-    pairs, counts = np.unique(provider * width + client, return_counts=True)
+    space = len(cols.vocab["provider"]) * width
+    if space <= _DENSE_PAIRS:
+        # A count per possible pair: one pass, no sort (the pair space is small: providers x client names).
+        dense = np.bincount(provider * width + client, minlength=space)
+        pairs = np.flatnonzero(dense)
+        counts = dense[pairs]
+    else:
+        pairs, counts = np.unique(provider * width + client, return_counts=True)
     pv, cv = cols.vocab["provider"], cols.vocab["client"]
     by_text: Counter[tuple[str, str]] = Counter(
         {(pv[p // width], cv[p % width]): c for p, c in zip(pairs.tolist(), counts.tolist(), strict=True)}
@@ -169,10 +180,10 @@ def analyse_table(
     """``pairs``: the snapshot's record pairs per dimension (:func:`record_pairs`), shared by the populations."""
     crosstab = "provider" in dimensions and "client" in dimensions
     pairs = pairs or {}
+    resolved = {d: pairs.get(d) or record_pairs(cols, d) for d in dimensions}
+    # Cluster sizes do not depend on the dimension (clusters are IPs): one count for all of them.
+    sizes = cluster_sizes(table, resolved[dimensions[0]]) if dimensions and table.dedup == "node" else None
     return TableAnalysis(
-        dimensions=tuple(
-            _dimension(cols, table, d, denominator, gen, samples, pairs.get(d) or record_pairs(cols, d))
-            for d in dimensions
-        ),
+        dimensions=tuple(_dimension(cols, table, d, denominator, gen, samples, resolved[d], sizes) for d in dimensions),
         clients_by_provider=_crosstab(cols, table, denominator) if crosstab else None,
     )

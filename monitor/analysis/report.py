@@ -3,6 +3,7 @@ the claim verdicts."""
 
 from __future__ import annotations
 
+import operator
 import random
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
@@ -209,7 +210,7 @@ def analyse(
         bootstrap_samples=bootstrap_samples,
         min_n_for_verdict=min_n,
         nodes_with_client=int(np.count_nonzero(cols.codes["client"])),
-        sources=tuple(sorted(Counter(node.source for node in snapshot.nodes).items())),
+        sources=tuple(sorted(Counter(map(operator.attrgetter("source"), snapshot.nodes)).items())),
         layers=tuple(
             LayerAnalysis(layer, layer_counts.get(layer, 0), views[layer][0], views[layer][1])
             for layer in LAYER_VIEWS

@@ -117,29 +117,43 @@ def run_pairs(groups: IntArray, codes: IntArray, n_groups: int, vocab_size: int)
     return pg.astype(np.int64), pc.astype(np.int64), count.astype(np.int64)
 
 
-def majority_codes(record_unit: IntArray, record_codes: IntArray, units: int, vocab_size: int) -> IntArray:
+def majority_codes(
+    record_unit: IntArray, record_codes: IntArray, units: int, vocab_size: int, starts: BoolArray | None = None
+) -> IntArray:
     """Per unit: the most common non-zero code among its records (ties: smallest code), 0 when it has none.
 
-    ``record_unit`` must be sorted (the records of a unit contiguous).
+    ``record_unit`` must be sorted (the records of a unit contiguous); ``starts``, when given, marks each unit's
+    first record (the caller has it already).
     """
     out = np.zeros(units, dtype=np.int64)
     if units == record_unit.size:  # no unit merges records: nothing to choose between
         out[record_unit] = record_codes
         return out
-    known = record_codes > 0
-    groups, codes = record_unit[known], record_codes[known]
-    if groups.size == 0:
+    if record_unit.size == 0:
         return out
-    single_unit, single_code, mixed = _split_runs(groups, codes, units)
-    out[single_unit] = single_code
-    if mixed.any():
-        uniq, counts = np.unique(groups[mixed] * vocab_size + codes[mixed], return_counts=True)
-        unit, code = uniq // vocab_size, uniq % vocab_size
-        order = np.lexsort((code, -counts, unit))
-        unit, code = unit[order], code[order]
-        first = np.ones(unit.size, dtype=np.bool_)
-        first[1:] = unit[1:] != unit[:-1]
-        out[unit[first]] = code[first]
+    if starts is None:
+        starts = np.ones(record_unit.size, dtype=np.bool_)
+        starts[1:] = record_unit[1:] != record_unit[:-1]
+    # A unit whose records all carry one code takes it (0 when that is unknown): a comparison with the neighbour.
+    out[record_unit[starts]] = record_codes[starts]
+    change = record_codes[1:] != record_codes[:-1]
+    change &= ~starts[1:]
+    if not change.any():
+        return out
+    # Only the units holding several codes (so at least one known) count their known codes.
+    mixed_unit = np.zeros(units, dtype=np.bool_)
+    mixed_unit[record_unit[1:][change]] = True
+    chosen = mixed_unit[record_unit] & (record_codes > 0)
+    uniq, counts = np.unique(record_unit[chosen] * vocab_size + record_codes[chosen], return_counts=True)
+    unit, code = uniq // vocab_size, uniq % vocab_size
+    # (unit, code) pairs come sorted by unit then code: a unit's winner is its first pair with the unit's top count.
+    start = np.ones(unit.size, dtype=np.bool_)
+    start[1:] = unit[1:] != unit[:-1]
+    top = counts == np.maximum.reduceat(counts, np.flatnonzero(start))[np.cumsum(start) - 1]
+    unit, code = unit[top], code[top]
+    first = np.ones(unit.size, dtype=np.bool_)
+    first[1:] = unit[1:] != unit[:-1]
+    out[unit[first]] = code[first]
     return out
 
 
@@ -163,7 +177,8 @@ def unit_table(
         inside = inside & (cols.keyless == 0)
     # Records in key order (ties in snapshot order): every unit is one contiguous run, so grouping is a diff.
     order = cols.key_order[dedup]
-    records = order[inside[order]]
+    in_order = np.flatnonzero(inside[order])  # ascending: the reads below are sequential
+    records = order[in_order]
     sorted_keys = key_column[records]
     start = np.ones(records.size, dtype=np.bool_)
     start[1:] = sorted_keys[1:] != sorted_keys[:-1]
@@ -173,7 +188,8 @@ def unit_table(
     sizes = np.diff(np.append(first, records.size)).astype(np.int64)
     excluded[_MERGE_REASON[dedup]] = int(records.size - keys.size)
     codes = {
-        d: majority_codes(record_unit, cols.codes[d][records], int(keys.size), len(cols.vocab[d])) for d in dimensions
+        d: majority_codes(record_unit, cols.codes_by_key[dedup][d][in_order], int(keys.size), len(cols.vocab[d]), start)
+        for d in dimensions
     }
     return UnitTable(
         first_records=records[first],
