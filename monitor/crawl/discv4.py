@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from monitor.crawl.driverbase import DriverBase, Miss, VisitBase
+from monitor.crawl.driverbase import DriverBase, Miss, TimeoutRun, VisitBase
 from monitor.crawl.targets import target_for
 from monitor.discovery.v4.protocol import BUCKET_SIZE
 from monitor.discovery.v4.service import Discv4Service, FindNodeResult, Peer
@@ -156,19 +156,17 @@ class Discv4Driver(DriverBase[Discv4Service, Peer, Visit, WalkConfig]):
         return await self.service.findnode(peer, target, resend_on_ping=True)
 
     async def _walk_table(self, visit: Visit) -> None:
-        stale = timeouts = short = 0
+        stale = short = 0
+        timeouts = TimeoutRun(self.walk.timeout_limit)
         longest = 0  # most nodes any one answer carried: a table never shrinks during our walk
         for distance in DISTANCES[: self.walk.max_findnode]:
             visit.findnode_sent += 1
-            reply = await self.ask(self._findnode(visit, target_for(visit.peer.id, distance), visit.findnode_sent == 1))
+            first = visit.findnode_sent == 1
+            reply = await self.ask(self._findnode(visit, target_for(visit.peer.id, distance), first), timeouts)
             if reply is Miss.STOP:
                 return
             if reply is Miss.TIMEOUT:
-                timeouts += 1
-                if timeouts >= self.walk.timeout_limit:
-                    return
                 continue
-            timeouts = 0
             visit.findnode_answered += 1
             new = 0
             for entry in reply.nodes:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from monitor.crawl.driverbase import DriverBase, Miss, VisitBase
+from monitor.crawl.driverbase import DriverBase, Miss, TimeoutRun, VisitBase
 from monitor.discovery.enr import ENR
 from monitor.discovery.v5.service import BUCKET_SIZE, Discv5Service, FindNodeResult, Peer
 from monitor.errors import DecodeError, MonitorError, RequestTimeout
@@ -154,7 +154,8 @@ class Discv5Driver(DriverBase[Discv5Service, Peer, Visit, WalkConfig]):
         self.errors[f"enr_{visit.enr_error.split(':')[0]}"] += 1
 
     async def _walk_table(self, visit: Visit) -> None:
-        empty = stale = timeouts = 0
+        empty = stale = 0
+        timeouts = TimeoutRun(self.walk.timeout_limit)
         distance = 256
         for _ in range(self.walk.max_findnode):
             if distance < 1:
@@ -163,15 +164,11 @@ class Discv5Driver(DriverBase[Discv5Service, Peer, Visit, WalkConfig]):
             distance -= len(batch)
             visit.findnode_sent += 1
             visit.deepest_distance = batch[-1]
-            reply = await self.ask(self.service.findnode(visit.peer, batch))
+            reply = await self.ask(self.service.findnode(visit.peer, batch), timeouts)
             if reply is Miss.STOP:
                 return
             if reply is Miss.TIMEOUT:
-                timeouts += 1
-                if timeouts >= self.walk.timeout_limit:
-                    return
                 continue
-            timeouts = 0
             visit.findnode_answered += 1
             new = self._take(visit, reply)
             present = {log_distance(node, visit.peer.id) for node in reply.records}

@@ -17,7 +17,7 @@ from monitor.errors import MonitorError, NetrestrictError, RequestTimeout
 from monitor.p2p.keys import NodeID
 from monitor.p2p.netpolicy import NetRestrict, admissible
 
-__all__ = ["DriverBase", "Miss", "VisitBase"]
+__all__ = ["DriverBase", "Miss", "TimeoutRun", "VisitBase"]
 
 
 T = TypeVar("T")
@@ -45,6 +45,14 @@ class VisitBase(Generic[T]):
         """Drop what only the walk needed: a crawl keeps every visit, and ``seen`` is up to 272 keys each."""
         self.returned = len(self.seen)
         self.seen = set()
+
+
+@dataclass
+class TimeoutRun:
+    """Consecutive timeouts of one walk, and how many end it."""
+
+    limit: int
+    count: int = 0
 
 
 class Miss(enum.Enum):
@@ -172,14 +180,17 @@ class DriverBase(Generic[S, P, V, W]):
         self.errors[f"ping_{visit.failure}"] += 1
         return None
 
-    async def ask(self, request: Awaitable[A]) -> A | Miss:
-        """One FINDNODE of a walk: its answer, ``Miss.TIMEOUT`` (counted; the walk may go on) or ``Miss.STOP``
-        (any other failure, counted by kind: the walk ends)."""
+    async def ask(self, request: Awaitable[A], timeouts: TimeoutRun) -> A | Miss:
+        """One FINDNODE of a walk: its answer; ``Miss.TIMEOUT`` (counted; the walk may go on); or ``Miss.STOP``,
+        after ``timeouts.limit`` timeouts in a row (the peer went away) or any other failure (counted by kind)."""
         try:
-            return await request
+            answer = await request
         except RequestTimeout:
             self.errors["findnode_timeout"] += 1
-            return Miss.TIMEOUT
+            timeouts.count += 1
+            return Miss.STOP if timeouts.count >= timeouts.limit else Miss.TIMEOUT
         except MonitorError as err:
             self.errors[f"findnode_{type(err).__name__}"] += 1
             return Miss.STOP
+        timeouts.count = 0
+        return answer
