@@ -68,3 +68,35 @@ export function errorLog(script) {
   }
   return log
 }
+
+// A small seeded PRNG (mulberry32): the same seed gives the same network, run after run.
+export function mulberry32(seed) {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+// Node i knows its ring successor first (so it survives any bucket overflow and the graph stays connected),
+// then up to k distinct random others drawn with rand().
+export function ringGraph(n, k, rand) {
+  const edges = []
+  for (let i = 0; i < n; i++) {
+    const chosen = [(i + 1) % n]
+    const seen = new Set([i, (i + 1) % n])
+    const want = Math.min(k, n - 2)
+    while (chosen.length < want + 1) {
+      const j = Math.floor(rand() * n)
+      if (!seen.has(j)) {
+        seen.add(j)
+        chosen.push(j)
+      }
+    }
+    edges.push(chosen)
+  }
+  return edges
+}

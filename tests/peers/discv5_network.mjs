@@ -21,7 +21,7 @@
 import { SignableENR } from '@chainsafe/enr'
 import { Discv5 } from '@chainsafe/discv5'
 import { multiaddr } from '@multiformats/multiaddr'
-import { addresses, errorLog, failer, hex, privateKey } from './common.mjs'
+import { addresses, errorLog, failer, hex, mulberry32, privateKey, ringGraph } from './common.mjs'
 import { installNativeCrypto } from './discv5_common.mjs'
 
 const USAGE =
@@ -63,37 +63,6 @@ function parseArgs(argv) {
   if (opts.nodes < 2) fail(`--nodes must be at least 2\n${USAGE}`)
   if (opts.udpPort + opts.nodes > 65536) fail('port range exceeds 65535')
   return opts
-}
-
-function mulberry32(seed) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-// Node i knows its ring successor first (so the graph stays connected even if a full bucket refuses others), then
-// up to k distinct random others.
-function graph(n, k, rand) {
-  const edges = []
-  for (let i = 0; i < n; i++) {
-    const chosen = [(i + 1) % n]
-    const seen = new Set([i, (i + 1) % n])
-    const want = Math.min(k, n - 2)
-    while (chosen.length < want + 1) {
-      const j = Math.floor(rand() * n)
-      if (!seen.has(j)) {
-        seen.add(j)
-        chosen.push(j)
-      }
-    }
-    edges.push(chosen)
-  }
-  return edges
 }
 
 const bytes = (hexText) => Uint8Array.from(Buffer.from(hexText, 'hex'))
@@ -140,7 +109,7 @@ async function main() {
 
   // Fill tables before start(): no eviction handler is attached yet, and a full bucket refuses a disconnected entry.
   const texts = nodes.map((node) => node.enr.toENR())
-  const edges = graph(opts.nodes, opts.k, rand)
+  const edges = ringGraph(opts.nodes, opts.k, rand)
   let dropped = 0
   nodes.forEach((node, i) => {
     for (const j of edges[i]) node.discv5.addEnr(texts[j])

@@ -20,7 +20,7 @@ import { Common, Mainnet } from '@ethereumjs/common'
 import { DPT } from '@ethereumjs/devp2p'
 import { keccak256 } from 'ethereum-cryptography/keccak.js'
 import secp256k1 from 'secp256k1'
-import { addresses, customCrypto, errorLog, failer, hex, privateKey, utf8 } from './common.mjs'
+import { addresses, customCrypto, errorLog, failer, hex, mulberry32, privateKey, ringGraph, utf8 } from './common.mjs'
 
 const USAGE =
   'usage: node dpt_network.mjs --nodes N [--seed S] [--base 127.2.0.1] [--k 16] [--udp-port 30303] ' +
@@ -49,38 +49,6 @@ function parseArgs(argv) {
 }
 
 const fail = failer('dpt_network')
-
-function mulberry32(seed) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-// Node i knows its ring successor first (so it survives any bucket overflow and the graph stays connected),
-// then up to k distinct random others.
-function graph(n, k, seed) {
-  const rand = mulberry32(seed * 0x9e3779b1 + 1)
-  const edges = []
-  for (let i = 0; i < n; i++) {
-    const chosen = [(i + 1) % n]
-    const seen = new Set([i, (i + 1) % n])
-    const want = Math.min(k, n - 2)
-    while (chosen.length < want + 1) {
-      const j = Math.floor(rand() * n)
-      if (!seen.has(j)) {
-        seen.add(j)
-        chosen.push(j)
-      }
-    }
-    edges.push(chosen)
-  }
-  return edges
-}
 
 
 const errors = errorLog('dpt_network')
@@ -112,7 +80,7 @@ async function main() {
 
   // Fill tables before any socket exists. A full, unsplittable bucket would make the k-bucket PING old entries;
   // mute that while filling (the newcomer is simply dropped), then restore DPT's handler.
-  const edges = graph(opts.nodes, opts.k, opts.seed)
+  const edges = ringGraph(opts.nodes, opts.k, mulberry32(opts.seed * 0x9e3779b1 + 1))
   let dropped = 0
   nodes.forEach((node, i) => {
     const kb = node.dpt._kbucket
